@@ -1,0 +1,91 @@
+"""All configuration, read once from the environment and `.env`.
+
+No other module reads `os.environ`; everything takes a `Settings` instance.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+BACKEND_DIR = Path(__file__).resolve().parent
+REPO_DIR = BACKEND_DIR.parent
+
+Precision = Literal["auto", "fp16", "bf16", "fp32"]
+AlphaMode = Literal["model", "bicubic"]
+
+
+def _split_csv(value: object) -> object:
+    """Let list settings be written as `a,b,c` in the environment."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=(REPO_DIR / ".env", BACKEND_DIR / ".env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+        protected_namespaces=(),
+    )
+
+    # --- server ---
+    host: str = "0.0.0.0"
+    port: int = Field(8000, ge=1, le=65535)
+    log_level: str = "info"
+
+    # --- models ---
+    models_dir: Path = BACKEND_DIR / "weights"
+    default_model: str = "RealESRGAN_x4plus"
+    preload_models: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    warmup: bool = True
+    download_base_url: str = "https://github.com/xinntao/Real-ESRGAN/releases/download"
+
+    # --- device and precision ---
+    device: str = "auto"  # auto | cuda | cuda:N | mps | cpu
+    device_order: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["cuda", "mps", "cpu"])
+    precision: Precision = "auto"  # auto = fp16 on CUDA when the model supports it, else fp32
+    fp16: bool = True  # the guide's switch; False forces fp32 when precision=auto
+
+    # --- tiling ---
+    tile: int = Field(400, ge=0)  # core tile size in input pixels; 0 = whole image in one pass
+    tile_pad: int = Field(16, ge=0)  # overlap on each side, in input pixels
+    min_tile: int = Field(32, ge=8)  # floor for the out-of-memory step-down
+    tile_batch: int = Field(4, ge=1)  # tiles per forward pass, when memory allows
+    alpha_mode: AlphaMode = "model"
+
+    # --- limits ---
+    max_upload_mb: float = Field(50.0, gt=0)
+    max_input_pixels: int = Field(4096 * 4096, gt=0)
+    max_output_pixels: int = Field(16384 * 16384, gt=0)
+    max_scale: float = Field(8.0, gt=0)
+    max_batch_files: int = Field(20, ge=1)
+
+    # --- service ---
+    queue_size: int = Field(8, ge=1)
+    job_ttl_seconds: int = Field(3600, ge=1)
+    jobs_dir: Path = BACKEND_DIR / "weights" / "jobs"
+    shutdown_timeout: float = Field(30.0, ge=0)
+
+    # --- security ---
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://localhost:3332", "http://127.0.0.1:3332"]
+    )
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    _split = field_validator("preload_models", "device_order", "cors_origins", "api_keys", mode="before")(_split_csv)
+
+    @property
+    def bundled_cache_dir(self) -> Path:
+        """Where converted bundled weights are cached (safetensors)."""
+        return self.models_dir / "bundled"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
