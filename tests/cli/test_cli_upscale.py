@@ -1,0 +1,118 @@
+"""The `upscale` command end to end on a real photo crop with the bundled animevideov3 model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data as skdata
+
+from backend import cli
+from backend.settings import REPO_DIR
+
+MODEL = "realesr-animevideov3"  # bundled, small and fast on the CPU
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    """A 48x40 crop of a real photograph (the astronaut's face)."""
+    path = tmp_path / "face.png"
+    Image.fromarray(skdata.astronaut()[60:100, 180:228]).save(path)
+    return path
+
+
+def run_cli(*args: str) -> int:
+    return cli.main([*args, "--model", MODEL, "--no-progress"])
+
+
+def test_upscale_writes_x4_png_next_to_input(cli_env: Path, photo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(str(photo)) == 0
+    out = photo.with_name("face_x4.png")
+    with Image.open(out) as image:
+        assert image.format == "PNG"
+        assert image.size == (48 * 4, 40 * 4)
+        small = np.asarray(image.convert("RGB").resize((48, 40), Image.BICUBIC), dtype=np.float32)
+    with Image.open(photo) as original:
+        reference = np.asarray(original, dtype=np.float32)
+    # Sanity: the output, shrunk back, still looks like the input (a real upscale, not noise).
+    assert np.abs(small - reference).mean() < 20
+    assert "1 upscaled, 0 skipped, 0 failed" in capsys.readouterr().err
+
+
+def test_skip_existing_by_default_then_overwrite(
+    cli_env: Path, photo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = photo.with_name("face_x4.png")
+    out.write_bytes(b"keep me")
+    assert run_cli(str(photo)) == 0
+    assert out.read_bytes() == b"keep me"
+    assert "skip:" in capsys.readouterr().err
+    assert run_cli(str(photo), "--overwrite") == 0
+    with Image.open(out) as image:
+        assert image.size == (192, 160)
+
+
+def test_scale_format_and_output_folder(cli_env: Path, photo: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    second = photo.with_name("second.jpg")
+    Image.open(photo).convert("RGB").save(second, quality=90)
+    assert run_cli(str(photo), str(second), "--scale", "2", "--format", "jpeg", "--output", str(out_dir) + "/") == 0
+    for stem in ("face", "second"):
+        with Image.open(out_dir / f"{stem}_x2.jpg") as image:
+            assert image.format == "JPEG"
+            assert image.size == (96, 80)
+
+
+def test_output_file_suffix_picks_format(cli_env: Path, photo: Path, tmp_path: Path) -> None:
+    target = tmp_path / "result.webp"
+    assert run_cli(str(photo), "--output", str(target), "--tile", "32") == 0
+    with Image.open(target) as image:
+        assert image.format == "WEBP"
+        assert image.size == (192, 160)
+
+
+def test_bad_and_missing_files_fail_but_batch_continues(
+    cli_env: Path, photo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"this is not an image")
+    code = run_cli(str(bad), str(tmp_path / "missing.png"), str(photo))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert photo.with_name("face_x4.png").is_file()  # the good file was still done
+    assert "1 upscaled, 0 skipped, 2 failed" in err
+    assert "broken.png" in err and "missing.png: file not found" in err
+    assert not (tmp_path / "broken_x4.png").exists()
+
+
+def test_unknown_model_fails_fast(cli_env: Path, photo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([str(photo), "--model", "no-such-model", "--no-progress"]) == 1
+    assert "unknown model" in capsys.readouterr().err
+    assert not photo.with_name("face_x4.png").exists()
+
+
+def test_glob_and_folder_inputs(tmp_path: Path) -> None:
+    for name in ("a.png", "b.jpg", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    files, problems = cli.expand_inputs([str(tmp_path), str(tmp_path / "*.png"), str(tmp_path / "*.gif")])
+    assert [f.name for f in files] == ["a.png", "b.jpg"]
+    assert problems == [(str(tmp_path / "*.gif"), "no files match")]
+
+
+def test_python_dash_m_backend_subprocess(photo: Path, shared_models_dir: Path) -> None:
+    env = {**os.environ, "MODELS_DIR": str(shared_models_dir), "DEVICE": "cpu"}
+    cmd = [sys.executable, "-m", "backend", str(photo), "--model", MODEL, "--no-progress"]
+    result = subprocess.run(cmd, cwd=REPO_DIR, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    with Image.open(photo.with_name("face_x4.png")) as image:
+        assert image.size == (192, 160)
+    # A missing input: non-zero exit with the reason.
+    cmd[3] = str(photo.with_name("nope.png"))
+    result = subprocess.run(cmd, cwd=REPO_DIR, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert "file not found" in result.stderr
