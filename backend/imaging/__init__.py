@@ -1,0 +1,26 @@
+"""Decoding uploads and encoding results, at the edges of the pipeline.
+
+    decode_image(data, *, max_pixels) -> DecodedImage   # upright RGB(A) uint8/uint16 pixels
+    encode_image(pixels, *, fmt, quality, icc_profile, gray) -> bytes
+    probe_size(data) -> (width, height)                 # header only, for limit checks
+    MEDIA_TYPES                                         # output format -> Content-Type
+
+Modules: formats (names, magic bytes), limits (header + pixel limit), modes (Pillow modes -> arrays),
+png16 (16-bit colour PNG), orientation (EXIF), icc, pixels (numpy helpers), decode, encode.
+"""
+
+from backend.imaging.decode import DecodedImage, decode_image
+from backend.imaging.encode import encode_image
+from backend.imaging.formats import INPUT_FORMATS, MEDIA_TYPES, normalize_output_format
+from backend.imaging.limits import check_pixel_limit, probe_size
+
+__all__ = [
+    "INPUT_FORMATS",
+    "MEDIA_TYPES",
+    "DecodedImage",
+    "check_pixel_limit",
+    "decode_image",
+    "encode_image",
+    "normalize_output_format",
+    "probe_size",
+]

@@ -1,0 +1,79 @@
+"""decode_image: bytes from an upload -> upright RGB(A) uint8/uint16 pixels plus what encode needs."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from backend.errors import DecompressionBomb, TruncatedImage
+from backend.imaging.limits import check_pixel_limit, open_header
+from backend.imaging.modes import PixelData, image_to_pixels, wide_png_pixels
+from backend.imaging.orientation import apply_orientation, read_orientation
+from backend.imaging.png16 import is_wide_png, read_wide_png
+
+# What Pillow raises when the pixel data ends early or is corrupt.
+_PIXEL_DATA_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, zlib.error)
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    pixels: np.ndarray  # (H, W, 3|4) uint8 or uint16, RGB(A), EXIF orientation applied
+    format: str  # container format as Pillow names it: "PNG", "JPEG", "WEBP", "GIF", ...
+    mode: str  # the original Pillow mode, e.g. "P", "CMYK", "I;16" (a 16-bit RGB PNG reports "RGB")
+    icc_profile: bytes | None
+    is_gray: bool  # the source was grayscale; pixels still hold 3 equal channels (+ alpha)
+    has_alpha: bool  # pixels have a 4th channel
+    bit_depth: int  # 8 or 16, matching pixels.dtype
+    frame_count: int = 1  # >1 for animations; only the first frame is decoded
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+
+def decode_image(data: bytes, *, max_pixels: int) -> DecodedImage:
+    """Decode an upload by its content (never its name), applying EXIF orientation.
+
+    Animated images (GIF, APNG, animated WebP) give their first frame. Raises EmptyUpload,
+    InvalidImage, TruncatedImage or DecompressionBomb from backend.errors.
+    """
+    with open_header(data) as image:
+        check_pixel_limit(image.size, max_pixels)  # before a single pixel is decoded
+        source_format = "JPEG" if image.format == "MPO" else image.format
+        source_mode = image.mode
+        frame_count = int(getattr(image, "n_frames", 1))
+        pixel_data = _decode_first_frame(image, data)
+        orientation = read_orientation(image)  # after loading: a PNG's eXIf chunk may follow the pixels
+    return DecodedImage(
+        pixels=apply_orientation(pixel_data.pixels, orientation),
+        format=source_format,
+        mode=source_mode,
+        icc_profile=pixel_data.icc_profile,
+        is_gray=pixel_data.is_gray,
+        has_alpha=pixel_data.has_alpha,
+        bit_depth=pixel_data.bit_depth,
+        frame_count=frame_count,
+    )
+
+
+def _decode_first_frame(image: Image.Image, data: bytes) -> PixelData:
+    wide = is_wide_png(image)
+    try:
+        if wide:
+            channels = read_wide_png(image, data)
+        else:
+            image.load()  # a full load, so data that ends early is caught here and not in the model
+    except Image.DecompressionBombError as exc:
+        raise DecompressionBomb(f"Image dimensions are too large to decode safely: {exc}") from exc
+    except _PIXEL_DATA_ERRORS as exc:
+        raise TruncatedImage(f"The image data is truncated or corrupt: {exc}") from exc
+    if wide:
+        return wide_png_pixels(channels, image.info.get("transparency"), image.info.get("icc_profile") or None)
+    return image_to_pixels(image)

@@ -1,0 +1,56 @@
+"""Open an upload lazily (header only) and enforce the pixel limit before any pixel is decoded."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, UnidentifiedImageError
+
+from backend.errors import DecompressionBomb, EmptyUpload, InvalidImage, TruncatedImage
+from backend.imaging.formats import INPUT_FORMATS, sniff_format
+
+# Pillow's parsers raise a zoo of exception types on malformed headers.
+_HEADER_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, ArithmeticError)
+
+
+def open_header(data: bytes) -> Image.Image:
+    """Parse only the header of `data` with Pillow. No pixel data is decoded yet.
+
+    Raises EmptyUpload, InvalidImage (not an image we accept), TruncatedImage (recognisable but broken
+    header) or DecompressionBomb (Pillow's own guard, which fires above 2 * Image.MAX_IMAGE_PIXELS).
+    """
+    if not data:
+        raise EmptyUpload("The uploaded file is empty (0 bytes).")
+    try:
+        # Pillow warns above Image.MAX_IMAGE_PIXELS; we check our own, usually lower, limit right after,
+        # so the warning only matters when warnings are turned into errors (then it arrives as an exception).
+        return Image.open(io.BytesIO(data), formats=INPUT_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DecompressionBomb(f"Image dimensions are too large to decode safely: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        sniffed = sniff_format(data)
+        if sniffed is not None and sniffed in INPUT_FORMATS:
+            message = f"The file looks like a {sniffed} image but its header is truncated or corrupt."
+            raise TruncatedImage(message) from exc
+        accepted = ", ".join(INPUT_FORMATS)
+        raise InvalidImage(f"The file is not an image in a supported format ({accepted}).") from exc
+    except _HEADER_ERRORS as exc:
+        kind = sniff_format(data) or "image"
+        raise TruncatedImage(f"The {kind} header is truncated or corrupt: {exc}") from exc
+
+
+def check_pixel_limit(size: tuple[int, int], max_pixels: int) -> None:
+    """Refuse images whose header claims more than `max_pixels` pixels (a decompression bomb guard)."""
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise InvalidImage(f"The image has an invalid size {width}x{height}.")
+    if width * height > max_pixels:
+        raise DecompressionBomb(
+            f"The image is {width}x{height} = {width * height:,} pixels, above the limit of {max_pixels:,} pixels."
+        )
+
+
+def probe_size(data: bytes) -> tuple[int, int]:
+    """Return (width, height) from the header alone, before orientation; cheap enough for limit checks."""
+    with open_header(data) as image:
+        return image.size

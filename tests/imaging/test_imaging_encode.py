@@ -1,0 +1,126 @@
+"""encode_image: formats, quality, alpha handling, ICC profiles and option errors."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from imaging_samples import MAX_PIXELS, alpha_ramp, photo
+from PIL import Image, ImageCms
+
+from backend.errors import UnsupportedOption
+from backend.imaging import MEDIA_TYPES, decode_image, encode_image
+from backend.imaging.icc import profile_for_output
+from backend.imaging.pixels import to_uint8
+
+SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def rgba_photo() -> np.ndarray:
+    rgb = photo("chelsea")
+    return np.dstack([rgb, alpha_ramp(*rgb.shape[:2])])
+
+
+def mean_error(pixels: np.ndarray, reference: np.ndarray) -> float:
+    return float(np.abs(pixels.astype(int) - reference.astype(int)).mean())
+
+
+def test_media_types() -> None:
+    assert MEDIA_TYPES == {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+
+
+@pytest.mark.parametrize(("fmt", "pillow_name"), [("png", "PNG"), ("JPEG", "JPEG"), ("jpg", "JPEG"), ("webp", "WEBP")])
+def test_format_names(fmt: str, pillow_name: str) -> None:
+    assert Image.open(io.BytesIO(encode_image(photo(), fmt=fmt))).format == pillow_name
+
+
+@pytest.mark.parametrize("fmt", ["bmp", "gif", "tiff", "", "png2"])
+def test_unknown_format_is_unsupported_option(fmt: str) -> None:
+    with pytest.raises(UnsupportedOption, match="png, jpeg, webp"):
+        encode_image(photo(), fmt=fmt)
+
+
+@pytest.mark.parametrize("quality", [0, 101, -5, 50.5, True])
+def test_bad_quality_is_unsupported_option(quality: object) -> None:
+    with pytest.raises(UnsupportedOption, match="Quality"):
+        encode_image(photo(), fmt="jpeg", quality=quality)
+
+
+def test_jpeg_quality_changes_size_and_error() -> None:
+    rgb = photo("astronaut")
+    low, high = (encode_image(rgb, fmt="jpeg", quality=q) for q in (20, 95))
+    assert len(low) < len(high)
+    low_error, high_error = (mean_error(decode_image(d, max_pixels=MAX_PIXELS).pixels, rgb) for d in (low, high))
+    assert high_error < low_error and high_error < 3
+
+
+def test_jpeg_flattens_alpha_onto_white() -> None:
+    rgba = rgba_photo()
+    decoded = decode_image(encode_image(rgba, fmt="jpeg", quality=100), max_pixels=MAX_PIXELS)
+    assert not decoded.has_alpha and decoded.pixels.shape == (64, 48, 3)
+    alpha = rgba[..., 3:4] / 255.0
+    expected = rgba[..., :3] * alpha + 255 * (1 - alpha)
+    assert np.abs(decoded.pixels - expected).mean() < 2
+    assert decoded.pixels[-1, 0].min() >= 250  # a fully transparent pixel came out white
+
+
+def test_jpeg_gray_is_single_channel() -> None:
+    gray_rgb = np.repeat(np.asarray(Image.fromarray(photo()).convert("L"))[..., None], 3, axis=2)
+    decoded = decode_image(encode_image(gray_rgb, fmt="jpeg", gray=True), max_pixels=MAX_PIXELS)
+    assert decoded.mode == "L" and decoded.is_gray
+
+
+def test_webp_quality_100_is_lossless_with_alpha() -> None:
+    rgba = rgba_photo()
+    decoded = decode_image(encode_image(rgba, fmt="webp", quality=100), max_pixels=MAX_PIXELS)
+    assert decoded.format == "WEBP" and decoded.has_alpha
+    visible = rgba[..., 3] > 0  # lossless WebP may rewrite the colour of fully transparent pixels
+    np.testing.assert_array_equal(decoded.pixels[..., 3], rgba[..., 3])
+    np.testing.assert_array_equal(decoded.pixels[visible], rgba[visible])
+
+
+def test_webp_lossy_keeps_alpha() -> None:
+    rgba = rgba_photo()
+    data = encode_image(rgba, fmt="webp", quality=80)
+    decoded = decode_image(data, max_pixels=MAX_PIXELS)
+    assert decoded.has_alpha
+    assert np.abs(decoded.pixels[..., 3].astype(int) - rgba[..., 3]).mean() < 2
+    assert len(data) < len(encode_image(rgba, fmt="webp", quality=100))
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
+def test_icc_profile_is_kept(fmt: str) -> None:
+    decoded = decode_image(encode_image(photo(), fmt=fmt, icc_profile=SRGB_PROFILE), max_pixels=MAX_PIXELS)
+    assert decoded.icc_profile == SRGB_PROFILE
+    encoded_again = encode_image(decoded.pixels, fmt=fmt, icc_profile=decoded.icc_profile)
+    assert decode_image(encoded_again, max_pixels=MAX_PIXELS).icc_profile == SRGB_PROFILE
+
+
+def test_icc_profile_of_the_wrong_colour_space_is_dropped() -> None:
+    gray_profile = SRGB_PROFILE[:16] + b"GRAY" + SRGB_PROFILE[20:]
+    assert profile_for_output(SRGB_PROFILE, gray=False) == SRGB_PROFILE
+    assert profile_for_output(SRGB_PROFILE, gray=True) is None
+    assert profile_for_output(gray_profile, gray=True) == gray_profile
+    assert profile_for_output(b"short", gray=False) is None
+    decoded = decode_image(encode_image(photo(), icc_profile=gray_profile), max_pixels=MAX_PIXELS)
+    assert decoded.icc_profile is None
+
+
+def test_webp_size_limit_is_unsupported_option() -> None:
+    wide = np.zeros((1, 16_384, 3), dtype=np.uint8)
+    with pytest.raises(UnsupportedOption, match="16383"):
+        encode_image(wide, fmt="webp")
+    assert Image.open(io.BytesIO(encode_image(wide, fmt="png"))).size == (16_384, 1)
+
+
+def test_to_uint8_rounds() -> None:
+    values = np.array([0, 128, 129, 257, 32767, 65535], dtype=np.uint16)
+    np.testing.assert_array_equal(to_uint8(values), np.rint(values / 257).astype(np.uint8))
+
+
+def test_bad_arrays_are_programming_errors() -> None:
+    with pytest.raises(TypeError):
+        encode_image(photo().astype(np.float32))
+    with pytest.raises(ValueError):
+        encode_image(np.zeros((4, 4, 5), dtype=np.uint8))
