@@ -54,7 +54,7 @@ class Settings(BaseSettings):
 
     # --- tiling ---
     tile: int = Field(400, ge=0)  # core tile size in input pixels; 0 = whole image in one pass
-    tile_pad: int = Field(16, ge=0)  # overlap on each side, in input pixels
+    tile_pad: int = Field(24, ge=0)  # overlap on each side, in input pixels (24 keeps x4plus tiles >50 dB)
     min_tile: int = Field(32, ge=8)  # floor for the out-of-memory step-down
     tile_batch: int = Field(4, ge=1)  # tiles per forward pass, when memory allows
     alpha_mode: AlphaMode = "model"
@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     _split = field_validator("preload_models", "device_order", "cors_origins", "api_keys", mode="before")(_split_csv)
+
+    # --- replicas ---
+    replica_id: str = ""  # job-id prefix so nginx can route /api/jobs/{id} to its replica; "" = from hostname
 
     @property
     def bundled_cache_dir(self) -> Path:

@@ -151,9 +151,9 @@ def list_models(models_dir: Path) -> list[ModelEntry]:
             entries.append(ModelEntry(spec.name, "bundled", None, spec))
     if models_dir.is_dir():
         for path in sorted(models_dir.iterdir()):
-            if path.suffix in WEIGHT_SUFFIXES and path.is_file() and path.name not in official_files:
-                if _NAME_RE.match(path.stem):
-                    entries.append(ModelEntry(path.stem, "custom", path, None))
+            is_weights = path.suffix in WEIGHT_SUFFIXES and path.is_file()
+            if is_weights and path.name not in official_files and _NAME_RE.match(path.stem):
+                entries.append(ModelEntry(path.stem, "custom", path, None))
     return entries
 
 

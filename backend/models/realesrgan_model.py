@@ -1,0 +1,292 @@
+"""The tiled Real-ESRGAN upscaler (the guide's `backend/models/realesrgan_model.py`).
+
+Tuning lives in settings (`TILE`, `TILE_PAD`, `FP16`, ...), not in this file; the guide's
+recommendations map to them directly:
+
+    tile=400       # TILE: core tile size (lower to 200-300 when GPU memory is short)
+    tile_pad=10    # TILE_PAD: we default to 24, blended, so no seam shows
+    fp16=True      # FP16: half precision on CUDA, checked and redone in fp32 if it fails
+
+Design:
+- The input and the output canvas stay on the host; only batches of tiles visit the device.
+- Equal-size overlapping windows, blended with weights that sum to one (see `tiling.py`),
+  are accumulated one row of windows at a time, so the float working set is one strip.
+- Out-of-memory halves the batch, then the tile, down to `min_tile`; non-finite fp16 output
+  is recomputed in fp32; a runtime error on CUDA or MPS moves the model to the CPU.
+- No per-request state lives on the object, so several threads may call `upscale`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from spandrel import ImageModelDescriptor
+
+from backend.errors import Cancelled, OutOfDeviceMemory, UnsupportedOption
+from backend.models import devices, tiling
+from backend.models.devices import DeviceInfo
+from backend.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int], None]
+CancelCheck = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Per-call working parameters (kept off the shared upscaler object)."""
+
+    tile: int
+    batch: int
+    device: DeviceInfo
+    dtype: torch.dtype
+
+
+class RealESRGANUpscaler:
+    def __init__(self, name: str, descriptor: ImageModelDescriptor, settings: Settings, device: DeviceInfo) -> None:
+        self.name = name
+        self.descriptor = descriptor
+        self.scale: int = descriptor.scale
+        self.arch: str = descriptor.architecture.name
+        self._settings = settings
+        self._device = device
+        self._multiple_of = max(1, descriptor.size_requirements.multiple_of)
+        self._lock = threading.Lock()  # guards the model copies and the device switch
+        self._placed: dict[tuple[str, torch.dtype], torch.nn.Module] = {}
+        descriptor.model.eval()
+
+    # ---- public ---------------------------------------------------------------------------
+
+    @property
+    def device(self) -> DeviceInfo:
+        return self._device
+
+    @property
+    def precision(self) -> str:
+        return {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(self._dtype_for(self._device), "fp32")
+
+    def count_tiles(self, height: int, width: int, tile: int | None = None) -> int:
+        tile = self._settings.tile if tile is None else tile
+        pad = self._settings.tile_pad
+        rows = tiling.layout_axis(height, tile, pad, self._multiple_of)
+        cols = tiling.layout_axis(width, tile, pad, self._multiple_of)
+        return len(rows.starts) * len(cols.starts)
+
+    def warmup(self) -> None:
+        """One small forward pass, so the first request does not pay for lazy init."""
+        sample = np.zeros((64, 64, 3), dtype=np.uint8)
+        self.upscale(sample, tile=0)
+
+    def upscale(
+        self,
+        pixels: np.ndarray,
+        *,
+        outscale: float | None = None,
+        tile: int | None = None,
+        progress: ProgressCallback | None = None,
+        is_cancelled: CancelCheck | None = None,
+    ) -> np.ndarray:
+        """Upscale an (H, W, 3|4) uint8/uint16 RGB(A) image; returns the same dtype and channels."""
+        if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype not in (np.uint8, np.uint16):
+            raise UnsupportedOption(f"expected an (H, W, 3|4) uint8/uint16 array, got {pixels.shape} {pixels.dtype}")
+        outscale = float(self.scale if outscale is None else outscale)
+        if outscale <= 0 or outscale != outscale:
+            raise UnsupportedOption("scale must be positive")
+        height, width, channels = pixels.shape
+        max_value = float(np.iinfo(pixels.dtype).max)
+        planes = self._planes(pixels, max_value)
+        native = outscale == self.scale
+        canvas_dtype = pixels.dtype if native else np.float32
+        canvas = np.empty((height * self.scale, width * self.scale, len(planes) * 3), dtype=canvas_dtype)
+
+        plan = _Plan(
+            tile=self._settings.tile if tile is None else tile,
+            batch=self._settings.tile_batch,
+            device=self._device,
+            dtype=self._dtype_for(self._device),
+        )
+        while True:
+            try:
+                self._run_tiled(planes, canvas, max_value if native else 1.0, plan, progress, is_cancelled)
+                break
+            except Cancelled:
+                raise
+            except Exception as exc:  # noqa: BLE001 - classified below, everything else re-raised
+                plan = self._recover(exc, plan, height, width)
+
+        return self._finish(pixels, canvas, planes, outscale, max_value)
+
+    # ---- the pieces -----------------------------------------------------------------------
+
+    def _planes(self, pixels: np.ndarray, max_value: float) -> list[np.ndarray]:
+        """RGB, plus the alpha channel as a grey RGB image when the model should upscale it."""
+        rgb = pixels[..., :3].astype(np.float32) / max_value
+        planes = [rgb]
+        if pixels.shape[2] == 4 and self._settings.alpha_mode == "model":
+            alpha = pixels[..., 3]
+            if alpha.min() != alpha.max():  # constant alpha needs no model
+                planes.append(np.repeat(alpha[..., None].astype(np.float32) / max_value, 3, axis=2))
+        return planes
+
+    def _recover(self, exc: Exception, plan: _Plan, height: int, width: int) -> _Plan:
+        """The plan for the next attempt, or re-raise when there is none."""
+        if devices.is_out_of_memory(exc):
+            devices.empty_cache(plan.device)
+            if plan.batch > 1:
+                log.warning("out of memory with %d tiles per batch; retrying one at a time", plan.batch)
+                return _Plan(plan.tile, 1, plan.device, plan.dtype)
+            current = plan.tile if plan.tile > 0 else max(height, width)
+            smaller = current // 2
+            if smaller < self._settings.min_tile:
+                raise OutOfDeviceMemory(
+                    f"out of memory on {plan.device.type} even with {current}px tiles; "
+                    "try a smaller image or lower TILE / MIN_TILE"
+                ) from exc
+            log.warning("out of memory with %dpx tiles; retrying with %dpx", current, smaller)
+            return _Plan(smaller, 1, plan.device, plan.dtype)
+        if plan.device.type != "cpu" and isinstance(exc, RuntimeError):
+            log.warning("%s failed (%s); falling back to the CPU", plan.device.type, exc)
+            cpu = devices.describe("cpu")
+            with self._lock:
+                self._device = cpu  # sticky: a device that failed once is not trusted again
+            return _Plan(plan.tile, plan.batch, cpu, self._dtype_for(cpu))
+        raise exc
+
+    def _dtype_for(self, device: DeviceInfo) -> torch.dtype:
+        s = self._settings
+        return devices.choose_dtype(
+            device, s.precision, s.fp16, self.descriptor.supports_half, self.descriptor.supports_bfloat16
+        )
+
+    def _model_on(self, device: DeviceInfo, dtype: torch.dtype) -> torch.nn.Module:
+        key = (str(device.torch_device), dtype)
+        with self._lock:
+            model = self._placed.get(key)
+            if model is None:
+                model = copy.deepcopy(self.descriptor.model).to(device.torch_device, dtype)
+                # NHWC tiles arrive as channels_last for free; keep the weights in the same layout.
+                model = model.to(memory_format=torch.channels_last).eval()
+                if device.type == "cuda":
+                    torch.backends.cudnn.benchmark = True  # every tile has the same shape
+                self._placed[key] = model
+            return model
+
+    def _run_model(self, model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        """The single call into the network (tests wrap it to inject faults)."""
+        return model(batch)
+
+    def _forward(self, windows: np.ndarray, plan: _Plan) -> np.ndarray:
+        """(N, h, w, 3) float32 in [0, 1] -> (N, h*s, w*s, 3) float32 in [0, 1]."""
+        _, h, w, _ = windows.shape
+        batch = torch.from_numpy(windows).permute(0, 3, 1, 2)  # NHWC memory = channels_last
+        pad_h, pad_w = (-h) % self._multiple_of, (-w) % self._multiple_of
+        if pad_h or pad_w:
+            batch = F.pad(batch, (0, pad_w, 0, pad_h), mode="reflect")
+        dtype = plan.dtype
+        with torch.inference_mode():
+            result = self._run_model(self._model_on(plan.device, dtype), batch.to(plan.device.torch_device, dtype))
+            if dtype != torch.float32 and not bool(torch.isfinite(result).all()):
+                log.warning("non-finite output in %s on %s; recomputing in fp32", dtype, plan.device.type)
+                fp32 = self._model_on(plan.device, torch.float32)
+                result = self._run_model(fp32, batch.to(plan.device.torch_device, torch.float32))
+            result = result[:, :, : h * self.scale, : w * self.scale].float().clamp_(0, 1)
+            return result.permute(0, 2, 3, 1).cpu().numpy()
+
+    def _run_tiled(
+        self,
+        planes: list[np.ndarray],
+        canvas: np.ndarray,
+        quantize_to: float,
+        plan: _Plan,
+        progress: ProgressCallback | None,
+        is_cancelled: CancelCheck | None,
+    ) -> None:
+        """Fill `canvas` (H*s, W*s, 3 * len(planes)) one row of windows at a time."""
+        height, width, _ = planes[0].shape
+        s = self.scale
+        pad = self._settings.tile_pad
+        rows = tiling.layout_axis(height, plan.tile, pad, self._multiple_of)
+        cols = tiling.layout_axis(width, plan.tile, pad, self._multiple_of)
+        row_weights = tiling.axis_weights(rows, height, s)
+        col_weights = tiling.axis_weights(cols, width, s)
+        total = len(rows.starts) * len(cols.starts) * len(planes)
+        done = 0
+        strip_h = rows.length * s
+        strip = np.zeros((strip_h, width * s, canvas.shape[2]), dtype=np.float32)
+        strip_top = 0  # output row where `strip` starts
+
+        for row_index, y in enumerate(rows.starts):
+            # Rows above this window row are final: flush them and slide the strip down.
+            shift = y * s - strip_top
+            if shift:
+                self._flush(strip[:shift], canvas, strip_top, quantize_to)
+                strip[:-shift] = strip[shift:].copy()
+                strip[-shift:] = 0
+                strip_top = y * s
+            jobs = [(p, x) for p in range(len(planes)) for x in range(len(cols.starts))]
+            for first in range(0, len(jobs), plan.batch):
+                if is_cancelled is not None and is_cancelled():
+                    raise Cancelled("cancelled")
+                chunk = jobs[first : first + plan.batch]
+                windows = np.stack(
+                    [planes[p][y : y + rows.length, cols.starts[x] : cols.starts[x] + cols.length] for p, x in chunk]
+                )
+                outputs = self._forward(windows, plan)
+                wy = row_weights[row_index][:, None, None]
+                for (p, x), out in zip(chunk, outputs, strict=True):
+                    x0 = cols.starts[x] * s
+                    strip[:, x0 : x0 + cols.length * s, 3 * p : 3 * p + 3] += out * wy * col_weights[x][None, :, None]
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
+        self._flush(strip, canvas, strip_top, quantize_to)
+
+    @staticmethod
+    def _flush(rows: np.ndarray, canvas: np.ndarray, top: int, quantize_to: float) -> None:
+        target = canvas[top : top + rows.shape[0]]
+        if canvas.dtype == np.float32:
+            target[...] = rows
+        else:
+            target[...] = np.rint(np.clip(rows, 0.0, 1.0) * quantize_to)
+
+    def _finish(
+        self, pixels: np.ndarray, canvas: np.ndarray, planes: list[np.ndarray], outscale: float, max_value: float
+    ) -> np.ndarray:
+        """Resize to the requested scale, put alpha back, and return the input's dtype."""
+        height, width, channels = pixels.shape
+        out_h, out_w = round(height * outscale), round(width * outscale)
+        if canvas.dtype == np.float32:
+            canvas = _resize_float(canvas, out_h, out_w)
+            canvas = np.rint(np.clip(canvas, 0.0, 1.0) * max_value).astype(pixels.dtype)
+        rgb = canvas[..., :3]
+        if channels == 3:
+            return np.ascontiguousarray(rgb)
+        if len(planes) == 2:  # the model upscaled alpha as grey RGB; average its channels
+            alpha = canvas[..., 3:6].astype(np.float32).mean(axis=2)
+            alpha = np.rint(alpha).astype(pixels.dtype)
+        else:
+            alpha = _resize_alpha(pixels[..., 3], out_h, out_w, max_value)
+        return np.concatenate([rgb, alpha[..., None]], axis=2)
+
+
+def _resize_float(image: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+    """Bicubic with antialiasing in float, as the guide's ncnn x2/x3 variants do after the x4 model."""
+    if image.shape[:2] == (out_h, out_w):
+        return image
+    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
+    resized = F.interpolate(tensor, size=(out_h, out_w), mode="bicubic", antialias=True, align_corners=False)
+    return resized[0].permute(1, 2, 0).numpy()
+
+
+def _resize_alpha(alpha: np.ndarray, out_h: int, out_w: int, max_value: float) -> np.ndarray:
+    """Bicubic (sharper than bilinear, no model cost) for alpha when ALPHA_MODE=bicubic or alpha is constant."""
+    resized = _resize_float(alpha[..., None].astype(np.float32) / max_value, out_h, out_w)[..., 0]
+    return np.rint(np.clip(resized, 0.0, 1.0) * max_value).astype(alpha.dtype)
