@@ -1,0 +1,657 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+import type { AppConfig } from './config'
+import { outputFileName, type OutputFormat } from './filename'
+import { initialLang, saveLang, translate, type Lang, type MessageKey } from './i18n'
+import { checkLimits, outputDims, type Warning } from './limits'
+import {
+  ApiError,
+  BackendUnreachable,
+  cancelJob,
+  createJob,
+  getHealth,
+  getInfo,
+  getModels,
+  getResult,
+  isReady,
+  onnxModelUrl,
+  TERMINAL_CANCEL,
+  TERMINAL_OK,
+  watchJob,
+  type Health,
+  type Limits,
+  type ServerModel,
+} from './server'
+import { BROWSER_MODELS } from './browser/models'
+import { cancelBrowserJob, decodeImage, upscaleInBrowser, type DecodedImage } from './browser/upscaler'
+import { CompareSlider } from './components/CompareSlider'
+
+type FallbackReason = 'forced' | 'unreachable' | 'loading' | 'unhealthy'
+type Engine = { kind: 'checking' } | { kind: 'server'; health: Health } | { kind: 'browser'; reason: FallbackReason }
+
+interface Source {
+  file: Blob
+  name: string
+  url: string
+  width: number
+  height: number
+  decoded: DecodedImage
+}
+
+interface RunState {
+  engine: 'server' | 'browser'
+  stage: 'uploading' | 'queued' | 'loading-model' | 'running' | 'encoding'
+  progress: number
+  tilesDone?: number
+  tilesTotal?: number
+  eta?: number | null
+  queuePosition?: number | null
+  download?: number | null
+  backendLabel?: string
+  startedAt: number
+}
+
+interface Result {
+  url: string
+  width: number
+  height: number
+  fileName: string
+  seconds: number
+  via: string
+}
+
+type TestEvent = { kind: string; source?: string; value?: number; detail?: string }
+declare global {
+  interface Window {
+    __upscaleEvents?: TestEvent[]
+  }
+}
+function record(ev: TestEvent) {
+  ;(window.__upscaleEvents ??= []).push({ ...ev })
+}
+
+const SCALES = [2, 3, 4]
+
+function absolute(url: string): string {
+  return new URL(url, document.baseURI).href
+}
+
+export default function App({ config }: { config: AppConfig }) {
+  const [lang, setLang] = useState<Lang>(initialLang)
+  const t = useCallback(
+    (key: MessageKey, params?: Record<string, string | number>) => translate(lang, key, params),
+    [lang],
+  )
+  useEffect(() => {
+    document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en'
+    document.title = translate(lang, 'title')
+  }, [lang])
+
+  const [engine, setEngine] = useState<Engine>({ kind: 'checking' })
+  const [limits, setLimits] = useState<Limits>({})
+  const [serverModels, setServerModels] = useState<ServerModel[] | null>(null)
+  const [source, setSource] = useState<Source | null>(null)
+  const [model, setModel] = useState(config.defaultModel)
+  const [scale, setScale] = useState(4)
+  const [format, setFormat] = useState<OutputFormat>('png')
+  const [run, setRun] = useState<RunState | null>(null)
+  const [result, setResult] = useState<Result | null>(null)
+  const [error, setError] = useState<{ message: string; code?: string | null } | null>(null)
+  const [info, setInfo] = useState<MessageKey | null>(null)
+  const [warnings, setWarnings] = useState<Warning[] | null>(null)
+  const [dragging, setDragging] = useState(false)
+  const [now, setNow] = useState(Date.now())
+  const abortRef = useRef<AbortController | null>(null)
+  const jobIdRef = useRef<string | null>(null)
+  const fileInput = useRef<HTMLInputElement>(null)
+
+  // ---- which engine: the backend when it is ready, else the browser (自动降级) ----
+  const checkEngine = useCallback(async (): Promise<Engine> => {
+    let next: Engine
+    if (config.mode === 'browser') next = { kind: 'browser', reason: 'forced' }
+    else {
+      try {
+        const health = await getHealth(config)
+        if (isReady(health)) next = { kind: 'server', health }
+        else next = { kind: 'browser', reason: health.status === 'loading' ? 'loading' : 'unhealthy' }
+      } catch (err) {
+        next = { kind: 'browser', reason: err instanceof ApiError ? 'unhealthy' : 'unreachable' }
+      }
+    }
+    setEngine(next)
+    record({ kind: 'engine', detail: next.kind === 'server' ? 'server' : `browser:${next.reason}` })
+    return next
+  }, [config])
+
+  const running = run !== null
+  useEffect(() => {
+    void checkEngine()
+  }, [checkEngine])
+  useEffect(() => {
+    if (running || config.mode === 'browser') return
+    const id = setInterval(() => void checkEngine(), 15000)
+    return () => clearInterval(id)
+  }, [running, checkEngine, config.mode])
+
+  const serverUp = engine.kind === 'server'
+  useEffect(() => {
+    if (!serverUp) return
+    getInfo(config)
+      .then((i) => setLimits(i.limits))
+      .catch(() => undefined)
+    getModels(config)
+      .then(setServerModels)
+      .catch(() => setServerModels(null))
+  }, [serverUp, config])
+
+  // ---- models offered ----
+  const modelOptions = useMemo(() => {
+    if (serverUp && serverModels?.length)
+      return serverModels.map((m) => ({ name: m.name, scale: m.scale ?? 4, small: /animevideo|general/.test(m.name) }))
+    return BROWSER_MODELS.map((m) => ({ name: m.name, scale: m.scale, small: m.small }))
+  }, [serverUp, serverModels])
+  useEffect(() => {
+    if (!modelOptions.some((m) => m.name === model)) {
+      const preferred = modelOptions.find((m) => m.name === config.defaultModel) ?? modelOptions[0]
+      if (preferred) setModel(preferred.name)
+    }
+  }, [modelOptions, model, config.defaultModel])
+
+  // ---- elapsed-time ticker ----
+  useEffect(() => {
+    if (!running) return
+    const id = setInterval(() => setNow(Date.now()), 200)
+    return () => clearInterval(id)
+  }, [running])
+
+  // ---- input: picker, drag-and-drop, paste ----
+  const loadFile = useCallback(
+    async (file: File | Blob, name?: string) => {
+      if (running) return
+      setError(null)
+      setResult((r) => {
+        if (r) URL.revokeObjectURL(r.url)
+        return null
+      })
+      try {
+        const decoded = await decodeImage(file)
+        setSource((old) => {
+          if (old) URL.revokeObjectURL(old.url)
+          return {
+            file,
+            name: name ?? (file as File).name ?? 'image.png',
+            url: URL.createObjectURL(file),
+            width: decoded.width,
+            height: decoded.height,
+            decoded,
+          }
+        })
+        record({ kind: 'loaded', detail: `${decoded.width}x${decoded.height}` })
+      } catch {
+        setError({ message: translate(lang, 'notAnImage') })
+      }
+    },
+    [running, lang],
+  )
+
+  useEffect(() => {
+    const onPaste = (e: ClipboardEvent) => {
+      const item = [...(e.clipboardData?.items ?? [])].find((i) => i.type.startsWith('image/'))
+      const file = item?.getAsFile()
+      if (file) {
+        e.preventDefault()
+        void loadFile(file, file.name && file.name !== 'image.png' ? file.name : 'pasted.png')
+      }
+    }
+    const onDragOver = (e: DragEvent) => {
+      e.preventDefault()
+      setDragging(true)
+    }
+    const onDragLeave = (e: DragEvent) => {
+      if (!e.relatedTarget) setDragging(false)
+    }
+    const onDrop = (e: DragEvent) => {
+      e.preventDefault()
+      setDragging(false)
+      const file = [...(e.dataTransfer?.files ?? [])].find((f) => f.type.startsWith('image/')) ?? e.dataTransfer?.files[0]
+      if (file) void loadFile(file)
+    }
+    window.addEventListener('paste', onPaste)
+    window.addEventListener('dragover', onDragOver)
+    window.addEventListener('dragleave', onDragLeave)
+    window.addEventListener('drop', onDrop)
+    return () => {
+      window.removeEventListener('paste', onPaste)
+      window.removeEventListener('dragover', onDragOver)
+      window.removeEventListener('dragleave', onDragLeave)
+      window.removeEventListener('drop', onDrop)
+    }
+  }, [loadFile])
+
+  // ---- the two engines ----
+  const finish = useCallback(
+    (blob: Blob, width: number, height: number, startedAt: number, via: string, seconds?: number | null) => {
+      const fileName = outputFileName(source?.name, scale, blob.type === 'image/jpeg' ? 'jpeg' : blob.type === 'image/webp' ? 'webp' : 'png')
+      setResult({
+        url: URL.createObjectURL(blob),
+        width,
+        height,
+        fileName,
+        seconds: seconds ?? (Date.now() - startedAt) / 1000,
+        via,
+      })
+      record({ kind: 'result', detail: `${width}x${height}` })
+    },
+    [source, scale],
+  )
+
+  const runBrowser = useCallback(
+    async (src: Source, backendMaybeUp: boolean, signal: AbortSignal) => {
+      const startedAt = Date.now()
+      setRun({ engine: 'browser', stage: 'loading-model', progress: 0, startedAt })
+      const staticUrl = absolute(`${config.modelsUrl}/${model}.onnx`)
+      const backendUrl = absolute(onnxModelUrl(config, model))
+      const urls = backendMaybeUp ? [backendUrl, staticUrl] : [staticUrl, backendUrl]
+      const onAbort = () => cancelBrowserJob()
+      signal.addEventListener('abort', onAbort)
+      try {
+        let backendLabel = ''
+        const out = await upscaleInBrowser(
+          src.decoded,
+          { modelName: model, modelUrls: urls, targetScale: scale, tile: config.browserTile, overlap: config.browserOverlap },
+          {
+            onStage: (stage, backend) => {
+              if (backend) backendLabel = backend === 'webgpu' ? 'WebGPU' : 'WASM'
+              record({ kind: 'stage', detail: `${stage}:${backend ?? ''}` })
+              setRun((r) => r && { ...r, stage, backendLabel: backendLabel || r.backendLabel })
+            },
+            onDownload: (loaded, total) =>
+              setRun((r) => r && { ...r, download: total ? Math.round((100 * loaded) / total) : null }),
+            onProgress: (done, total) => {
+              record({ kind: 'progress', source: 'tile', value: (100 * done) / total })
+              setRun(
+                (r) =>
+                  r && {
+                    ...r,
+                    stage: 'running',
+                    progress: (100 * done) / total,
+                    tilesDone: done,
+                    tilesTotal: total,
+                    eta: done > 0 ? ((Date.now() - r.startedAt) / 1000 / done) * (total - done) : null,
+                  },
+              )
+            },
+          },
+        )
+        finish(out.blob, out.width, out.height, startedAt, `${t('modeBrowser')} · ${out.backend === 'webgpu' ? 'WebGPU' : 'WASM'}`)
+      } finally {
+        signal.removeEventListener('abort', onAbort)
+      }
+    },
+    [config, model, scale, finish, t],
+  )
+
+  const runServer = useCallback(
+    async (src: Source, signal: AbortSignal) => {
+      const startedAt = Date.now()
+      setRun({ engine: 'server', stage: 'uploading', progress: 0, startedAt })
+      const id = await createJob(config, src.file, src.name, { model, scale, format })
+      jobIdRef.current = id
+      record({ kind: 'job', detail: id })
+      setRun((r) => r && { ...r, stage: 'queued' })
+      const final = await watchJob(
+        config,
+        id,
+        (p) => {
+          record({ kind: 'progress', source: p.source, value: p.progress, detail: p.state })
+          setRun(
+            (r) =>
+              r && {
+                ...r,
+                stage: p.state === 'queued' ? 'queued' : TERMINAL_OK.has(p.state) ? 'encoding' : 'running',
+                progress: p.progress,
+                tilesDone: p.tilesDone,
+                tilesTotal: p.tilesTotal,
+                eta: p.eta,
+                queuePosition: p.queuePosition,
+                backendLabel: p.device ?? r.backendLabel,
+              },
+          )
+        },
+        signal,
+      )
+      if (TERMINAL_CANCEL.has(final.state)) throw new DOMException('cancelled', 'AbortError')
+      if (!TERMINAL_OK.has(final.state)) throw new ApiError(final.errorMessage ?? final.state, 500, final.errorCode)
+      const res = await getResult(config, id, signal)
+      jobIdRef.current = null
+      const dims = res.outputSize?.split('x').map(Number)
+      let [w, h] = dims && dims.length === 2 && dims.every(Number.isFinite) ? dims : [0, 0]
+      if (!w) {
+        const bmp = await createImageBitmap(res.blob)
+        ;[w, h] = [bmp.width, bmp.height]
+        bmp.close()
+      }
+      const device = res.device ?? final.device ?? (engine.kind === 'server' ? engine.health.device?.type : '') ?? ''
+      finish(res.blob, w, h, startedAt, `${t('modeServer')} · ${device}`, res.processTime)
+    },
+    [config, model, scale, format, finish, t, engine],
+  )
+
+  const start = useCallback(
+    async (confirmed: boolean) => {
+      if (!source || running) return
+      setError(null)
+      setInfo(null)
+      setWarnings(null)
+      const eng = await checkEngine()
+      const kind = eng.kind === 'server' ? 'server' : 'browser'
+      if (!confirmed) {
+        const found = checkLimits({
+          width: source.width,
+          height: source.height,
+          fileBytes: source.file.size,
+          scale,
+          engine: kind,
+          limits,
+          browserMaxOutputPixels: config.browserMaxOutputPixels,
+        })
+        if (found.length) {
+          setWarnings(found)
+          record({ kind: 'warning', detail: found.map((w) => w.key).join(',') })
+          return
+        }
+      }
+      setResult((r) => {
+        if (r) URL.revokeObjectURL(r.url)
+        return null
+      })
+      const abort = new AbortController()
+      abortRef.current = abort
+      try {
+        if (kind === 'server') {
+          try {
+            await runServer(source, abort.signal)
+          } catch (err) {
+            if (!(err instanceof BackendUnreachable)) throw err
+            // The backend went away mid-job: carry on in the browser.
+            setInfo('fallbackDuringJob')
+            setEngine({ kind: 'browser', reason: 'unreachable' })
+            record({ kind: 'engine', detail: 'browser:during-job' })
+            await runBrowser(source, false, abort.signal)
+          }
+        } else {
+          await runBrowser(source, eng.kind === 'browser' && eng.reason !== 'unreachable', abort.signal)
+        }
+      } catch (err) {
+        if (err instanceof DOMException && err.name === 'AbortError') setInfo('cancelled')
+        else if (err instanceof ApiError) setError({ message: err.message, code: err.code })
+        else setError({ message: err instanceof Error ? err.message : String(err) })
+        record({ kind: 'error', detail: err instanceof Error ? err.message : String(err) })
+      } finally {
+        abortRef.current = null
+        jobIdRef.current = null
+        setRun(null)
+      }
+    },
+    [source, running, checkEngine, scale, limits, config, runServer, runBrowser],
+  )
+
+  const cancel = useCallback(() => {
+    const id = jobIdRef.current
+    if (id) void cancelJob(config, id)
+    abortRef.current?.abort()
+  }, [config])
+
+  const reset = useCallback(() => {
+    if (running) return
+    setSource((s) => {
+      if (s) URL.revokeObjectURL(s.url)
+      return null
+    })
+    setResult((r) => {
+      if (r) URL.revokeObjectURL(r.url)
+      return null
+    })
+    setError(null)
+    setInfo(null)
+    setWarnings(null)
+  }, [running])
+
+  // ---- view ----
+  const banner =
+    engine.kind === 'browser'
+      ? engine.reason === 'forced'
+        ? t('browserForced')
+        : engine.reason === 'loading'
+          ? t('fallbackLoading')
+          : engine.reason === 'unhealthy'
+            ? t('fallbackUnhealthy')
+            : t('fallbackUnreachable', { url: config.apiUrl || window.location.origin })
+      : null
+  const elapsed = run ? Math.max(0, (now - run.startedAt) / 1000) : 0
+  const [ow, oh] = source ? outputDims(source.width, source.height, scale) : [0, 0]
+  const stageKey: Record<RunState['stage'], MessageKey> = {
+    uploading: 'stageUploading',
+    queued: 'stageQueued',
+    'loading-model': 'stageLoadingModel',
+    running: 'stageRunning',
+    encoding: 'stageEncoding',
+  }
+
+  return (
+    <div className={`app${dragging ? ' is-dragging' : ''}`}>
+      <header className="topbar">
+        <div className="brand">
+          <div className="logo">4×</div>
+          <div>
+            <h1>{t('title')}</h1>
+            <p className="subtitle">{t('subtitle')}</p>
+          </div>
+        </div>
+        <div className="topbar-right">
+          <span className={`badge badge-${engine.kind}`} data-testid="engine-badge" data-engine={engine.kind}>
+            {engine.kind === 'checking'
+              ? t('modeChecking')
+              : engine.kind === 'server'
+                ? `${t('modeServer')} · ${engine.health.device?.name ?? engine.health.device?.type ?? ''}`
+                : t('modeBrowser')}
+          </span>
+          <label className="lang">
+            <span className="sr-only">{t('language')}</span>
+            <select
+              value={lang}
+              data-testid="lang"
+              onChange={(e) => {
+                const l = e.target.value as Lang
+                setLang(l)
+                saveLang(l)
+              }}
+            >
+              <option value="zh">中文</option>
+              <option value="en">English</option>
+            </select>
+          </label>
+        </div>
+      </header>
+
+      {banner && (
+        <div className={`banner ${engine.kind === 'browser' && engine.reason !== 'forced' ? 'banner-warn' : 'banner-info'}`} data-testid="fallback-banner" data-reason={engine.kind === 'browser' ? engine.reason : ''}>
+          {banner}
+        </div>
+      )}
+
+      <main className="layout">
+        <section className="card controls">
+          {!source ? (
+            <button type="button" className={`dropzone${dragging ? ' active' : ''}`} onClick={() => fileInput.current?.click()} data-testid="dropzone">
+              <span className="drop-icon">⬆</span>
+              <span className="drop-text">{dragging ? t('dropActive') : t('dropHint')}</span>
+              <span className="button-like">{t('chooseFile')}</span>
+            </button>
+          ) : (
+            <div className="source">
+              <img src={source.url} alt={t('original')} className="source-thumb" />
+              <div className="source-meta">
+                <strong title={source.name}>{source.name}</strong>
+                <span>{t('inputSize', { w: source.width, h: source.height })}</span>
+                <span>{t('outputSize', { w: ow, h: oh })}</span>
+              </div>
+            </div>
+          )}
+          <input
+            ref={fileInput}
+            type="file"
+            accept="image/*"
+            hidden
+            data-testid="file-input"
+            onChange={(e) => {
+              const f = e.target.files?.[0]
+              if (f) void loadFile(f)
+              e.target.value = ''
+            }}
+          />
+
+          <div className="fields">
+            <label>
+              <span>{t('model')}</span>
+              <select value={model} onChange={(e) => setModel(e.target.value)} disabled={running} data-testid="model">
+                {modelOptions.map((m) => (
+                  <option key={m.name} value={m.name}>
+                    {m.name} ({m.scale}×, {m.small ? t('modelSmall') : t('modelLarge')})
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              <span>{t('scale')}</span>
+              <select value={scale} onChange={(e) => setScale(Number(e.target.value))} disabled={running} data-testid="scale">
+                {SCALES.map((s) => (
+                  <option key={s} value={s}>
+                    {s}×
+                  </option>
+                ))}
+              </select>
+            </label>
+            {engine.kind === 'server' && (
+              <label>
+                <span>{t('format')}</span>
+                <select value={format} onChange={(e) => setFormat(e.target.value as OutputFormat)} disabled={running} data-testid="format">
+                  <option value="png">PNG</option>
+                  <option value="jpeg">JPEG</option>
+                  <option value="webp">WebP</option>
+                </select>
+              </label>
+            )}
+          </div>
+
+          <div className="actions">
+            {!running ? (
+              <>
+                <button type="button" className="primary" disabled={!source || engine.kind === 'checking'} onClick={() => void start(false)} data-testid="start">
+                  {t('start')}
+                </button>
+                {source && (
+                  <button type="button" className="ghost" onClick={reset}>
+                    {t('reset')}
+                  </button>
+                )}
+              </>
+            ) : (
+              <button type="button" className="danger" onClick={cancel} data-testid="cancel">
+                {t('cancel')}
+              </button>
+            )}
+          </div>
+
+          {warnings && (
+            <div className="alert alert-warn" role="alertdialog" data-testid="limit-warning">
+              <strong>{t('warnTitle')}</strong>
+              <ul>
+                {warnings.map((w, i) => (
+                  <li key={i}>{t(w.key, w.params)}</li>
+                ))}
+              </ul>
+              <div className="actions">
+                <button type="button" className="primary" onClick={() => void start(true)} data-testid="warn-continue">
+                  {t('warnContinue')}
+                </button>
+                <button type="button" className="ghost" onClick={() => setWarnings(null)}>
+                  {t('warnBack')}
+                </button>
+              </div>
+            </div>
+          )}
+
+          {run && (
+            <div className="progress-card" data-testid="progress">
+              <div className="progress-head">
+                <span>
+                  {t(stageKey[run.stage])}
+                  {run.stage === 'loading-model' && run.download != null ? ` ${run.download}%` : ''}
+                  {run.stage === 'queued' && run.queuePosition ? ` · ${t('queuePosition', { n: run.queuePosition })}` : ''}
+                </span>
+                <span className="progress-pct" data-testid="progress-value">{Math.floor(run.progress)}%</span>
+              </div>
+              <div className="bar" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.floor(run.progress)}>
+                <div className="bar-fill" style={{ width: `${run.progress}%` }} />
+              </div>
+              <div className="progress-meta">
+                <span data-testid="elapsed">{t('elapsed', { s: elapsed.toFixed(1) })}</span>
+                {run.tilesTotal ? <span>{t('tiles', { done: run.tilesDone ?? 0, total: run.tilesTotal })}</span> : null}
+                {run.eta != null && run.progress < 100 ? <span>{t('eta', { s: Math.ceil(run.eta) })}</span> : null}
+                <span>
+                  {run.engine === 'server' ? t('device') : t('engine')}:{' '}
+                  {run.engine === 'server'
+                    ? (run.backendLabel ?? (engine.kind === 'server' ? engine.health.device?.type : ''))
+                    : `${t('modeBrowser')}${run.backendLabel ? ` · ${run.backendLabel}` : ''}`}
+                </span>
+              </div>
+            </div>
+          )}
+
+          {info && <div className="alert alert-info" data-testid="info">{t(info)}</div>}
+          {error && (
+            <div className="alert alert-error" role="alert" data-testid="error">
+              <strong>{t('errorTitle')}</strong>
+              <p>
+                {error.message}
+                {error.code ? <code className="code">{error.code}</code> : null}
+              </p>
+            </div>
+          )}
+        </section>
+
+        <section className="card stage">
+          {result && source ? (
+            <>
+              <CompareSlider
+                before={source.url}
+                after={result.url}
+                width={result.width}
+                height={result.height}
+                beforeLabel={t('before')}
+                afterLabel={t('after')}
+              />
+              <div className="result-bar">
+                <span data-testid="result-meta">
+                  {t('outputSize', { w: result.width, h: result.height })} · {t('processTime', { s: result.seconds.toFixed(2) })} · {result.via}
+                </span>
+                <a className="button-like primary" href={result.url} download={result.fileName} data-testid="download">
+                  {t('download')} {result.fileName}
+                </a>
+              </div>
+            </>
+          ) : source ? (
+            <div className="preview">
+              <img src={source.url} alt={t('original')} />
+            </div>
+          ) : (
+            <div className="empty" onClick={() => fileInput.current?.click()}>
+              <span>{t('dropHint')}</span>
+            </div>
+          )}
+        </section>
+      </main>
+      <footer className="foot">Real-ESRGAN · onnxruntime-web · {config.mode}</footer>
+    </div>
+  )
+}

@@ -1,0 +1,157 @@
+export type Lang = 'en' | 'zh'
+
+const en = {
+  title: 'Real-ESRGAN Upscaler',
+  subtitle: 'Sharper, larger images — on the server GPU or right in your browser',
+  language: 'Language',
+  dropHint: 'Drop an image here, click to choose one, or paste (Ctrl+V)',
+  dropActive: 'Release to load the image',
+  chooseFile: 'Choose image',
+  model: 'Model',
+  scale: 'Scale',
+  format: 'Format',
+  start: 'Upscale',
+  cancel: 'Cancel',
+  download: 'Download',
+  reset: 'New image',
+  original: 'Original',
+  result: 'Result',
+  before: 'Before',
+  after: 'After',
+  modeServer: 'Server GPU',
+  modeBrowser: 'In browser',
+  modeChecking: 'Checking backend…',
+  device: 'Device',
+  engine: 'Engine',
+  fallbackUnreachable: 'The backend at {url} is not reachable, so images are upscaled in your browser.',
+  fallbackLoading: 'The backend is still loading its model, so images are upscaled in your browser for now.',
+  fallbackUnhealthy: 'The backend reports it is unhealthy, so images are upscaled in your browser.',
+  fallbackDuringJob: 'The backend stopped answering; continuing in your browser.',
+  browserForced: 'Browser mode: nothing is uploaded, the model runs on this device.',
+  stageQueued: 'Queued',
+  stageUploading: 'Uploading',
+  stageRunning: 'Upscaling',
+  stageLoadingModel: 'Loading model',
+  stageEncoding: 'Finishing',
+  stageDone: 'Done',
+  tiles: 'tiles {done}/{total}',
+  elapsed: 'Elapsed {s}s',
+  eta: 'about {s}s left',
+  queuePosition: 'position {n} in queue',
+  cancelled: 'Cancelled.',
+  errorTitle: 'Upscaling failed',
+  warnTitle: 'This is a big job',
+  warnContinue: 'Continue anyway',
+  warnBack: 'Go back',
+  warnOverLimit: 'The output would be {w}×{h} ({mp} MP), over the limit of {limit} MP.',
+  warnInputOverLimit: 'The input is {mp} MP, over the server limit of {limit} MP.',
+  warnUploadOverLimit: 'The file is {mb} MB, over the upload limit of {limit} MB.',
+  warnScaleOverLimit: 'Scale {s} is over the server limit of {limit}.',
+  warnBrowserSlow: 'Upscaling {mp} MP in the browser may take several minutes and a lot of memory.',
+  notAnImage: 'That file is not an image.',
+  inputSize: 'Input {w}×{h}',
+  outputSize: 'Output {w}×{h}',
+  processTime: 'Done in {s}s',
+  modelSmall: 'small, fast',
+  modelLarge: 'best quality, slow in browser',
+  serverUnavailableForModel: 'not available offline',
+}
+
+export type MessageKey = keyof typeof en
+
+const zh: Record<MessageKey, string> = {
+  title: 'Real-ESRGAN 图像超分',
+  subtitle: '更清晰、更大的图片 —— 使用服务器 GPU，或直接在浏览器中处理',
+  language: '语言',
+  dropHint: '拖入图片、点击选择，或直接粘贴（Ctrl+V）',
+  dropActive: '松开即可载入图片',
+  chooseFile: '选择图片',
+  model: '模型',
+  scale: '倍数',
+  format: '格式',
+  start: '开始放大',
+  cancel: '取消',
+  download: '下载',
+  reset: '换一张',
+  original: '原图',
+  result: '结果',
+  before: '处理前',
+  after: '处理后',
+  modeServer: '服务器 GPU',
+  modeBrowser: '浏览器端',
+  modeChecking: '正在检查后端…',
+  device: '设备',
+  engine: '引擎',
+  fallbackUnreachable: '无法连接后端 {url}，已自动降级为浏览器端处理。',
+  fallbackLoading: '后端仍在加载模型，暂时在浏览器端处理。',
+  fallbackUnhealthy: '后端状态异常，已自动降级为浏览器端处理。',
+  fallbackDuringJob: '后端已停止响应，改为在浏览器端继续处理。',
+  browserForced: '浏览器模式：图片不会上传，模型在本机运行。',
+  stageQueued: '排队中',
+  stageUploading: '上传中',
+  stageRunning: '放大中',
+  stageLoadingModel: '加载模型',
+  stageEncoding: '收尾中',
+  stageDone: '完成',
+  tiles: '分块 {done}/{total}',
+  elapsed: '已用 {s} 秒',
+  eta: '约剩 {s} 秒',
+  queuePosition: '队列第 {n} 位',
+  cancelled: '已取消。',
+  errorTitle: '放大失败',
+  warnTitle: '这项任务很大',
+  warnContinue: '仍然继续',
+  warnBack: '返回',
+  warnOverLimit: '输出将为 {w}×{h}（{mp} 百万像素），超过 {limit} 百万像素的限制。',
+  warnInputOverLimit: '输入为 {mp} 百万像素，超过服务器 {limit} 百万像素的限制。',
+  warnUploadOverLimit: '文件大小 {mb} MB，超过 {limit} MB 的上传限制。',
+  warnScaleOverLimit: '倍数 {s} 超过服务器上限 {limit}。',
+  warnBrowserSlow: '在浏览器中放大 {mp} 百万像素的图片可能需要数分钟并占用大量内存。',
+  notAnImage: '该文件不是图片。',
+  inputSize: '输入 {w}×{h}',
+  outputSize: '输出 {w}×{h}',
+  processTime: '用时 {s} 秒',
+  modelSmall: '小巧快速',
+  modelLarge: '画质最佳，浏览器端较慢',
+  serverUnavailableForModel: '离线不可用',
+}
+
+export const MESSAGES: Record<Lang, Record<MessageKey, string>> = { en, zh }
+
+/** First of the browser's preferred languages that we support; English otherwise. */
+export function detectLang(languages: readonly (string | undefined | null)[]): Lang {
+  for (const raw of languages) {
+    if (!raw) continue
+    const tag = raw.toLowerCase()
+    if (tag === 'zh' || tag.startsWith('zh-')) return 'zh'
+    if (tag === 'en' || tag.startsWith('en-')) return 'en'
+  }
+  return 'en'
+}
+
+export function translate(lang: Lang, key: MessageKey, params?: Record<string, string | number>): string {
+  const template = MESSAGES[lang][key] ?? MESSAGES.en[key] ?? key
+  if (!params) return template
+  return template.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m))
+}
+
+const STORAGE_KEY = 'upscaler.lang'
+
+export function initialLang(): Lang {
+  try {
+    const saved = localStorage.getItem(STORAGE_KEY)
+    if (saved === 'en' || saved === 'zh') return saved
+  } catch {
+    /* storage may be blocked */
+  }
+  const langs = typeof navigator !== 'undefined' ? [...(navigator.languages ?? []), navigator.language] : []
+  return detectLang(langs)
+}
+
+export function saveLang(lang: Lang): void {
+  try {
+    localStorage.setItem(STORAGE_KEY, lang)
+  } catch {
+    /* ignore */
+  }
+}
