@@ -1,0 +1,122 @@
+"""Per-request plumbing, as plain ASGI so it never buffers or breaks streaming responses.
+
+- a request id (taken from `X-Request-ID` when sane, else new), echoed in the response;
+- a body-size cap, enforced from Content-Length and while the body streams in;
+- request count and latency metrics, labelled by route template;
+- a last-resort 500 with the request id, so no traceback ever reaches the client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.api.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+BodyLimit = Callable[[str], int | None]  # path -> max body bytes (None = no limit)
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, body_limit: BodyLimit) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.body_limit = body_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+        incoming = headers.get("x-request-id", "")
+        request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+        too_large = False
+        limit = self.body_limit(scope["path"]) if scope["method"] in ("POST", "PUT", "PATCH") else None
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                if too_large:  # the handler saw a cut-off body; say why instead
+                    await self._send_error(
+                        send, 413, "the request body is over the upload limit", "upload_too_large", request_id
+                    )
+                    response_started = True
+                    status = 413
+                    return
+                status = message["status"]
+                response_started = True
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            elif too_large:
+                return
+            await send(message)
+
+        received = 0
+
+        async def receive_capped() -> Message:
+            nonlocal received, too_large
+            message = await receive()
+            if limit is not None and message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    too_large = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        try:
+            declared = int(headers.get("content-length", "0") or 0)
+        except ValueError:
+            declared = 0
+        try:
+            if limit is not None and declared > limit:
+                status = 413
+                await self._send_error(
+                    send,
+                    413,
+                    f"the request body is {declared} bytes; the limit is {limit}",
+                    "upload_too_large",
+                    request_id,
+                )
+                return
+            await self.app(scope, receive_capped, send_with_id)
+        except Exception:
+            log.exception("unhandled error in request %s %s (id %s)", scope["method"], scope["path"], request_id)
+            if not response_started:
+                status = 500
+                await self._send_error(send, 500, "internal error", "internal_error", request_id)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.observe_request(scope["method"], template, status, time.perf_counter() - started)
+
+    @staticmethod
+    async def _send_error(send: Send, status: int, detail: str, code: str, request_id: str) -> None:
+        body = {"detail": detail, "code": code}
+        if status >= 500:
+            body["request_id"] = request_id
+        payload = json.dumps(body).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                    (b"x-request-id", request_id.encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,162 @@
+"""Asynchronous jobs with real progress: submit, poll or stream events, fetch, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+
+from backend.api.auth import require_api_key
+from backend.api.deps import OptionsDep, ServiceDep
+from backend.api.errors import error_responses
+from backend.api.schemas import JobError, JobStatus
+from backend.api.uploads import prepare_upload, result_filename, result_headers
+from backend.imaging import MEDIA_TYPES
+from backend.service.core import UpscaleService
+from backend.service.jobs import Job, JobCancelled, JobFailed, JobNotReady, JobSnapshot, JobState
+
+router = APIRouter(prefix="/api/jobs", tags=["jobs"], dependencies=[Depends(require_api_key)])
+
+_EVENT_POLL_SECONDS = 0.1
+_HEARTBEAT_SECONDS = 15.0
+
+
+def job_status(job: Job, service: UpscaleService, snap: JobSnapshot | None = None) -> JobStatus:
+    snap = snap or job.snapshot()
+    base = f"/api/jobs/{snap.id}"
+    return JobStatus(
+        id=snap.id,
+        state=snap.state.value,
+        progress=snap.progress,
+        tiles_done=snap.tiles_done,
+        tiles_total=snap.tiles_total,
+        eta_seconds=snap.eta_seconds,
+        queue_position=service.scheduler.position(job) if snap.state is JobState.queued else None,
+        created_at=snap.created_at,
+        started_at=snap.started_at,
+        finished_at=snap.finished_at,
+        model=snap.model,
+        device=snap.device,
+        format=snap.format,
+        original_size=snap.original_size,
+        output_size=snap.output_size,
+        error=JobError(code=snap.error_code, detail=snap.error_message or "") if snap.error_code else None,
+        status_url=base,
+        events_url=f"{base}/events",
+        result_url=f"{base}/result",
+    )
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobStatus,
+    summary="Queue an upscale; poll /api/jobs/{id} or stream /api/jobs/{id}/events",
+    responses={
+        202: {"headers": {"Location": {"schema": {"type": "string"}}}},
+        **error_responses(400, 404, 413, 415, 422, 503),
+    },
+)
+async def create_job(
+    service: ServiceDep,
+    options: OptionsDep,
+    file: Annotated[UploadFile, File(description="The image")],
+) -> JSONResponse:
+    service.scheduler.check_room()
+    job_input = await prepare_upload(file, options, service)
+    job = service.submit(job_input, keep=True)
+    status = job_status(job, service)
+    return JSONResponse(status.model_dump(), status_code=202, headers={"Location": status.status_url})
+
+
+@router.get("/{job_id}", response_model=JobStatus, summary="State, progress and ETA", responses=error_responses(404))
+def get_job(job_id: str, service: ServiceDep) -> JobStatus:
+    return job_status(service.get_job(job_id), service)
+
+
+@router.get(
+    "/{job_id}/events",
+    summary="Server-Sent Events: `progress` on every change, then one `done`",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "text/event-stream; each `data:` is a JobStatus JSON",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        **error_responses(404),
+    },
+)
+async def job_events(job_id: str, request: Request, service: ServiceDep) -> StreamingResponse:
+    job = service.get_job(job_id)  # 404 now, before the stream starts
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # nginx must not buffer SSE
+    return StreamingResponse(_events(job, request, service), media_type="text/event-stream", headers=headers)
+
+
+async def _events(job: Job, request: Request, service: UpscaleService) -> AsyncIterator[str]:
+    seen = -1
+    last_sent = time.monotonic()
+    yield "retry: 1000\n\n"
+    while True:
+        snap = job.snapshot()
+        if snap.version != seen:
+            seen = snap.version
+            event = "done" if snap.state.terminal else "progress"
+            payload = json.dumps(job_status(job, service, snap).model_dump())
+            yield f"event: {event}\nid: {snap.version}\ndata: {payload}\n\n"
+            last_sent = time.monotonic()
+            if snap.state.terminal:
+                return
+        elif time.monotonic() - last_sent > _HEARTBEAT_SECONDS:
+            yield ": keep-alive\n\n"
+            last_sent = time.monotonic()
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(_EVENT_POLL_SECONDS)
+
+
+@router.get(
+    "/{job_id}/result",
+    summary="The finished image",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "The upscaled image",
+            "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in MEDIA_TYPES.values()},
+        },
+        **error_responses(404, 409),
+    },
+)
+def job_result(job_id: str, service: ServiceDep) -> Response:
+    job = service.get_job(job_id)
+    snap = job.snapshot()
+    if snap.state is JobState.failed:
+        raise JobFailed(f"the job failed: {snap.error_message}")
+    if snap.state is JobState.cancelled:
+        raise JobCancelled("the job was cancelled")
+    if snap.state is not JobState.succeeded or job.result_path is None:
+        raise JobNotReady(f"the job is {snap.state.value} ({snap.progress:.0f}%); wait for state 'succeeded'")
+    if not job.result_path.is_file():
+        raise JobNotReady("the result has expired")
+    return FileResponse(
+        job.result_path,
+        media_type=MEDIA_TYPES[snap.format],
+        headers=result_headers(snap),
+        filename=result_filename(job.input.filename, snap.format),
+        content_disposition_type="inline",
+    )
+
+
+@router.delete(
+    "/{job_id}",
+    response_model=JobStatus,
+    summary="Cancel the job (its remaining tiles are not computed) and delete its result",
+    responses=error_responses(404),
+)
+def delete_job(job_id: str, service: ServiceDep) -> JobStatus:
+    job = service.delete_job(job_id)
+    return job_status(job, service)

@@ -1,0 +1,129 @@
+"""The Inpaint-Web upscaling service: `python api_server.py` or `uvicorn backend.api_server:app`.
+
+api (HTTP, this file and backend/api/) -> service (queue, jobs) -> engine (backend/models/).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as `cd backend && python api_server.py`: make `backend` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import logging  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
+from contextlib import asynccontextmanager  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+from fastapi import FastAPI  # noqa: E402
+from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
+from starlette.concurrency import run_in_threadpool  # noqa: E402
+
+from backend.api.errors import install_error_handlers  # noqa: E402
+from backend.api.metrics import Metrics  # noqa: E402
+from backend.api.middleware import RequestContextMiddleware  # noqa: E402
+from backend.api.routes import jobs, system, upscale  # noqa: E402
+from backend.api.routes import metrics as metrics_route  # noqa: E402
+from backend.service.core import UpscaleService  # noqa: E402
+from backend.service.limits import max_upload_bytes  # noqa: E402
+from backend.settings import Settings, get_settings  # noqa: E402
+
+if TYPE_CHECKING:
+    from backend.models.manager import ModelManager
+
+log = logging.getLogger("backend.api")
+
+# Response headers a browser script may read (the frontend shows size, time and device).
+EXPOSED_HEADERS = [
+    "X-Process-Time",
+    "X-Original-Size",
+    "X-Output-Size",
+    "X-Device",
+    "X-Model",
+    "X-Request-ID",
+    "X-Batch-Succeeded",
+    "X-Batch-Failed",
+    "Retry-After",
+    "Content-Disposition",
+]
+_MULTIPART_SLACK_BYTES = 256 * 1024  # form fields and part headers around the file(s)
+
+
+def _body_limit(settings: Settings):  # noqa: ANN202
+    single = max_upload_bytes(settings) + _MULTIPART_SLACK_BYTES
+    batch = max_upload_bytes(settings) * settings.max_batch_files + _MULTIPART_SLACK_BYTES
+
+    def limit(path: str) -> int | None:
+        return batch if path.rstrip("/") == "/api/upscale-batch" else single
+
+    return limit
+
+
+def create_app(settings: Settings | None = None, manager: ModelManager | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    if manager is None:
+        from backend.models.manager import ModelManager
+
+        manager = ModelManager(settings)
+    service = UpscaleService(settings, manager)
+    metrics = Metrics()
+    metrics.watch(service)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service.start()  # worker, job reaper, and the model warm-up in the background
+        log.info("serving on %s (replica %s, device %s)", settings.port, service.replica, manager.device.type)
+        yield
+        log.info("shutting down: finishing queued work within %.0f s", settings.shutdown_timeout)
+        await run_in_threadpool(service.stop)
+
+    app = FastAPI(
+        title="Inpaint-Web upscaling service",
+        version="0.1.0",
+        description="Real-ESRGAN super-resolution with tiled inference on CUDA, MPS or CPU. "
+        "Every error is JSON `{detail, code}`; when API keys are configured, send `X-API-Key` "
+        "or `Authorization: Bearer`.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.service = service
+    app.state.metrics = metrics
+
+    install_error_handlers(app)
+    for router in (system.public, system.router, upscale.router, jobs.router, metrics_route.router):
+        app.include_router(router)
+
+    # Added first = inner: request ids and the 500 guard sit inside CORS, so errors carry CORS headers too.
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, body_limit=_body_limit(settings))
+    wildcard = "*" in settings.cors_origins
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=not wildcard,  # never `*` together with credentials
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+        allow_headers=["Content-Type", "Authorization", "X-API-Key", "X-Request-ID", "Last-Event-ID"],
+        expose_headers=EXPOSED_HEADERS,
+        max_age=600,
+    )
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=int(settings.shutdown_timeout) or None,
+    )
+
+
+app = create_app()
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""The service facade the API talks to: prepare uploads, run jobs, look them up, cancel them."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from backend.service import pipeline
+from backend.service.ids import is_job_id, new_job_id, replica_id
+from backend.service.jobs import Job, JobInput, JobNotFound
+from backend.service.options import UpscaleOptions
+from backend.service.readiness import Readiness
+from backend.service.scheduler import Scheduler
+from backend.service.store import JobStore
+from backend.settings import Settings
+
+if TYPE_CHECKING:
+    from backend.models.manager import ModelManager
+
+log = logging.getLogger(__name__)
+
+
+class UpscaleService:
+    def __init__(self, settings: Settings, manager: ModelManager, workers: int = 1) -> None:
+        self.settings = settings
+        self.manager = manager
+        self.replica = replica_id(settings.replica_id)
+        self.store = JobStore(settings.jobs_dir, settings.job_ttl_seconds)
+        self.scheduler = Scheduler(
+            pipeline.make_runner(manager, settings.jobs_dir), queue_size=settings.queue_size, workers=workers
+        )
+        self.readiness = Readiness()
+
+    def start(self) -> None:
+        self.store.start()
+        self.scheduler.start()
+        self.readiness.start(self.manager, self.settings)
+
+    def stop(self) -> None:
+        self.scheduler.stop(self.settings.shutdown_timeout)
+        self.store.stop()
+
+    # --- work ---
+
+    def prepare(self, data: bytes, options: UpscaleOptions, filename: str = "image") -> JobInput:
+        """Blocking (probe, maybe load a custom model, decode): call from a worker thread."""
+        return pipeline.prepare(self.manager, self.settings, data, options, filename)
+
+    def submit(self, job_input: JobInput, *, keep: bool) -> Job:
+        """Queue a job. keep=True: the jobs API, result on disk and the job kept until its TTL."""
+        job = Job(id=new_job_id(self.replica), input=job_input, persist=keep)
+        self.scheduler.submit(job)
+        if keep:
+            self.store.add(job)
+        return job
+
+    def cancel(self, job: Job) -> None:
+        self.scheduler.cancel(job)
+
+    # --- jobs API ---
+
+    def get_job(self, job_id: str) -> Job:
+        if not is_job_id(job_id):
+            raise JobNotFound(f"{job_id!r} is not a job id")
+        return self.store.get(job_id)
+
+    def delete_job(self, job_id: str) -> Job:
+        """Cancel the job if it is not finished, then forget it and delete its result."""
+        job = self.get_job(job_id)
+        self.scheduler.cancel(job)
+        self.store.remove(job_id)
+        return job

@@ -1,0 +1,129 @@
+"""From upload bytes to a queued job, and from a job to encoded result bytes.
+
+`prepare` runs in a request thread and rejects bad input before any inference:
+upload size, header size, model, output size, then the full decode. `run` is what the
+worker does with a prepared job.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from backend.errors import Cancelled, EmptyUpload, ModelNotFound, UnsupportedOption
+from backend.imaging import decode_image, encode_image, probe_size
+from backend.models.registry import ModelEntry, validate_model_name
+from backend.service.jobs import Job, JobInput
+from backend.service.limits import (
+    check_input_pixels,
+    check_output_pixels,
+    check_upload_size,
+    output_size,
+)
+from backend.service.options import UpscaleOptions
+from backend.settings import Settings
+
+if TYPE_CHECKING:
+    from backend.models.manager import ModelManager
+
+EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+
+
+def resolve_model(manager: ModelManager, settings: Settings, name: str | None) -> ModelEntry:
+    """The registry entry for `name` (default model when None); 422 for a bad name, 404 if unknown."""
+    wanted = validate_model_name(name or settings.default_model)
+    for entry in manager.list_models():
+        if entry.name == wanted:
+            return entry
+    raise ModelNotFound(f"unknown model {wanted!r}; GET /api/models lists the available ones")
+
+
+def native_scale(manager: ModelManager, entry: ModelEntry) -> int:
+    # Custom files only reveal their scale once spandrel has loaded them (cached afterwards).
+    return entry.scale if entry.scale is not None else manager.get(entry.name).scale
+
+
+def prepare(
+    manager: ModelManager, settings: Settings, data: bytes, options: UpscaleOptions, filename: str = "image"
+) -> JobInput:
+    """Validate and decode one upload; every failure is a UserError (4xx)."""
+    if not data:
+        raise EmptyUpload("the uploaded file is empty")
+    check_upload_size(settings, len(data))
+    width, height = probe_size(data)
+    check_input_pixels(settings, width, height, len(data))
+
+    entry = resolve_model(manager, settings, options.model)
+    if options.denoise_strength is not None and (entry.spec is None or entry.spec.denoise_partner is None):
+        raise UnsupportedOption(f"denoise_strength only applies to realesr-general-x4v3, not {entry.name!r}")
+    scale = options.scale if options.scale is not None else float(native_scale(manager, entry))
+    check_output_pixels(settings, output_size(width, height, scale))
+
+    decoded = decode_image(data, max_pixels=settings.max_input_pixels)
+    # EXIF orientation may have swapped width and height: take the decoded size as the truth.
+    original = (decoded.width, decoded.height)
+    target = output_size(*original, scale)
+    check_output_pixels(settings, target)
+    resolved = UpscaleOptions(
+        model=entry.name,
+        scale=options.scale,
+        format=options.format,
+        quality=options.quality,
+        tile=options.tile,
+        denoise_strength=options.denoise_strength,
+    )
+    return JobInput(
+        pixels=decoded.pixels,
+        options=resolved,
+        original_size=original,
+        output_size=target,
+        icc_profile=decoded.icc_profile,
+        is_gray=decoded.is_gray,
+        filename=filename,
+    )
+
+
+def make_runner(manager: ModelManager, jobs_dir: Path):
+    """The worker's job body: upscale, encode, and keep the bytes or write them to jobs_dir."""
+
+    def run(job: Job) -> None:
+        spec = job.input
+        options = spec.options
+        upscaler = manager.get(options.model, denoise_strength=options.denoise_strength)
+        job.set_model(upscaler.name, upscaler.device.type)
+        pixels = spec.pixels
+        if pixels is None:  # cancelled and freed before it ran
+            raise Cancelled("cancelled")
+        output = upscaler.upscale(
+            pixels,
+            outscale=options.scale,
+            tile=options.tile,
+            progress=job.report_tiles,
+            is_cancelled=job.is_cancelled,
+        )
+        if job.is_cancelled():
+            raise Cancelled("cancelled")
+        data = encode_image(
+            output, fmt=options.format, quality=options.quality, icc_profile=spec.icc_profile, gray=spec.is_gray
+        )
+        device = upscaler.device.type  # the engine may have fallen back to another device
+        if job.persist:
+            path = _write_result(jobs_dir, job.id, options.format, data)
+            if job.is_cancelled():  # deleted while encoding: leave no orphan file behind
+                path.unlink(missing_ok=True)
+                raise Cancelled("cancelled")
+            job.succeed(None, path, device)
+        else:
+            job.succeed(data, None, device)
+
+    return run
+
+
+def _write_result(jobs_dir: Path, job_id: str, fmt: str, data: bytes) -> Path:
+    jobs_dir.mkdir(parents=True, exist_ok=True)
+    path = jobs_dir / f"{job_id}.{EXTENSIONS[fmt]}"
+    partial = path.with_suffix(".part")
+    partial.write_bytes(data)
+    os.replace(partial, path)  # readers never see a half-written file
+    return path
