@@ -25,7 +25,7 @@ class ModelManager:
         return list_models(self.settings.models_dir)
 
     def get(self, name: str | None = None, denoise_strength: float | None = None) -> RealESRGANUpscaler:
-        name = validate_model_name(name or self.settings.default_model)
+        name = validate_model_name(self.settings.default_model if name is None else name)
         key = (name, denoise_strength)
         upscaler = self._loaded.get(key)
         if upscaler is not None:

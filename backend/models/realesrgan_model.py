@@ -140,7 +140,7 @@ class RealESRGANUpscaler:
         """The plan for the next attempt, or re-raise when there is none."""
         if devices.is_out_of_memory(exc):
             devices.empty_cache(plan.device)
-            if plan.batch > 1:
+            if plan.batch > 1 and self.count_tiles(height, width, plan.tile) > 1:
                 log.warning("out of memory with %d tiles per batch; retrying one at a time", plan.batch)
                 return _Plan(plan.tile, 1, plan.device, plan.dtype)
             current = plan.tile if plan.tile > 0 else max(height, width)

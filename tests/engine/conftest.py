@@ -1,0 +1,38 @@
+"""Shared fixtures for engine tests: real bundled weights and real photographs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from skimage import data
+
+from backend.models.manager import ModelManager
+from backend.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One models dir per session, so each bundled model is converted once."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture
+def make_settings(models_dir: Path) -> Callable[..., Settings]:
+    def make(**overrides: object) -> Settings:
+        return Settings(_env_file=None, models_dir=models_dir, **overrides)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def manager(models_dir: Path) -> ModelManager:
+    return ModelManager(Settings(_env_file=None, models_dir=models_dir, device="cpu"))
+
+
+@pytest.fixture(scope="session")
+def photo() -> np.ndarray:
+    """A 96x96 crop of a real photograph (the astronaut's face and badge)."""
+    return np.ascontiguousarray(data.astronaut()[60:156, 150:246])
