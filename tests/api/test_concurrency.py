@@ -1,0 +1,51 @@
+"""Concurrent uploads against a queue of 2: each gets its own result or a 503, never another's."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import numpy as np
+
+from tests.api.conftest import Server, block_mean, decode, pattern, png_bytes
+
+
+def _upload(server: Server, index: int) -> tuple[int, httpx.Response]:
+    with server.client() as client:
+        image = png_bytes(pattern(index, 64))
+        return index, client.post(
+            "/api/upscale", params={"tile": 8}, files={"file": (f"{index}.png", image, "image/png")}
+        )
+
+
+def test_eight_concurrent_uploads_get_their_own_result_or_503(server: Server) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda i: _upload(server, i), range(8)))
+    ok = 0
+    for index, response in results:
+        if response.status_code == 503:
+            body = response.json()
+            assert body["code"] == "queue_full"
+            assert int(response.headers["retry-after"]) >= 1
+            continue
+        assert response.status_code == 200, response.text
+        ok += 1
+        output = block_mean(decode(response.content), 4)
+        errors = [np.abs(output - pattern(other, 64)).mean() for other in range(8)]
+        assert int(np.argmin(errors)) == index, errors  # our own image, nobody else's
+        assert errors[index] < 3
+    assert ok >= 3  # one running and two queued always fit
+
+
+def test_other_requests_are_not_blocked_by_inference(server: Server) -> None:
+    """Inference runs off the event loop: health answers quickly during a batch of uploads."""
+    import time
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = [pool.submit(_upload, server, i) for i in range(3)]
+        with server.client() as client:
+            started = time.monotonic()
+            assert client.get("/api/health").status_code == 200
+            assert time.monotonic() - started < 1.0
+        for future in futures:
+            assert future.result()[1].status_code in (200, 503)
