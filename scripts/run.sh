@@ -27,9 +27,10 @@ cleanup() {
 trap cleanup EXIT
 
 if [ "${RUN_FRONTEND:-1}" != 0 ] && [ -f frontend/dist/index.html ]; then
-    echo "==> frontend: http://localhost:3332 (vite preview; log in frontend/preview.log)"
+    preview_log="${TMPDIR:-/tmp}/inpaint-frontend-preview.log"
+    echo "==> frontend: http://localhost:3332 (vite preview; log in $preview_log)"
     # setsid: its own process group, so that cleanup stops npm and vite together.
-    setsid npm --prefix frontend run preview >frontend/preview.log 2>&1 &
+    setsid npm --prefix frontend run preview >"$preview_log" 2>&1 &
     frontend_pid=$!
     cleanup() { kill -- "-$frontend_pid" 2>/dev/null || true; }
 fi
