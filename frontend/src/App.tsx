@@ -71,6 +71,14 @@ function record(ev: TestEvent) {
 
 const SCALES = [2, 3, 4]
 
+/** "CUDA (NVIDIA GeForce GTX 1070)", "CPU (x86_64)". */
+function deviceLabel(health: Health): string {
+  const d = health.device
+  if (!d) return ''
+  const type = (d.type ?? '').toUpperCase()
+  return d.name && d.name.toLowerCase() !== d.type ? `${type} (${d.name})` : type
+}
+
 function absolute(url: string): string {
   return new URL(url, document.baseURI).href
 }
@@ -452,7 +460,7 @@ export default function App({ config }: { config: AppConfig }) {
             {engine.kind === 'checking'
               ? t('modeChecking')
               : engine.kind === 'server'
-                ? `${t('modeServer')} · ${engine.health.device?.name ?? engine.health.device?.type ?? ''}`
+                ? `${t('modeServer')} · ${deviceLabel(engine.health)}`
                 : t('modeBrowser')}
           </span>
           <label className="lang">

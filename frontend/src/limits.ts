@@ -20,7 +20,8 @@ export interface LimitCheckInput {
   browserSlowPixels?: number
 }
 
-const mp = (px: number) => (px / 1e6).toFixed(1)
+/** Megapixels with three significant digits: 16.8, 0.0192. */
+export const mp = (px: number) => String(Number((px / 1e6).toPrecision(3)))
 
 export function outputDims(width: number, height: number, scale: number): [number, number] {
   return [Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))]

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkLimits } from '../src/limits'
+import { checkLimits, mp } from '../src/limits'
 import { parseLimits } from '../src/server'
 
 const base = { width: 1000, height: 1000, fileBytes: 1_000_000, scale: 4, browserMaxOutputPixels: 4096 * 4096 }
@@ -34,5 +34,13 @@ describe('parseLimits', () => {
     })
     expect(parseLimits({ max_upload_bytes: 2_000_000 }).maxUploadMB).toBe(2)
     expect(parseLimits(null)).toEqual({ maxUploadMB: undefined, maxInputPixels: undefined, maxOutputPixels: undefined, maxScale: undefined })
+  })
+})
+
+describe('mp', () => {
+  it('keeps small and large sizes readable', () => {
+    expect(mp(19200)).toBe('0.0192')
+    expect(mp(16777216)).toBe('16.8')
+    expect(mp(10000)).toBe('0.01')
   })
 })

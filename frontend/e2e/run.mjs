@@ -1,0 +1,400 @@
+#!/usr/bin/env node
+/**
+ * End-to-end tests in real headless Chromium (Debian's /usr/bin/chromium via playwright-core)
+ * against a live backend that this script starts itself:
+ *
+ *   1. server mode: a real photo goes through the job API; SSE progress events arrive; the
+ *      result image has the right size; the download is named photo_x4.png; an over-limit
+ *      image shows the warning and then the backend's error detail;
+ *   2. browser mode: a small image with the small model runs in onnxruntime-web, tile by tile;
+ *   3. backend stopped: the page says so, falls back to the browser, and the result appears.
+ *
+ * Env: PYTHON (default ../.venv/bin/python), CHROMIUM (default /usr/bin/chromium),
+ * E2E_SKIP_BUILD=1 to reuse dist/, E2E_MODELS_DIR to reuse converted weights, E2E_HEADED=1.
+ * Screenshots go to frontend/test-artifacts/.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+
+const FRONTEND = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const REPO = resolve(FRONTEND, '..')
+const PYTHON = process.env.PYTHON || join(REPO, '.venv', 'bin', 'python')
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
+const ART = join(FRONTEND, 'test-artifacts')
+const DIST = join(FRONTEND, 'dist')
+const SMALL_MODEL = 'realesr-animevideov3'
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+  '--disable-quic',
+]
+
+const children = []
+const tmp = mkdtempSync(join(tmpdir(), 'upscaler-e2e-'))
+let failures = 0
+const results = []
+
+function log(...args) {
+  console.log(`[e2e ${new Date().toISOString().slice(11, 19)}]`, ...args)
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer()
+    srv.unref()
+    srv.on('error', rej)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => res(port))
+    })
+  })
+}
+
+function start(name, cmd, args, opts) {
+  const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'], detached: false })
+  const lines = []
+  const keep = (buf) => {
+    for (const line of buf.toString().split('\n')) if (line.trim()) lines.push(line)
+    if (lines.length > 200) lines.splice(0, lines.length - 200)
+  }
+  child.stdout.on('data', keep)
+  child.stderr.on('data', keep)
+  child.logTail = () => lines.slice(-40).join('\n')
+  child.name = name
+  children.push(child)
+  return child
+}
+
+async function stop(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((r) => child.once('exit', r))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15000)
+  await exited
+  clearTimeout(timer)
+}
+
+async function waitFor(what, fn, timeoutMs, child) {
+  const deadline = Date.now() + timeoutMs
+  let last
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`${child.name} exited (${child.exitCode}) while waiting for ${what}:\n${child.logTail()}`)
+    try {
+      const v = await fn()
+      if (v) return v
+    } catch (err) {
+      last = err
+    }
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}${child ? `\n${child.logTail()}` : ''}`)
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts })
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status})`)
+}
+
+let backendChild = null
+async function test(name, fn) {
+  if (process.env.E2E_ONLY && !name.includes(process.env.E2E_ONLY)) return
+  const t0 = Date.now()
+  log(`▶ ${name}`)
+  try {
+    await fn()
+    results.push(`✓ ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`)
+    log(`✓ ${name}`)
+  } catch (err) {
+    failures++
+    results.push(`✗ ${name}: ${err.message}`)
+    log(`✗ ${name}\n${err.stack}`)
+    if (backendChild) log(`backend log:\n${backendChild.logTail()}`)
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message)
+}
+
+// ---------------------------------------------------------------- setup
+
+function makeImages() {
+  // Real photos from scikit-image, cropped small: the test machines have 2 CPU cores.
+  const script = `
+import sys
+from PIL import Image
+from skimage import data
+out = sys.argv[1]
+Image.fromarray(data.astronaut()[60:132, 160:256]).save(f"{out}/photo.png")          # 96x72
+Image.fromarray(data.chelsea()[100:132, 150:190]).save(f"{out}/small.png")            # 40x32
+Image.fromarray(data.coffee()[100:220, 200:360]).save(f"{out}/big.png")               # 160x120
+`
+  run(PYTHON, ['-c', script, tmp])
+}
+
+function writeConfig(cfg) {
+  writeFileSync(join(DIST, 'config.json'), JSON.stringify(cfg, null, 2))
+}
+
+async function newPage(browser, locale = 'en-US') {
+  const context = await browser.newContext({ locale, viewport: { width: 1280, height: 860 }, acceptDownloads: true })
+  const page = await context.newPage()
+  const external = []
+  page.on('request', (req) => {
+    const u = new URL(req.url())
+    if (!['127.0.0.1', 'localhost'].includes(u.hostname) && !['blob:', 'data:'].includes(u.protocol)) external.push(req.url())
+  })
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/Failed to load resource|ERR_CONNECTION_REFUSED/.test(msg.text())) log(`  [console] ${msg.text()}`)
+  })
+  page.on('pageerror', (err) => log(`  [pageerror] ${err.message}`))
+  return { context, page, external }
+}
+
+async function resultSize(page, timeoutMs) {
+  const img = page.getByTestId('result-image')
+  await img.waitFor({ state: 'visible', timeout: timeoutMs })
+  await page.waitForFunction(
+    () => {
+      const el = document.querySelector('[data-testid=result-image]')
+      return el && el.complete && el.naturalWidth > 0
+    },
+    null,
+    { timeout: 10000 },
+  )
+  return page.evaluate(() => {
+    const el = document.querySelector('[data-testid=result-image]')
+    return [el.naturalWidth, el.naturalHeight]
+  })
+}
+
+const events = (page) => page.evaluate(() => window.__upscaleEvents ?? [])
+
+async function main() {
+  mkdirSync(ART, { recursive: true })
+  assert(existsSync(PYTHON), `python not found at ${PYTHON} (set PYTHON)`)
+  assert(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`)
+
+  if (process.env.E2E_SKIP_BUILD !== '1') {
+    log('building the frontend')
+    run('npm', ['run', 'build'], { cwd: FRONTEND })
+  }
+  run('node', ['scripts/check-dist.mjs'], { cwd: FRONTEND })
+  makeImages()
+
+  // ---- backend ----
+  const apiPort = await freePort()
+  const webPort = await freePort()
+  const api = `http://127.0.0.1:${apiPort}`
+  const web = `http://127.0.0.1:${webPort}`
+  const modelsDir = process.env.E2E_MODELS_DIR || join(tmp, 'models')
+  log(`starting backend on ${api} (models in ${modelsDir})`)
+  const backend = start('backend', PYTHON, ['-m', 'uvicorn', 'backend.api_server:app', '--host', '127.0.0.1', '--port', String(apiPort)], {
+    cwd: REPO,
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(apiPort),
+      MODELS_DIR: modelsDir,
+      JOBS_DIR: join(tmp, 'jobs'),
+      DEFAULT_MODEL: SMALL_MODEL,
+      DEVICE: 'cpu',
+      TILE: '16', // several tiles even for a small photo, so progress has steps
+      TILE_PAD: '4',
+      MAX_INPUT_PIXELS: '10000', // big.png (160x120) is over it: exercises the warning and error path
+      CORS_ORIGINS: `${web},http://localhost:${webPort}`,
+      API_KEYS: '',
+    },
+  })
+  backendChild = backend
+  await waitFor(
+    'backend health',
+    async () => {
+      const h = await (await fetch(`${api}/api/health`)).json()
+      return h.status === 'healthy' && h.model_loaded
+    },
+    240000,
+    backend,
+  )
+  log('backend healthy')
+
+  // ---- the static copy of the small model, for the fallback when the backend is gone ----
+  const staticModel = join(DIST, 'models', `${SMALL_MODEL}.onnx`)
+  mkdirSync(dirname(staticModel), { recursive: true })
+  const onnxRes = await fetch(`${api}/api/models/${SMALL_MODEL}/onnx`)
+  assert(onnxRes.ok, `GET /api/models/${SMALL_MODEL}/onnx answered ${onnxRes.status}`)
+  writeFileSync(staticModel, Buffer.from(await onnxRes.arrayBuffer()))
+
+  // ---- static frontend: the production build behind vite preview ----
+  const preview = start('preview', process.execPath, [join(FRONTEND, 'node_modules', 'vite', 'bin', 'vite.js'), 'preview', '--port', String(webPort), '--strictPort', '--host', '127.0.0.1'], {
+    cwd: FRONTEND,
+    env: { ...process.env, API_PROXY_TARGET: api },
+  })
+  await waitFor('vite preview', async () => (await fetch(web)).ok, 60000, preview)
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: process.env.E2E_HEADED !== '1' })
+  try {
+    // ------------------------------------------------------------ 1. server mode
+    await test('server mode: real photo via job API with SSE progress', async () => {
+      writeConfig({ apiUrl: api, mode: 'server' })
+      const { context, page, external } = await newPage(browser)
+      await page.goto(web)
+      await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
+      assert((await page.getByTestId('fallback-banner').count()) === 0, 'no fallback banner expected with a healthy backend')
+      await page.screenshot({ path: join(ART, '01-server-empty.png') })
+      await page.getByTestId('file-input').setInputFiles(join(tmp, 'photo.png'))
+      await page.getByTestId('model').selectOption(SMALL_MODEL)
+      await page.getByTestId('scale').selectOption('4')
+      await page.getByTestId('start').click()
+      await page.getByTestId('progress').waitFor({ timeout: 10000 })
+      await page.screenshot({ path: join(ART, '02-server-progress.png') })
+      const [w, h] = await resultSize(page, 120000)
+      assert(w === 384 && h === 288, `server result is ${w}x${h}, expected 384x288`)
+      const progress = (await events(page)).filter((e) => e.kind === 'progress')
+      const sse = progress.filter((e) => e.source === 'sse')
+      assert(sse.length >= 2, `expected SSE progress events, got ${JSON.stringify(progress)}`)
+      for (let i = 1; i < sse.length; i++) assert(sse[i].value >= sse[i - 1].value, 'progress went backwards')
+      assert(sse.at(-1).value === 100, `last progress is ${sse.at(-1).value}`)
+      if (!sse.some((e) => e.value > 0 && e.value < 100)) log('  note: no intermediate SSE progress seen (job too fast)')
+      const meta = await page.getByTestId('result-meta').innerText()
+      assert(/cpu/i.test(meta), `result should name the device: ${meta}`)
+      await page.screenshot({ path: join(ART, '03-server-result.png') })
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download').click()])
+      assert(download.suggestedFilename() === 'photo_x4.png', `download named ${download.suggestedFilename()}`)
+      assert(external.length === 0, `requests left the machine: ${external.join(', ')}`)
+      log(`  ${sse.length} SSE progress events: ${sse.map((e) => Math.round(e.value)).join(' → ')}`)
+
+      // Over the server's input limit: warned first, then the backend's detail is shown.
+      await page.getByTestId('file-input').setInputFiles(join(tmp, 'big.png'))
+      await page.getByTestId('start').click()
+      await page.getByTestId('limit-warning').waitFor({ timeout: 10000 })
+      await page.screenshot({ path: join(ART, '04-server-limit-warning.png') })
+      await page.getByTestId('warn-continue').click()
+      const err = page.getByTestId('error')
+      await err.waitFor({ timeout: 30000 })
+      const text = await err.innerText()
+      assert(/image_too_large|pixels|too large|limit/i.test(text), `error should carry the backend detail: ${text}`)
+      await page.screenshot({ path: join(ART, '05-server-error.png') })
+      await context.close()
+    })
+
+    // ------------------------------------------------------------ cancel
+    await test('server mode: cancel button stops the job', async () => {
+      writeConfig({ apiUrl: api, mode: 'server' })
+      const { context, page } = await newPage(browser)
+      await page.goto(web)
+      await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
+      await page.getByTestId('file-input').setInputFiles(join(tmp, 'photo.png'))
+      await page.getByTestId('start').click()
+      await page.getByTestId('cancel').click({ timeout: 10000 })
+      await page.getByTestId('info').waitFor({ timeout: 15000 })
+      assert((await page.getByTestId('result-image').count()) === 0, 'no result after cancel')
+      const job = (await events(page)).find((e) => e.kind === 'job')
+      if (job) {
+        const state = await waitFor('job to end', async () => {
+          const res = await fetch(`${api}/api/jobs/${job.detail}`)
+          if (res.status === 404) return 'deleted' // DELETE cancels and forgets the job
+          const s = await res.json()
+          return ['cancelled', 'succeeded'].includes(s.state) ? s.state : null
+        }, 30000)
+        log(`  job ${job.detail} ended ${state}`)
+      }
+      await context.close()
+    })
+
+    // ------------------------------------------------------------ 2. browser mode
+    await test('browser mode: small image, small model, onnxruntime-web tiles', async () => {
+      writeConfig({ apiUrl: api, mode: 'browser', browserTile: 24, browserOverlap: 8 })
+      const { context, page, external } = await newPage(browser)
+      await page.goto(web)
+      await page.locator('[data-testid=fallback-banner][data-reason=forced]').waitFor({ timeout: 15000 })
+      await page.getByTestId('file-input').setInputFiles(join(tmp, 'small.png'))
+      await page.getByTestId('model').selectOption(SMALL_MODEL)
+      await page.getByTestId('start').click()
+      const [w, h] = await resultSize(page, 180000)
+      assert(w === 160 && h === 128, `browser result is ${w}x${h}, expected 160x128`)
+      const ev = await events(page)
+      const tiles = ev.filter((e) => e.kind === 'progress' && e.source === 'tile')
+      assert(tiles.length >= 4 && tiles.at(-1).value === 100, `expected per-tile progress, got ${JSON.stringify(tiles)}`)
+      const stage = ev.find((e) => e.kind === 'stage' && /running:(wasm|webgpu)/.test(e.detail))
+      assert(stage, `expected the execution backend to be reported: ${JSON.stringify(ev)}`)
+      log(`  engine ${stage.detail}; ${tiles.length} tile events`)
+      assert(external.length === 0, `requests left the machine: ${external.join(', ')}`)
+      await page.screenshot({ path: join(ART, '06-browser-result.png') })
+
+      // Output scale 2: the model's 4x output resized down.
+      await page.getByTestId('scale').selectOption('2')
+      await page.getByTestId('start').click()
+      await page.waitForFunction(() => (window.__upscaleEvents ?? []).filter((e) => e.kind === 'result').length >= 2, null, {
+        timeout: 120000,
+      })
+      const [w2, h2] = await resultSize(page, 10000)
+      assert(w2 === 80 && h2 === 64, `browser x2 result is ${w2}x${h2}, expected 80x64`)
+      await context.close()
+    })
+
+    // ------------------------------------------------------------ 3. fallback
+    await test('backend stopped: the page says so and the browser takes over', async () => {
+      await stop(backend)
+      log('  backend stopped')
+      writeConfig({ apiUrl: api, mode: 'server', browserTile: 32, browserOverlap: 8 })
+      // A fresh context: empty Cache Storage, so the model must come from the static build.
+      const { context, page, external } = await newPage(browser, 'zh-CN')
+      await page.goto(web)
+      const banner = page.locator('[data-testid=fallback-banner][data-reason=unreachable]')
+      await banner.waitFor({ timeout: 30000 })
+      const text = await banner.innerText()
+      assert(/降级|浏览器/.test(text), `the zh-CN page should explain the fallback in Chinese: ${text}`)
+      await page.getByTestId('file-input').setInputFiles(join(tmp, 'photo.png'))
+      await page.getByTestId('start').click()
+      await page.getByTestId('progress').waitFor({ timeout: 10000 })
+      await page.screenshot({ path: join(ART, '07-fallback-progress.png') })
+      const [w, h] = await resultSize(page, 240000)
+      assert(w === 384 && h === 288, `fallback result is ${w}x${h}, expected 384x288`)
+      await page.screenshot({ path: join(ART, '08-fallback-result.png') })
+      // Language switch.
+      await page.getByTestId('lang').selectOption('en')
+      await page.getByText('Download', { exact: false }).first().waitFor({ timeout: 5000 })
+      await page.screenshot({ path: join(ART, '09-fallback-result-en.png') })
+      assert(external.length === 0, `requests left the machine: ${external.join(', ')}`)
+      await context.close()
+    })
+  } finally {
+    await browser.close()
+  }
+}
+
+async function cleanup() {
+  for (const c of children) await stop(c)
+  try {
+    rmSync(join(DIST, 'config.json'), { force: true })
+  } catch {
+    /* ignore */
+  }
+  rmSync(tmp, { recursive: true, force: true })
+}
+
+process.on('SIGINT', () => cleanup().then(() => process.exit(130)))
+
+main()
+  .catch((err) => {
+    failures++
+    results.push(`✗ setup: ${err.message}`)
+    log(err.stack)
+  })
+  .finally(async () => {
+    await cleanup()
+    console.log(`\n${results.join('\n')}\nscreenshots: ${ART}`)
+    process.exit(failures ? 1 : 0)
+  })
+
