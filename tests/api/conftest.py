@@ -98,7 +98,11 @@ class Server:
         return self.process.returncode
 
 
-def start_server(tmp: Path, models_dir: Path, **overrides: str) -> Server:
+def start_server(
+    tmp: Path, models_dir: Path, *, as_script: bool = False, wait_ready: bool = True, **overrides: str
+) -> Server:
+    """as_script: run `cd backend && python api_server.py` (the guide's way) instead of uvicorn.
+    wait_ready=False: return as soon as /api/health answers, even while the model still loads."""
     port = free_port()
     jobs_dir = tmp / "jobs"
     env = {
@@ -133,9 +137,23 @@ def start_server(tmp: Path, models_dir: Path, **overrides: str) -> Server:
     env.update(overrides)
     log_path = tmp / f"server-{port}.log"
     log_file = log_path.open("wb")
+    if as_script:
+        command, cwd = [sys.executable, "api_server.py"], REPO / "backend"
+    else:
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "backend.api_server:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+        cwd = REPO
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.api_server:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO,
+        command,
+        cwd=cwd,
         env=env,
         stdout=log_file,
         stderr=subprocess.STDOUT,
@@ -147,7 +165,7 @@ def start_server(tmp: Path, models_dir: Path, **overrides: str) -> Server:
             raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
         try:
             health = httpx.get(f"{server.url}/api/health", timeout=2).json()
-            if health["status"] != "loading":
+            if health["status"] != "loading" or not wait_ready:
                 return server
         except httpx.HTTPError:
             pass
