@@ -39,10 +39,11 @@ step() {
 }
 
 # pytest exits 5 when it collected no test: that is a failure here, never a silent pass.
+# `python -m pytest` puts the repository root on sys.path, so tests can import `tests.*`.
 # shellcheck disable=SC2317  # invoked indirectly, through step()
 run_pytest() {
     local rc=0
-    "$VENV/bin/pytest" "$@" || rc=$?
+    "$VENV/bin/python" -m pytest "$@" || rc=$?
     if [ "$rc" = 5 ]; then
         echo "pytest collected no tests: counted as a failure"
     fi
