@@ -41,8 +41,8 @@ _DESCRIPTIONS = {
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries for the given error statuses (401 and 500 are always possible)."""
-    wanted = sorted({*statuses, 401, 500})
+    """OpenAPI `responses=` entries for the given statuses; 401, 422 (our JSON shape) and 500 always apply."""
+    wanted = sorted({*statuses, 401, 422, 500})
     return {status: {"model": ErrorResponse, "description": _DESCRIPTIONS.get(status, "Error")} for status in wanted}
 
 

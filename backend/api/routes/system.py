@@ -71,11 +71,11 @@ def ready(service: ServiceDep) -> Response:
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 
-def _version(package: str) -> str:
+def _version(package: str, default: str = "unknown") -> str:
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
-        return "unknown"
+        return default
 
 
 @router.get("/info", response_model=Info, summary="Device, models, limits and versions", responses=error_responses())
@@ -110,7 +110,7 @@ def info(service: ServiceDep) -> Info:
             capacity=scheduler.capacity, depth=scheduler.depth, running=scheduler.running, workers=scheduler.workers
         ),
         versions={
-            "app": _version("inpaint-web-upscaler") if _version("inpaint-web-upscaler") != "unknown" else "0.1.0",
+            "app": _version("inpaint-web-upscaler", default="0.1.0"),  # not pip-installed in a checkout
             "python": platform.python_version(),
             "torch": device.torch_version,
             "spandrel": _version("spandrel"),
