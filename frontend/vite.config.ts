@@ -1,11 +1,16 @@
 /// <reference types="vitest/config" />
 import { defineConfig, loadEnv } from 'vite'
 import react from '@vitejs/plugin-react'
+import { fileURLToPath } from 'node:url'
 
 // One build deploys anywhere: VITE_API_URL / VITE_UPSCALE_MODE are only defaults, and a
 // config.json beside index.html overrides them at run time (see src/config.ts).
+// The guide keeps one `.env` at the repository root (`cp .env.example .env`); read it from there.
+// Plain environment variables (e.g. Docker build args) work too.
+const envDir = fileURLToPath(new URL('..', import.meta.url))
+
 export default defineConfig(({ mode }) => {
-  const env = loadEnv(mode, process.cwd(), '')
+  const env = { ...loadEnv(mode, envDir, ''), ...process.env }
   // With VITE_API_URL empty the app calls /api on its own origin; in dev and preview we
   // proxy that to the backend, as nginx does in production.
   const proxyTarget = env.API_PROXY_TARGET || 'http://localhost:8000'
@@ -13,6 +18,7 @@ export default defineConfig(({ mode }) => {
   return {
     base: './',
     plugins: [react()],
+    envDir,
     envPrefix: 'VITE_',
     server: { port: 3332, strictPort: true, host: true, proxy },
     preview: { port: 3332, strictPort: true, host: true, proxy },

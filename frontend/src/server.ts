@@ -132,7 +132,17 @@ async function json<T>(res: Response): Promise<T> {
 }
 
 export async function getHealth(config: AppConfig, timeoutMs = 4000): Promise<Health> {
-  return json<Health>(await request(config, '/api/health', {}, timeoutMs))
+  const res = await request(config, '/api/health', {}, timeoutMs)
+  if (res.ok) return (await res.json()) as Health
+  // A readiness-style 503 still carries the Health body; a proxy's 502/504 means the backend is down.
+  try {
+    const body = await res.clone().json()
+    if (body && typeof body.status === 'string') return body as Health
+  } catch {
+    /* not JSON */
+  }
+  if ([502, 503, 504].includes(res.status)) throw new BackendUnreachable(`backend answered ${res.status}`)
+  throw await errorFromResponse(res)
 }
 
 export function isReady(health: Health | null | undefined): boolean {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { errorFromResponse, isReady, parseProgress } from '../src/server'
+import { DEFAULT_CONFIG } from '../src/config'
+import { BackendUnreachable, errorFromResponse, getHealth, isReady, parseProgress } from '../src/server'
 
 describe('parseProgress', () => {
   it('reads job snapshots', () => {
@@ -42,5 +43,34 @@ describe('isReady', () => {
     expect(isReady({ status: 'loading', model_loaded: false })).toBe(false)
     expect(isReady({ status: 'healthy', model_loaded: false })).toBe(false)
     expect(isReady(null)).toBe(false)
+  })
+})
+
+describe('getHealth', () => {
+  const cfg = { ...DEFAULT_CONFIG, apiUrl: 'http://b' }
+  const withFetch = async (res: Response | Error, fn: () => Promise<void>) => {
+    const orig = globalThis.fetch
+    globalThis.fetch = (async () => {
+      if (res instanceof Error) throw res
+      return res
+    }) as typeof fetch
+    try {
+      await fn()
+    } finally {
+      globalThis.fetch = orig
+    }
+  }
+  it('reads a 503 body as a health report', async () => {
+    await withFetch(new Response(JSON.stringify({ status: 'loading', model_loaded: false }), { status: 503 }), async () => {
+      expect((await getHealth(cfg)).status).toBe('loading')
+    })
+  })
+  it('treats a proxy 502 and a network error as unreachable', async () => {
+    await withFetch(new Response('Bad Gateway', { status: 502 }), async () => {
+      await expect(getHealth(cfg)).rejects.toBeInstanceOf(BackendUnreachable)
+    })
+    await withFetch(new TypeError('Failed to fetch'), async () => {
+      await expect(getHealth(cfg)).rejects.toBeInstanceOf(BackendUnreachable)
+    })
   })
 })
