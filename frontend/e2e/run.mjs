@@ -343,6 +343,25 @@ async function main() {
       await context.close()
     })
 
+    // ------------------------------------------------------------ lost mid-job
+    await test('server mode: backend lost mid-job, the browser carries on', async () => {
+      writeConfig({ apiUrl: api, mode: 'server', browserTile: 32, browserOverlap: 8 })
+      const { context, page } = await newPage(browser)
+      await page.goto(web)
+      await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
+      // The job is accepted, then every status request fails at the network level.
+      await page.route(/\/api\/jobs\/[^/]+(\/events)?$/, (route) => route.abort('connectionrefused'))
+      await page.getByTestId('file-input').setInputFiles(join(tmp, 'small.png'))
+      await page.getByTestId('start').click()
+      const [w, h] = await resultSize(page, 180000)
+      assert(w === 160 && h === 128, `result is ${w}x${h}, expected 160x128`)
+      const ev = await events(page)
+      assert(ev.some((e) => e.kind === 'engine' && e.detail === 'browser:during-job'), `no mid-job fallback: ${JSON.stringify(ev)}`)
+      assert(await page.getByTestId('info').isVisible(), 'the page should say the backend stopped answering')
+      await page.screenshot({ path: join(ART, '07a-midjob-fallback.png') })
+      await context.close()
+    })
+
     // ------------------------------------------------------------ 3. fallback
     await test('backend stopped: the page says so and the browser takes over', async () => {
       await stop(backend)
