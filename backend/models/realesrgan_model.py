@@ -32,6 +32,7 @@ from spandrel import ImageModelDescriptor
 from backend.errors import Cancelled, OutOfDeviceMemory, UnsupportedOption
 from backend.models import devices, tiling
 from backend.models.devices import DeviceInfo
+from backend.models.lean_forward import forward_for
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class RealESRGANUpscaler:
         self._settings = settings
         self._device = device
         self._multiple_of = max(1, descriptor.size_requirements.multiple_of)
+        self._forward_fn = forward_for(descriptor)
         self._lock = threading.Lock()  # guards the model copies and the device switch
         self._placed: dict[tuple[str, torch.dtype], torch.nn.Module] = {}
         descriptor.model.eval()
@@ -107,11 +109,14 @@ class RealESRGANUpscaler:
         canvas_dtype = pixels.dtype if native else np.float32
         canvas = np.empty((height * self.scale, width * self.scale, len(planes) * 3), dtype=canvas_dtype)
 
+        device = self._device
         plan = _Plan(
             tile=self._settings.tile if tile is None else tile,
-            batch=self._settings.tile_batch,
-            device=self._device,
-            dtype=self._dtype_for(self._device),
+            # Batching tiles feeds a GPU better; on the CPU one tile already fills every core,
+            # and a batch would only multiply the working memory.
+            batch=1 if device.type == "cpu" else self._settings.tile_batch,
+            device=device,
+            dtype=self._dtype_for(device),
         )
         while True:
             try:
@@ -157,7 +162,7 @@ class RealESRGANUpscaler:
             cpu = devices.describe("cpu")
             with self._lock:
                 self._device = cpu  # sticky: a device that failed once is not trusted again
-            return _Plan(plan.tile, plan.batch, cpu, self._dtype_for(cpu))
+            return _Plan(plan.tile, 1, cpu, self._dtype_for(cpu))
         raise exc
 
     def _dtype_for(self, device: DeviceInfo) -> torch.dtype:
@@ -181,7 +186,7 @@ class RealESRGANUpscaler:
 
     def _run_model(self, model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
         """The single call into the network (tests wrap it to inject faults)."""
-        return model(batch)
+        return self._forward_fn(model, batch)
 
     def _forward(self, windows: np.ndarray, plan: _Plan) -> np.ndarray:
         """(N, h, w, 3) float32 in [0, 1] -> (N, h*s, w*s, 3) float32 in [0, 1]."""

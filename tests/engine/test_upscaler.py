@@ -164,3 +164,24 @@ def test_a_pickle_that_runs_code_is_refused(tmp_path: Path) -> None:
     manager = ModelManager(Settings(_env_file=None, models_dir=tmp_path, device="cpu"))
     with pytest.raises(Exception, match="cannot read weights"):
         manager.get("evil")
+
+
+def test_lean_esrgan_forward_equals_the_plain_forward(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chunked high-resolution head gives the network's own result, for x4 and unshuffle models."""
+    import spandrel
+    from spandrel.architectures.ESRGAN import ESRGAN
+
+    from backend.models import lean_forward
+
+    monkeypatch.setattr(lean_forward, "HEAD_CHUNK_BYTES", 1)  # force many small chunks
+    torch.manual_seed(0)
+    for options in ({"scale": 4}, {"scale": 4, "shuffle_factor": 2, "in_nc": 12}):
+        network = ESRGAN(num_filters=16, num_blocks=1, **options).eval()
+        descriptor = spandrel.ModelLoader().load_from_state_dict(network.state_dict())
+        assert lean_forward.forward_for(descriptor) is lean_forward.esrgan_chunked_forward
+        batch = torch.rand(2, 3, 37, 29)
+        with torch.inference_mode():
+            expected = descriptor.model(batch)
+            actual = lean_forward.esrgan_chunked_forward(descriptor.model, batch)
+        assert actual.shape == expected.shape
+        torch.testing.assert_close(actual, expected, rtol=0, atol=1e-6)
