@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from backend.errors import Cancelled, EmptyUpload, ModelNotFound, UnsupportedOption
+from backend.errors import Cancelled, EmptyUpload, UnsupportedOption
 from backend.imaging import decode_image, encode_image, probe_size
-from backend.models.registry import ModelEntry, validate_model_name
+from backend.models.registry import ModelEntry, find_model
 from backend.service.jobs import Job, JobInput
 from backend.service.limits import (
     check_input_pixels,
@@ -32,11 +32,7 @@ EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 
 def resolve_model(manager: ModelManager, settings: Settings, name: str | None) -> ModelEntry:
     """The registry entry for `name` (default model when None); 422 for a bad name, 404 if unknown."""
-    wanted = validate_model_name(name or settings.default_model)
-    for entry in manager.list_models():
-        if entry.name == wanted:
-            return entry
-    raise ModelNotFound(f"unknown model {wanted!r}; GET /api/models lists the available ones")
+    return find_model(settings.models_dir, name or settings.default_model)
 
 
 def native_scale(manager: ModelManager, entry: ModelEntry) -> int:
