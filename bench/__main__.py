@@ -35,12 +35,13 @@ def main() -> None:
     )
     parser.add_argument("--memory", action="store_true", help="also run the 1024² x4plus peak-RSS check")
     parser.add_argument("--report-only", action="store_true", help="rewrite the docs from saved results")
+    parser.add_argument("--tag", default="", help="save as compare_TAG.json (kept beside the main run)")
     args = parser.parse_args()
 
     from bench import report
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    saved = RESULTS / "compare.json"
+    saved = RESULTS / (f"compare_{args.tag}.json" if args.tag else "compare.json")
     if not args.report_only:
         from backend.settings import Settings
         from bench.run import compare
@@ -63,12 +64,17 @@ def main() -> None:
                 runs.append(
                     compare(SHORT[short], peers, [size], tile, args.pad, args.repeats, args.threads, args.clock)
                 )
+        for run in runs:
+            run["tag"] = args.tag
         saved.write_text(json.dumps(runs, indent=2))
     if args.memory:
         from bench import memory
 
         memory.main([])
-    report.write(json.loads(saved.read_text()))
+    runs = []
+    for path in sorted(RESULTS.glob("compare*.json")):  # the main run first, then tagged extras
+        runs += json.loads(path.read_text())
+    report.write(runs)
 
 
 if __name__ == "__main__":

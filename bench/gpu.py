@@ -97,13 +97,13 @@ def check_oom(device: str, size: int) -> dict:
     if device.startswith("cuda"):
         total = torch.cuda.get_device_properties(0).total_memory
         torch.cuda.empty_cache()
-        torch.cuda.set_per_process_memory_fraction(min(1.0, 1.5 * 2**30 / total))
+        torch.cuda.set_per_process_memory_fraction(min(1.0, 0.75 * 2**30 / total))
         capped = True
-    else:  # no device memory to cap: make the model raise OOM for windows above 80 px
+    else:  # no device memory to cap: make the model raise OOM for windows above 100 px
         original = upscaler._run_model
 
         def tight(model, batch):
-            if batch.shape[-1] * batch.shape[-2] > 80 * 80:
+            if batch.shape[-1] * batch.shape[-2] > 100 * 100:
                 raise torch.OutOfMemoryError("simulated: CUDA out of memory")
             return original(model, batch)
 
@@ -120,7 +120,7 @@ def check_oom(device: str, size: int) -> dict:
     steps = [m for m in counter.messages if "out of memory" in m]
     return {
         "size": size,
-        "cap": "1.5 GiB" if capped else "simulated",
+        "cap": "0.75 GiB" if capped else "simulated: OOM above 100x100 px windows",
         "completed": out.shape == (4 * size, 4 * size, 3),
         "finite_uint8": out.dtype == np.uint8,
         "step_downs": steps,
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> dict:
     small = args.small
     sizes = {
         "fp16": 32 if small else 256,
-        "oom": 96 if small else 1024,
+        "oom": 104 if small else 1024,
         "speed": 32 if small else 512,
         "big": 64 if small else 2048,
         "concurrency": 16 if small else 128,

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from bench.common import MFLOP_PER_PIXEL, RESULTS, SHORT, median, photo, psnr, spandrel_model, to_uint8
-from bench.nnpack import use_nnpack
+from bench.nnpack import use_dense_buffers, use_nnpack
 from bench.peers import make_ncnn, make_onnxruntime
 
 Runner = Callable[[torch.Tensor], torch.Tensor]
@@ -115,8 +115,10 @@ def _compiled(model, x, mode: str | None) -> Runner:
     return run
 
 
-def _nnpack(model) -> Runner:
+def _nnpack(model, dense: bool = False) -> Runner:
     model = use_nnpack(copy.deepcopy(model))
+    if dense:
+        model = use_dense_buffers(model)
 
     def run(x):
         with torch.inference_mode():
@@ -139,6 +141,7 @@ def variants(name: str, x: torch.Tensor, only: set[str] | None, threads: int) ->
         "channels_last_1thread": lambda: _threads(model, 1),
         "channels_last_2threads": lambda: _threads(model, 2),
         "nnpack": lambda: _nnpack(model),
+        "nnpack_dense": lambda: _nnpack(model, dense=True),
         "jit_freeze_nchw": lambda: _jit_frozen(model, x, False),
         "jit_freeze_cl": lambda: _jit_frozen(model, x, True),
         "mkldnn_tensors": lambda: _mkldnn(model),

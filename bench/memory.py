@@ -32,9 +32,9 @@ def main(argv: list[str] | None = None) -> dict:
     settings = Settings(models_dir=CACHE / "models", warmup=False)
     upscaler = ModelManager(settings).get("RealESRGAN_x4plus")
     if args.nnpack:
-        from bench.nnpack import use_nnpack
+        from bench.nnpack import use_dense_buffers, use_nnpack
 
-        use_nnpack(upscaler.descriptor.model)
+        use_dense_buffers(use_nnpack(upscaler.descriptor.model))
     upscaler.upscale(photo(64))  # placed model copy, lazy allocator state
     image = photo(args.size)
     loaded = current_rss_mb()

@@ -53,3 +53,34 @@ def use_nnpack(model: nn.Module) -> nn.Module:
             if eligible(child):
                 setattr(parent, child_name, NnpackConv2d(child))
     return model
+
+
+def _dense_forward(self, x: torch.Tensor) -> torch.Tensor:
+    """ResidualDenseBlock_5C without the growing torch.cat copies (batch 1, no conv1x1).
+
+    All features live in one (1, C + 4G, H, W) buffer; at batch 1 a channel prefix of an NCHW
+    tensor is contiguous, so each conv reads a view and only its own G new channels are copied.
+    """
+    if x.shape[0] != 1 or getattr(self, "conv1x1", None) is not None:
+        return self._cat_forward(x)
+    channels = x.shape[1]
+    first = self.conv1(x)
+    growth = first.shape[1]
+    buffer = x.new_empty((1, channels + 4 * growth, x.shape[2], x.shape[3]))
+    buffer[:, :channels] = x
+    buffer[:, channels : channels + growth] = first
+    for index, conv in enumerate((self.conv2, self.conv3, self.conv4), start=1):
+        end = channels + index * growth
+        buffer[:, end : end + growth] = conv(buffer[:, :end])
+    return self.conv5(buffer).mul_(0.2).add_(x)
+
+
+def use_dense_buffers(model: nn.Module) -> nn.Module:
+    """Give every ESRGAN dense block the copy-saving forward above (in place)."""
+    import types
+
+    for module in model.modules():
+        if type(module).__name__ == "ResidualDenseBlock_5C":
+            module._cat_forward = module.forward
+            module.forward = types.MethodType(_dense_forward, module)
+    return model

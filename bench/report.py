@@ -14,20 +14,22 @@ PEER_LABELS = {
     "ours": "ours (engine)",
     "ours_nnpack": "ours + NNPACK (proposed)",
     "ours_bf16": "ours, bf16",
+    "ours_ncnn": "ours with ncnn inside",
     "official": "RealESRGANer 0.3.0",
     "ncnn": "ncnn (CPU)",
     "onnxruntime": "onnxruntime (CPU)",
 }
 
 
-def _cases(runs: list[dict]) -> list[tuple[str, int, int, dict[str, dict]]]:
+def _cases(runs: list[dict]) -> list[tuple[str, int, str, dict[str, dict]]]:
     cases = []
     for run in runs:
         by_size: dict[int, dict[str, dict]] = {}
         for row in run["rows"]:
             by_size.setdefault(row["size"], {})[row["peer"]] = row
         for size, peers in by_size.items():
-            cases.append((run["model"], size, run["tile"], peers))
+            label = f"{run['tile']}/{run.get('pad', '?')}" + (f" ({run['tag']})" if run.get("tag") else "")
+            cases.append((run["model"], size, label, peers))
     return cases
 
 
@@ -41,7 +43,7 @@ def _ratio(peers: dict[str, dict], ours: str, other: str | list[str]) -> str:
 
 def comparison_table(runs: list[dict]) -> str:
     peers_seen = [p for p in PEER_LABELS if any(p in c[3] for c in _cases(runs))]
-    head = "| model | input | tile | " + " | ".join(PEER_LABELS[p] + " s" for p in peers_seen)
+    head = "| model | input | tile/pad | " + " | ".join(PEER_LABELS[p] + " s" for p in peers_seen)
     head += " | ours ÷ official | ours ÷ best(ncnn, ort) | +NNPACK ÷ official | +NNPACK ÷ best(ncnn, ort) |"
     lines = [head, "|" + "---|" * (3 + len(peers_seen) + 4)]
     for model, size, tile, peers in _cases(runs):
@@ -144,6 +146,10 @@ def write(runs: list[dict]) -> None:
         "",
         comparison_table(runs),
         "",
+        "Engine measured at: "
+        + "; ".join(sorted({f"{r['model']} ({r.get('tag') or 'main'}): {r.get('git', '?')}" for r in runs}))
+        + ".",
+        "",
         "![speed vs RealESRGANer](benchmarks.png)",
         "",
         "## Peak RSS (per process, at the largest input)",
@@ -181,6 +187,25 @@ def write(runs: list[dict]) -> None:
                 for r in data["rows"]
             ]
             parts.append("")
+    load = _json(RESULTS / "load.json")
+    if load:
+        parts += [
+            f"## Service load (`python -m bench.load`, {load['time']})",
+            "",
+            f"`POST /api/upscale`, {load['model']}, {load['size']}² PNG, one local uvicorn on the CPU.",
+            "",
+            "| clients | requests | req/s (200s) | p50 s | p95 s | status counts |",
+            "|---:|---:|---:|---:|---:|---|",
+        ]
+        for lv in load["levels"]:
+            p50 = f"{lv['p50_s']:.3f}" if lv["p50_s"] is not None else "–"
+            p95 = f"{lv['p95_s']:.3f}" if lv["p95_s"] is not None else "–"
+            counts = lv["status_counts"]
+            parts.append(f"| {lv['clients']} | {lv['requests']} | {lv['req_per_s']:.1f} | {p50} | {p95} | {counts} |")
+        if "overload" in load:
+            o = load["overload"]
+            verdict = "only 503s failed" if o["only_503_failures"] else f"OTHER FAILURES {o['other_failures']}"
+            parts += ["", f"Overload burst of {o['burst']} at once: {o['status_counts']}: **{verdict}**.", ""]
     gpu = _json(RESULTS / "gpu.json")
     parts += ["## GPU", ""]
     if gpu:

@@ -104,6 +104,7 @@ def compare(
                     "rss_base_mb": w.ready.get("rss_before_mb"),
                     "rss_loaded_mb": w.ready.get("rss_loaded_mb"),
                     "load_s": w.ready.get("load_s"),
+                    "engine_cpu_path": w.ready.get("engine_cpu_path"),
                     "psnr_vs_official": (
                         psnr(outputs[w.peer], reference)
                         if reference is not None and w.peer in outputs and outputs[w.peer].shape == reference.shape
@@ -121,4 +122,14 @@ def compare(
         for w in workers:
             w.stop()
     when = time.strftime("%Y-%m-%d %H:%M:%S")
-    return {"model": model, "tile": tile, "pad": pad, "clock": clock, "rows": rows, "time": when}
+    return {"model": model, "tile": tile, "pad": pad, "clock": clock, "rows": rows, "time": when, "git": _git()}
+
+
+def _git() -> str:
+    """The commit measured, with '+dirty' when backend/ has uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout
+        dirty = subprocess.run(["git", "status", "--porcelain", "backend"], cwd=REPO, capture_output=True, text=True)
+        return head.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except OSError:
+        return "unknown"

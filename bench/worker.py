@@ -20,8 +20,9 @@ import numpy as np
 
 from bench.common import CACHE, RESULTS, current_rss_mb, peak_rss_mb, photo
 
-PEERS = ("ours", "ours_nnpack", "ours_bf16", "official", "ncnn", "onnxruntime")
+PEERS = ("ours", "ours_nnpack", "ours_bf16", "ours_ncnn", "official", "ncnn", "onnxruntime")
 Upscale = Callable[[np.ndarray], np.ndarray]  # (H, W, 3) uint8 RGB -> (4H, 4W, 3) uint8 RGB
+ENGINE_INFO: dict[str, str] = {}
 
 
 def _settings(tile: int, pad: int, **extra):
@@ -36,9 +37,21 @@ def make_ours(model: str, tile: int, pad: int, variant: str = "") -> Upscale:
     extra = {"precision": "bf16"} if variant == "bf16" else {}
     upscaler = ModelManager(_settings(tile, pad, **extra)).get(model)
     if variant == "nnpack":  # the proposed engine change, applied from outside
-        from bench.nnpack import use_nnpack
+        from bench.nnpack import use_dense_buffers, use_nnpack
 
-        use_nnpack(upscaler.descriptor.model)
+        use_dense_buffers(use_nnpack(upscaler.descriptor.model))
+    if variant == "ncnn":  # the engine's tiling and blending, ncnn's network (bundled models only)
+        import torch
+
+        from bench.peers import make_ncnn
+
+        net = make_ncnn(model, torch.get_num_threads())
+        upscaler._run_model = lambda _model, batch: torch.from_numpy(net(batch.float().contiguous().numpy()))
+    upscaler.upscale(photo(16), tile=tile)  # places the model, so its CPU path can be reported
+    placed = list(getattr(upscaler, "_placed", {}).values())
+    kinds = {type(m).__name__ for model in placed for m in model.modules()}
+    ENGINE_INFO["engine_cpu_path"] = "nnpack" if "NnpackConv2d" in kinds else "onednn"
+    ENGINE_INFO["engine_precision"] = upscaler.precision
     return lambda image: upscaler.upscale(image, tile=tile)
 
 
@@ -83,7 +96,7 @@ def main() -> None:
     start = time.perf_counter()
     run = build(args.peer, args.model, args.tile, args.pad, threads)
     loaded = {"ready": True, "load_s": time.perf_counter() - start, "rss_loaded_mb": current_rss_mb()}
-    loaded.update(rss_before_mb=rss_before, threads=threads)
+    loaded.update(rss_before_mb=rss_before, threads=threads, **ENGINE_INFO)
     print(json.dumps(loaded), file=reply_to, flush=True)
     out_dir = RESULTS / "outputs"
     out_dir.mkdir(parents=True, exist_ok=True)
