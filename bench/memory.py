@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> dict:
     result["above_loaded_mb"] = result["peak_rss_mb"] - loaded
     print(json.dumps(result, indent=2))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "memory.json").write_text(json.dumps(result, indent=2))
+    (RESULTS / ("memory_nnpack.json" if args.nnpack else "memory.json")).write_text(json.dumps(result, indent=2))
     return result
 
 

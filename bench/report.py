@@ -61,16 +61,17 @@ def comparison_table(runs: list[dict]) -> str:
 
 def memory_table(runs: list[dict]) -> str:
     lines = [
-        "| model | input | peer | peak RSS MB | RSS after imports MB | RSS loaded MB | peak − imports MB |",
-        "|---|---|---|---:|---:|---:|---:|",
+        "| model | input | tile/pad | peer | peak RSS MB | RSS after imports MB | RSS loaded MB | peak − imports MB |",
+        "|---|---|---|---|---:|---:|---:|---:|",
     ]
-    for model, size, _tile, peers in _cases(runs):
+    for model, size, label, peers in _cases(runs):
         if size != max(c[1] for c in _cases(runs) if c[0] == model):
             continue
         for peer, row in peers.items():
             base = row.get("rss_base_mb") or 0
             lines.append(
-                f"| {model} | {size}² | {PEER_LABELS.get(peer, peer)} | {row['peak_rss_mb']:.0f} | {base:.0f} | "
+                f"| {model} | {size}² | {label} | {PEER_LABELS.get(peer, peer)} | {row['peak_rss_mb']:.0f} | "
+                f"{base:.0f} | "
                 f"{row.get('rss_loaded_mb') or 0:.0f} | {row['peak_rss_mb'] - base:.0f} |"
             )
     return "\n".join(lines)
@@ -135,8 +136,10 @@ def write(runs: list[dict]) -> None:
         f"(order reversed every other round) and the median {clock_text} is reported (seconds below).",
         "Wall times are in bench/results/compare.json too. Inputs are real photos",
         "(skimage.data, centre crop, Lanczos-resized). Same converted bundled weights everywhere; ncnn runs",
-        "the bundled `.param/.bin` itself. `ours + NNPACK` is the engine with its 3×3 convolutions",
-        "swapped for NNPACK's (bench/nnpack.py, the change proposed in bench/engine_speed.patch).",
+        "the bundled `.param/.bin` itself. `ours + NNPACK` is the engine with its convolutions swapped",
+        "for NNPACK's Winograd ones (bench/nnpack.py; from the `variants` run on, also the dense-buffer",
+        "RRDB forward of bench/engine_speed.patch). `ours, bf16` is the engine with PRECISION=bf16;",
+        "`ours with ncnn inside` is the engine's tiling and blending around the bundled ncnn network.",
         "RealESRGANer uses `pre_pad=0` (its CLI default) and the same tile / tile_pad as the engine;",
         "ncnn and onnxruntime run whole images, or RealESRGANer-style tiles (bench/tiler.py).",
         "",
@@ -159,17 +162,26 @@ def write(runs: list[dict]) -> None:
         memory_table(runs),
         "",
     ]
-    mem = _json(RESULTS / "memory.json")
-    if mem:
+    mems = [m for m in (_json(RESULTS / "memory.json"), _json(RESULTS / "memory_nnpack.json")) if m]
+    if mems:
         parts += [
-            "## Large image memory (x4plus, 1024² → 4096², CPU)",
+            "## Large image memory (x4plus, 1024² → 4096², CPU; `python -m bench.memory`)",
             "",
-            f"Measured {mem['time']}: tile {mem['tile']}, pad {mem['pad']}; wall {mem['wall_s']:.0f} s.",
-            f"RSS with the model loaded {mem['rss_loaded_mb']:.0f} MB, peak {mem['peak_rss_mb']:.0f} MB: "
-            f"**{mem['peak_rss_mb'] - mem['rss_loaded_mb']:.0f} MB above the loaded model** "
-            f"(target ≤ 1024 MB; the uint8 output alone is {4096 * 4096 * 3 / 2**20:.0f} MB).",
+            "Peak RSS sampled every 20 ms during one upscale, against the RSS with the model loaded and placed",
+            f"(target: ≤ 1024 MB above it; the uint8 output alone is {4096 * 4096 * 3 / 2**20:.0f} MB).",
             "",
+            "| measured | CPU path | tile/pad | windows | threads | wall s | RSS loaded MB | peak RSS MB "
+            "| above loaded MB |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|",
         ]
+        for m in mems:
+            path = "engine + NNPACK" if m.get("nnpack") else "engine (oneDNN, channels_last)"
+            parts.append(
+                f"| {m['time']} | {path} | {m['tile']}/{m['pad']} | {m.get('tiles')} | {m.get('threads')} | "
+                f"{m['wall_s']:.0f} | {m['rss_loaded_mb']:.0f} | {m['peak_rss_mb']:.0f} | "
+                f"**{m['above_loaded_mb']:.0f}** |"
+            )
+        parts.append("")
     levers = sorted(RESULTS.glob("levers_*.json"))
     if levers:
         parts += ["## CPU levers on the raw network (`python -m bench.levers`)", ""]
