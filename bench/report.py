@@ -162,7 +162,7 @@ def write(runs: list[dict]) -> None:
         memory_table(runs),
         "",
     ]
-    mems = [m for m in (_json(RESULTS / "memory.json"), _json(RESULTS / "memory_nnpack.json")) if m]
+    mems = [_json(path) for path in sorted(RESULTS.glob("memory*.json"))]
     if mems:
         parts += [
             "## Large image memory (x4plus, 1024² → 4096², CPU; `python -m bench.memory`)",
@@ -176,6 +176,7 @@ def write(runs: list[dict]) -> None:
         ]
         for m in mems:
             path = "engine + NNPACK" if m.get("nnpack") else "engine (oneDNN, channels_last)"
+            path += f", {m['note']}" if m.get("note") else ""
             parts.append(
                 f"| {m['time']} | {path} | {m['tile']}/{m['pad']} | {m.get('tiles')} | {m.get('threads')} | "
                 f"{m['wall_s']:.0f} | {m['rss_loaded_mb']:.0f} | {m['peak_rss_mb']:.0f} | "
