@@ -106,7 +106,8 @@ def test_non_finite_fp16_output_is_recomputed_in_fp32(
         out = upscaler.upscale(photo, tile=0)
     assert dtypes == [torch.float16, torch.float32]
     assert "non-finite" in caplog.text
-    np.testing.assert_array_equal(out, manager.get(FAST).upscale(photo, tile=0))
+    # The fp32 result, up to the convolution algorithm (the CPU path uses Winograd).
+    assert psnr(out, manager.get(FAST).upscale(photo, tile=0)) > 60
 
 
 @pytest.mark.parametrize("device_type", ["mps", "cuda"])
@@ -133,7 +134,7 @@ def test_device_error_falls_back_to_the_cpu(
         out = upscaler.upscale(photo, tile=0)
     assert upscaler.device.type == "cpu" and upscaler.precision == "fp32"
     assert "falling back to the CPU" in caplog.text
-    np.testing.assert_array_equal(out, manager.get(FAST).upscale(photo, tile=0))
+    assert psnr(out, manager.get(FAST).upscale(photo, tile=0)) > 60
 
 
 def test_device_choice_follows_the_order_and_falls_back() -> None:
