@@ -12,6 +12,7 @@ import threading
 import time
 
 from bench.common import CACHE, RESULTS, current_rss_mb, peak_rss_mb, photo
+from bench.run import _git
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--tile", type=int, default=None, help="default: the engine's TILE")
     parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument("--nnpack", action="store_true", help="with the proposed NNPACK convolutions")
+    parser.add_argument("--dense", action="store_true", help="add the dense RRDB buffers (not in the engine)")
     args = parser.parse_args(argv)
 
     import torch
@@ -31,11 +32,13 @@ def main(argv: list[str] | None = None) -> dict:
         torch.set_num_threads(args.threads)
     settings = Settings(models_dir=CACHE / "models", warmup=False)
     upscaler = ModelManager(settings).get("RealESRGAN_x4plus")
-    if args.nnpack:
-        from bench.nnpack import use_dense_buffers, use_nnpack
+    if args.dense:
+        from bench.nnpack import use_dense_buffers
 
-        use_dense_buffers(use_nnpack(upscaler.descriptor.model))
+        use_dense_buffers(upscaler.descriptor.model)
     upscaler.upscale(photo(64))  # placed model copy, lazy allocator state
+    kinds = {type(m).__name__ for model in getattr(upscaler, "_placed", {}).values() for m in model.modules()}
+    cpu_path = "NNPACK" if "NnpackConv2d" in kinds else "oneDNN, channels_last"
     image = photo(args.size)
     loaded = current_rss_mb()
     peak = {"mb": loaded}
@@ -60,7 +63,9 @@ def main(argv: list[str] | None = None) -> dict:
         "tile": settings.tile if args.tile is None else args.tile,
         "pad": settings.tile_pad,
         "tiles": tiles[-1] if tiles else None,
-        "nnpack": args.nnpack,
+        "nnpack": cpu_path == "NNPACK",
+        "dense": args.dense,
+        "engine": f"engine at {_git()} ({cpu_path}{', + dense buffers' if args.dense else ''})",
         "threads": torch.get_num_threads(),
         "wall_s": wall,
         "rss_loaded_mb": loaded,
@@ -70,7 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
     result["above_loaded_mb"] = result["peak_rss_mb"] - loaded
     print(json.dumps(result, indent=2))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / ("memory_nnpack.json" if args.nnpack else "memory.json")).write_text(json.dumps(result, indent=2))
+    (RESULTS / ("memory_dense.json" if args.dense else "memory.json")).write_text(json.dumps(result, indent=2))
     return result
 
 

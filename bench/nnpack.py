@@ -3,6 +3,10 @@
 ncnn runs the bundled models with Winograd convolutions; torch's default CPU path (oneDNN,
 direct convolution) does about 1.8x the work. Swapping each 3x3 stride-1 Conv2d for
 `NnpackConv2d` closes that gap in fp32 (see FINDINGS.md). CPU and fp32 only.
+
+The swap is now in the engine (backend/models/nnpack.py, commit a8357ef); this copy stays for
+`bench.levers` on the raw network. `use_dense_buffers` is still NOT in the engine
+(bench/engine_speed.patch); `bench.worker --peer ours_dense` measures it from outside.
 """
 
 from __future__ import annotations

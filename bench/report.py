@@ -12,7 +12,8 @@ DOC = REPO / "docs" / "benchmarks.md"
 PLOT = REPO / "docs" / "benchmarks.png"
 PEER_LABELS = {
     "ours": "ours (engine)",
-    "ours_nnpack": "ours + NNPACK (proposed)",
+    "ours_dense": "ours + dense buffers (not in engine)",
+    "ours_nnpack": "ours + NNPACK (old proposal, now in engine)",
     "ours_bf16": "ours, bf16",
     "ours_ncnn": "ours with ncnn inside",
     "official": "RealESRGANer 0.3.0",
@@ -42,19 +43,28 @@ def _ratio(peers: dict[str, dict], ours: str, other: str | list[str]) -> str:
 
 
 def comparison_table(runs: list[dict]) -> str:
-    peers_seen = [p for p in PEER_LABELS if any(p in c[3] for c in _cases(runs))]
+    cases = _cases(runs)
+    peers_seen = [p for p in PEER_LABELS if any(p in c[3] for c in cases)]
+    best = ["ncnn", "onnxruntime"]
+    ratio_cols = [  # (heading, ours-variant, peer(s)); a column only when its variant was measured
+        ("ours ÷ official", "ours", "official"),
+        ("ours ÷ ncnn", "ours", "ncnn"),
+        ("ours ÷ ort", "ours", "onnxruntime"),
+        ("ours ÷ best(ncnn, ort)", "ours", best),
+        ("+dense ÷ official", "ours_dense", "official"),
+        ("+dense ÷ best(ncnn, ort)", "ours_dense", best),
+        ("bf16 ÷ official", "ours_bf16", "official"),
+        ("bf16 ÷ best(ncnn, ort)", "ours_bf16", best),
+        ("old +NNPACK ÷ official", "ours_nnpack", "official"),
+        ("old +NNPACK ÷ best(ncnn, ort)", "ours_nnpack", best),
+    ]
+    ratio_cols = [c for c in ratio_cols if c[1] in peers_seen]
     head = "| model | input | tile/pad | " + " | ".join(PEER_LABELS[p] + " s" for p in peers_seen)
-    head += " | ours ÷ official | ours ÷ best(ncnn, ort) | +NNPACK ÷ official | +NNPACK ÷ best(ncnn, ort) |"
-    lines = [head, "|" + "---|" * (3 + len(peers_seen) + 4)]
-    for model, size, tile, peers in _cases(runs):
+    head += " | " + " | ".join(c[0] for c in ratio_cols) + " |"
+    lines = [head, "|" + "---|" * (3 + len(peers_seen) + len(ratio_cols))]
+    for model, size, tile, peers in cases:
         cells = [f"{peers[p]['time_s']:.3f}" if p in peers else "–" for p in peers_seen]
-        best = ["ncnn", "onnxruntime"]
-        ratios = [
-            _ratio(peers, "ours", "official"),
-            _ratio(peers, "ours", best),
-            _ratio(peers, "ours_nnpack", "official"),
-            _ratio(peers, "ours_nnpack", best),
-        ]
+        ratios = [_ratio(peers, ours, other) for _, ours, other in ratio_cols]
         lines.append(f"| {model} | {size}² | {tile} | " + " | ".join(cells + ratios) + " |")
     return "\n".join(lines)
 
@@ -96,15 +106,39 @@ def plot(runs: list[dict]) -> bool:
     ax.axhline(1.3, color="red", lw=0.8, ls="--", label="target 1.3×")
     ax.set_xticks([k + 0.4 - width / 2 for k in range(len(cases))])
     ax.set_xticklabels(
-        [f"{m.replace('RealESRGAN_', '').replace('realesr-', '')}\n{s}² t{t}" for m, s, t, _ in cases], fontsize=8
+        [
+            f"{m.replace('RealESRGAN_', '').replace('realesr-', '')}\n{s}² t{t.replace(' (', chr(10) + '(')}"
+            for m, s, t, _ in cases
+        ],
+        fontsize=8,
     )
     ax.set_ylabel("speed vs RealESRGANer (×, higher is faster)")
     ax.set_title("CPU, same weights and inputs, median of interleaved runs")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     fig.savefig(PLOT, dpi=110)
     plt.close(fig)
     return True
+
+
+ENGINE_COMMIT = "a8357ef"
+ENGINE_COMMIT_TIME = "2026-11-26 05:30"
+
+
+def _engine_state(m: dict) -> str:
+    """Which engine a memory run measured (runs before the `engine` field are dated against a8357ef)."""
+    if m.get("engine"):
+        return m["engine"] + (" = **current engine**" if ENGINE_COMMIT in m["engine"] and not m.get("dense") else "")
+    if m["time"] >= ENGINE_COMMIT_TIME:
+        return f"**current engine** ({ENGINE_COMMIT}: NNPACK + window layout)"
+    if not m.get("nnpack"):
+        return "old engine (21821d8: oneDNN, channels_last, 448² windows)"
+    if "tiling_layout" in m.get("note", ""):
+        return (
+            "old engine + bench NNPACK + dense buffers + bench/tiling_layout.patch (374² windows): "
+            f"the current engine's CPU path ({ENGINE_COMMIT}) plus dense buffers"
+        )
+    return "old engine + bench NNPACK + dense buffers, 448² windows (never shipped)"
 
 
 def _torch() -> str:
@@ -136,9 +170,10 @@ def write(runs: list[dict]) -> None:
         f"(order reversed every other round) and the median {clock_text} is reported (seconds below).",
         "Wall times are in bench/results/compare.json too. Inputs are real photos",
         "(skimage.data, centre crop, Lanczos-resized). Same converted bundled weights everywhere; ncnn runs",
-        "the bundled `.param/.bin` itself. `ours + NNPACK` is the engine with its convolutions swapped",
-        "for NNPACK's Winograd ones (bench/nnpack.py; from the `variants` run on, also the dense-buffer",
-        "RRDB forward of bench/engine_speed.patch). `ours, bf16` is the engine with PRECISION=bf16;",
+        "the bundled `.param/.bin` itself. `ours (engine)` is the engine as committed: on the CPU in fp32 it",
+        "runs NNPACK's Winograd convolutions (backend/models/nnpack.py, since a8357ef). `ours + dense buffers",
+        "(not in engine)` adds the dense-buffer RRDB forward of bench/engine_speed.patch from outside (x4plus only;",
+        "animevideov3 has no RRDB). `ours, bf16` is the engine with PRECISION=bf16 (oneDNN, channels_last);",
         "`ours with ncnn inside` is the engine's tiling and blending around the bundled ncnn network.",
         "RealESRGANer uses `pre_pad=0` (its CLI default) and the same tile / tile_pad as the engine;",
         "ncnn and onnxruntime run whole images, or RealESRGANer-style tiles (bench/tiler.py).",
@@ -151,6 +186,18 @@ def write(runs: list[dict]) -> None:
         "",
         "Engine measured at: "
         + "; ".join(sorted({f"{r['model']} ({r.get('tag') or 'main'}): {r.get('git', '?')}" for r in runs}))
+        + "; engine CPU path: "
+        + ", ".join(
+            sorted(
+                {
+                    f"{PEER_LABELS.get(row['peer'], row['peer'])} = {row.get('engine_cpu_path')}"
+                    + (f" {row['engine_precision']}" if row.get("engine_precision") else "")
+                    for run in runs
+                    for row in run["rows"]
+                    if row["peer"].startswith("ours") and row.get("engine_cpu_path")
+                }
+            )
+        )
         + ".",
         "",
         "![speed vs RealESRGANer](benchmarks.png)",
@@ -162,23 +209,30 @@ def write(runs: list[dict]) -> None:
         memory_table(runs),
         "",
     ]
-    mems = [_json(path) for path in sorted(RESULTS.glob("memory*.json"))]
+    mems, seen = [], set()
+    for path in sorted(RESULTS.glob("memory*.json")):  # memory.json is overwritten by each run; copies keep old ones
+        m = _json(path)
+        if m and (m["time"], round(m["above_loaded_mb"])) not in seen:
+            seen.add((m["time"], round(m["above_loaded_mb"])))
+            mems.append(m)
+    mems.sort(key=lambda m: m["time"])
     if mems:
         parts += [
             "## Large image memory (x4plus, 1024² → 4096², CPU; `python -m bench.memory`)",
             "",
             "Peak RSS sampled every 20 ms during one upscale, against the RSS with the model loaded and placed",
             f"(target: ≤ 1024 MB above it; the uint8 output alone is {4096 * 4096 * 3 / 2**20:.0f} MB).",
+            f"The engine changed at {ENGINE_COMMIT_TIME} ({ENGINE_COMMIT}: NNPACK on the CPU, windows only as long",
+            "as the overlap needs, a direct path for single windows); each row says which engine it measured.",
             "",
-            "| measured | CPU path | tile/pad | windows | threads | wall s | RSS loaded MB | peak RSS MB "
+            "| measured | engine state | tile/pad | windows | threads | wall s | RSS loaded MB | peak RSS MB "
             "| above loaded MB |",
             "|---|---|---|---:|---:|---:|---:|---:|---:|",
         ]
         for m in mems:
-            path = "engine + NNPACK" if m.get("nnpack") else "engine (oneDNN, channels_last)"
-            path += f", {m['note']}" if m.get("note") else ""
             parts.append(
-                f"| {m['time']} | {path} | {m['tile']}/{m['pad']} | {m.get('tiles')} | {m.get('threads')} | "
+                f"| {m['time']} | {_engine_state(m)} | {m['tile']}/{m['pad']} | {m.get('tiles')} | "
+                f"{m.get('threads')} | "
                 f"{m['wall_s']:.0f} | {m['rss_loaded_mb']:.0f} | {m['peak_rss_mb']:.0f} | "
                 f"**{m['above_loaded_mb']:.0f}** |"
             )

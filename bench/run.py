@@ -105,6 +105,7 @@ def compare(
                     "rss_loaded_mb": w.ready.get("rss_loaded_mb"),
                     "load_s": w.ready.get("load_s"),
                     "engine_cpu_path": w.ready.get("engine_cpu_path"),
+                    "engine_precision": w.ready.get("engine_precision"),
                     "psnr_vs_official": (
                         psnr(outputs[w.peer], reference)
                         if reference is not None and w.peer in outputs and outputs[w.peer].shape == reference.shape

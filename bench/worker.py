@@ -20,7 +20,7 @@ import numpy as np
 
 from bench.common import CACHE, RESULTS, current_rss_mb, peak_rss_mb, photo
 
-PEERS = ("ours", "ours_nnpack", "ours_bf16", "ours_ncnn", "official", "ncnn", "onnxruntime")
+PEERS = ("ours", "ours_dense", "ours_bf16", "ours_ncnn", "official", "ncnn", "onnxruntime")
 Upscale = Callable[[np.ndarray], np.ndarray]  # (H, W, 3) uint8 RGB -> (4H, 4W, 3) uint8 RGB
 ENGINE_INFO: dict[str, str] = {}
 
@@ -36,10 +36,10 @@ def make_ours(model: str, tile: int, pad: int, variant: str = "") -> Upscale:
 
     extra = {"precision": "bf16"} if variant == "bf16" else {}
     upscaler = ModelManager(_settings(tile, pad, **extra)).get(model)
-    if variant == "nnpack":  # the proposed engine change, applied from outside
-        from bench.nnpack import use_dense_buffers, use_nnpack
+    if variant == "dense":  # not in the engine: dense RRDB buffers (bench/engine_speed.patch), from outside
+        from bench.nnpack import use_dense_buffers
 
-        use_dense_buffers(use_nnpack(upscaler.descriptor.model))
+        use_dense_buffers(upscaler.descriptor.model)  # the engine still adds NNPACK when it places the copy
     if variant == "ncnn":  # the engine's tiling and blending, ncnn's network (bundled models only)
         import torch
 
