@@ -7,6 +7,7 @@ worker does with a prepared job.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,17 +62,9 @@ def prepare(
     original = (decoded.width, decoded.height)
     target = output_size(*original, scale)
     check_output_pixels(settings, target)
-    resolved = UpscaleOptions(
-        model=entry.name,
-        scale=options.scale,
-        format=options.format,
-        quality=options.quality,
-        tile=options.tile,
-        denoise_strength=options.denoise_strength,
-    )
     return JobInput(
         pixels=decoded.pixels,
-        options=resolved,
+        options=dataclasses.replace(options, model=entry.name),
         original_size=original,
         output_size=target,
         icc_profile=decoded.icc_profile,
