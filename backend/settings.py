@@ -17,6 +17,7 @@ REPO_DIR = BACKEND_DIR.parent
 
 Precision = Literal["auto", "fp16", "bf16", "fp32"]
 AlphaMode = Literal["model", "bicubic"]
+Sharing = Literal["auto", "on", "off"]
 
 
 def _split_csv(value: object) -> object:
@@ -68,6 +69,9 @@ class Settings(BaseSettings):
 
     # --- service ---
     queue_size: int = Field(8, ge=1)
+    job_concurrency: int = Field(0, ge=0)  # jobs run at once per replica; 0 = auto (4 on a GPU, 1 on the CPU)
+    batch_across_jobs: Sharing = "auto"  # concurrent jobs' same-shape tiles share forward passes (auto: GPUs only)
+    batch_wait_ms: float = Field(2.0, ge=0, le=1000)  # how long a pass waits for other running jobs' tiles
     job_ttl_seconds: int = Field(3600, ge=1)
     jobs_dir: Path = BACKEND_DIR / "weights" / "jobs"
     shutdown_timeout: float = Field(30.0, ge=0)
@@ -82,6 +86,12 @@ class Settings(BaseSettings):
 
     # --- replicas ---
     replica_id: str = ""  # job-id prefix so nginx can route /api/jobs/{id} to its replica; "" = from hostname
+
+    def jobs_at_once(self, device_type: str) -> int:
+        """`job_concurrency` resolved for the device the models run on."""
+        if self.job_concurrency:
+            return self.job_concurrency
+        return 1 if device_type == "cpu" else 4
 
     @property
     def bundled_cache_dir(self) -> Path:

@@ -1,4 +1,4 @@
-"""Prometheus metrics: requests, latency, queue depth, inference time, tiles/s, device memory.
+"""Prometheus metrics: requests, latency, queue depth, inference time, tiles/s, shared passes, device memory.
 
 Each app gets its own registry, so several apps (tests) never collide.
 """
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 if TYPE_CHECKING:
@@ -79,6 +79,15 @@ class _LiveCollector(Collector):
         yield GaugeMetricFamily(
             "upscale_model_ready", "1 once the default model is warm", value=int(self.service.readiness.ready)
         )
+        passes = CounterMetricFamily(
+            "upscale_forward_passes",
+            "Forward passes by model; shared = the pass held tiles of several jobs",
+            labels=["model", "shared"],
+        )
+        for name, stats in self.service.manager.batch_stats().items():
+            passes.add_metric([name, "true"], stats.combined_passes)
+            passes.add_metric([name, "false"], stats.passes - stats.combined_passes)
+        yield passes
         device = self.service.manager.device
         memory = GaugeMetricFamily("upscale_device_memory_bytes", "Device memory by kind", labels=["device", "kind"])
         try:

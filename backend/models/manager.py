@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from backend.models.batcher import BatcherStats
 from backend.models.devices import DeviceInfo, choose_device
 from backend.models.loader import load_descriptor
 from backend.models.realesrgan_model import RealESRGANUpscaler
@@ -47,6 +48,13 @@ class ModelManager:
                 )
                 self._loaded[key] = upscaler
             return upscaler
+
+    def batch_stats(self) -> dict[str, BatcherStats]:
+        """Forward-pass counters of each loaded model (denoise variants of one model summed apart)."""
+        return {
+            name if strength is None else f"{name}@{strength:g}": upscaler.batch_stats
+            for (name, strength), upscaler in list(self._loaded.items())
+        }
 
     def loaded_names(self) -> list[str]:
         return sorted({name for name, _ in self._loaded})

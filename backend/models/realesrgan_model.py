@@ -13,7 +13,8 @@ Design:
   are accumulated one row of windows at a time, so the float working set is one strip.
 - Out-of-memory halves the batch, then the tile, down to `min_tile`; non-finite fp16 output
   is recomputed in fp32; a runtime error on CUDA or MPS moves the model to the CPU.
-- No per-request state lives on the object, so several threads may call `upscale`.
+- No per-request state lives on the object, so several threads may call `upscale`. Their
+  same-shape tile batches may share one forward pass (`batcher.py`), on GPUs by default.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,7 @@ from spandrel import ImageModelDescriptor
 
 from backend.errors import Cancelled, OutOfDeviceMemory, UnsupportedOption
 from backend.models import devices, nnpack, tiling
+from backend.models.batcher import BatcherStats, TileBatcher
 from backend.models.devices import DeviceInfo
 from backend.models.lean_forward import forward_for
 from backend.settings import Settings
@@ -49,6 +51,17 @@ class _Plan:
     batch: int
     device: DeviceInfo
     dtype: torch.dtype
+    share: bool = False  # may share forward passes with other requests' tiles
+
+
+@dataclass(frozen=True)
+class _PassKey:
+    """What tile batches must have in common to run as one forward pass."""
+
+    device: DeviceInfo
+    dtype: torch.dtype
+    height: int  # window size before padding to the model's multiple
+    width: int
 
 
 class RealESRGANUpscaler:
@@ -63,6 +76,7 @@ class RealESRGANUpscaler:
         self._forward_fn = forward_for(descriptor)
         self._lock = threading.Lock()  # guards the model copies and the device switch
         self._placed: dict[tuple[str, torch.dtype], torch.nn.Module] = {}
+        self._batcher = TileBatcher(self._run_pass, wait_s=settings.batch_wait_ms / 1000)
         descriptor.model.eval()
 
     # ---- public ---------------------------------------------------------------------------
@@ -70,6 +84,11 @@ class RealESRGANUpscaler:
     @property
     def device(self) -> DeviceInfo:
         return self._device
+
+    @property
+    def batch_stats(self) -> BatcherStats:
+        """Counters of forward passes shared between concurrent requests."""
+        return self._batcher.stats
 
     @property
     def precision(self) -> str:
@@ -109,23 +128,16 @@ class RealESRGANUpscaler:
         canvas_dtype = pixels.dtype if native else np.float32
         canvas = np.empty((height * self.scale, width * self.scale, len(planes) * 3), dtype=canvas_dtype)
 
-        device = self._device
-        plan = _Plan(
-            tile=self._settings.tile if tile is None else tile,
-            # Batching tiles feeds a GPU better; on the CPU one tile already fills every core,
-            # and a batch would only multiply the working memory.
-            batch=1 if device.type == "cpu" else self._settings.tile_batch,
-            device=device,
-            dtype=self._dtype_for(device),
-        )
-        while True:
-            try:
-                self._run_tiled(planes, canvas, max_value if native else 1.0, plan, progress, is_cancelled)
-                break
-            except Cancelled:
-                raise
-            except Exception as exc:  # noqa: BLE001 - classified below, everything else re-raised
-                plan = self._recover(exc, plan, height, width)
+        plan = self._plan_for(self._device, self._settings.tile if tile is None else tile)
+        with self._batcher.active():
+            while True:
+                try:
+                    self._run_tiled(planes, canvas, max_value if native else 1.0, plan, progress, is_cancelled)
+                    break
+                except Cancelled:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - classified below, everything else re-raised
+                    plan = self._recover(exc, plan, height, width)
 
         return self._finish(pixels, canvas, planes, outscale, max_value)
 
@@ -141,13 +153,25 @@ class RealESRGANUpscaler:
                 planes.append(np.repeat(alpha[..., None].astype(np.float32) / max_value, 3, axis=2))
         return planes
 
+    def _plan_for(self, device: DeviceInfo, tile: int) -> _Plan:
+        share = self._settings.batch_across_jobs
+        return _Plan(
+            tile=tile,
+            # Batching tiles feeds a GPU better; on the CPU one tile already fills every core,
+            # and a batch would only multiply the working memory.
+            batch=1 if device.type == "cpu" and share != "on" else self._settings.tile_batch,
+            device=device,
+            dtype=self._dtype_for(device),
+            share=share == "on" or (share == "auto" and device.type != "cpu"),
+        )
+
     def _recover(self, exc: Exception, plan: _Plan, height: int, width: int) -> _Plan:
         """The plan for the next attempt, or re-raise when there is none."""
         if devices.is_out_of_memory(exc):
             devices.empty_cache(plan.device)
             if plan.batch > 1 and self.count_tiles(height, width, plan.tile) > 1:
                 log.warning("out of memory with %d tiles per batch; retrying one at a time", plan.batch)
-                return _Plan(plan.tile, 1, plan.device, plan.dtype)
+                return _Plan(plan.tile, 1, plan.device, plan.dtype)  # and no shared passes
             current = plan.tile if plan.tile > 0 else max(height, width)
             smaller = current // 2
             if smaller < self._settings.min_tile:
@@ -162,7 +186,7 @@ class RealESRGANUpscaler:
             cpu = devices.describe("cpu")
             with self._lock:
                 self._device = cpu  # sticky: a device that failed once is not trusted again
-            return _Plan(plan.tile, 1, cpu, self._dtype_for(cpu))
+            return self._plan_for(cpu, plan.tile)
         raise exc
 
     def _dtype_for(self, device: DeviceInfo) -> torch.dtype:
@@ -200,14 +224,28 @@ class RealESRGANUpscaler:
         pad_h, pad_w = (-h) % self._multiple_of, (-w) % self._multiple_of
         if pad_h or pad_w:
             batch = F.pad(batch, (0, pad_w, 0, pad_h), mode="reflect")
-        dtype = plan.dtype
+        key = _PassKey(plan.device, plan.dtype, h, w)
+        # Other requests' tiles may join this pass, up to the pixels of `tile_batch` full tiles.
+        window = self._settings.tile + 2 * self._settings.tile_pad if self._settings.tile else max(h, w)
+        budget = self._settings.tile_batch * max(window * window, h * w) if plan.share else 0
+        return self._batcher.submit(key, batch, budget)
+
+    def _run_pass(self, key: Hashable, batch: torch.Tensor) -> np.ndarray:
+        """One forward pass for the batcher: NCHW host floats in, (N, h*s, w*s, 3) floats out."""
+        assert isinstance(key, _PassKey)
+        dtype = key.dtype
         with torch.inference_mode():
-            result = self._run_model(self._model_on(plan.device, dtype), batch.to(plan.device.torch_device, dtype))
+            try:
+                result = self._run_model(self._model_on(key.device, dtype), batch.to(key.device.torch_device, dtype))
+            except Exception as exc:
+                if devices.is_out_of_memory(exc):
+                    devices.empty_cache(key.device)  # before anyone retries, alone or smaller
+                raise
             if dtype != torch.float32 and not bool(torch.isfinite(result).all()):
-                log.warning("non-finite output in %s on %s; recomputing in fp32", dtype, plan.device.type)
-                fp32 = self._model_on(plan.device, torch.float32)
-                result = self._run_model(fp32, batch.to(plan.device.torch_device, torch.float32))
-            result = result[:, :, : h * self.scale, : w * self.scale].float().clamp_(0, 1)
+                log.warning("non-finite output in %s on %s; recomputing in fp32", dtype, key.device.type)
+                fp32 = self._model_on(key.device, torch.float32)
+                result = self._run_model(fp32, batch.to(key.device.torch_device, torch.float32))
+            result = result[:, :, : key.height * self.scale, : key.width * self.scale].float().clamp_(0, 1)
             return result.permute(0, 2, 3, 1).cpu().numpy()
 
     def _run_tiled(

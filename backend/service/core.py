@@ -21,11 +21,13 @@ log = logging.getLogger(__name__)
 
 
 class UpscaleService:
-    def __init__(self, settings: Settings, manager: ModelManager, workers: int = 1) -> None:
+    def __init__(self, settings: Settings, manager: ModelManager, workers: int | None = None) -> None:
         self.settings = settings
         self.manager = manager
         self.replica = replica_id(settings.replica_id)
         self.store = JobStore(settings.jobs_dir, settings.job_ttl_seconds)
+        # Several jobs at once on a GPU: their tiles share forward passes (models/batcher.py).
+        workers = settings.jobs_at_once(manager.device.type) if workers is None else workers
         self.scheduler = Scheduler(
             pipeline.make_runner(manager, settings.jobs_dir), queue_size=settings.queue_size, workers=workers
         )

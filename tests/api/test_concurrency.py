@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import numpy as np
 
-from tests.api.conftest import Server, block_mean, decode, pattern, png_bytes
+from tests.api.conftest import Server, block_mean, decode, pattern, png_bytes, start_server
 
 
 def _upload(server: Server, index: int) -> tuple[int, httpx.Response]:
@@ -49,3 +51,34 @@ def test_other_requests_are_not_blocked_by_inference(server: Server) -> None:
             assert time.monotonic() - started < 1.0
         for future in futures:
             assert future.result()[1].status_code in (200, 503)
+
+
+def test_jobs_at_once_share_forward_passes_and_keep_their_own_image(tmp_path: Path, models_dir: Path) -> None:
+    """JOB_CONCURRENCY=4 with BATCH_ACROSS_JOBS=on: every upload succeeds with its own image,
+    and the tiles of concurrent jobs went through shared forward passes."""
+    server = start_server(
+        tmp_path,
+        models_dir,
+        JOB_CONCURRENCY="4",
+        BATCH_ACROSS_JOBS="on",
+        BATCH_WAIT_MS="100",
+        TILE_BATCH="4",
+        QUEUE_SIZE="8",
+    )
+    try:
+        with server.client() as client:
+            assert client.get("/api/info").json()["queue"]["workers"] == 4
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(lambda i: _upload(server, i), range(8)))
+        for index, response in results:
+            assert response.status_code == 200, response.text
+            output = block_mean(decode(response.content), 4)
+            errors = [np.abs(output - pattern(other, 64)).mean() for other in range(8)]
+            assert int(np.argmin(errors)) == index, errors
+            assert errors[index] < 3
+        with server.client() as client:
+            metrics = client.get("/metrics").text
+        shared = re.search(r'upscale_forward_passes_total\{model="tiny",shared="true"\} (\S+)', metrics)
+        assert shared is not None and float(shared.group(1)) >= 1, metrics
+    finally:
+        server.stop()

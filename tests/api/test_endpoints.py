@@ -145,6 +145,7 @@ def test_metrics_exposes_requests_queue_inference_tiles(client: httpx.Client) ->
         "upscale_inference_seconds_count",
         "upscale_tiles_total",
         "upscale_tiles_per_second",
+        'upscale_forward_passes_total{model="tiny",shared="false"}',
         "upscale_device_memory_bytes",
     ):
         assert name in text, name

@@ -1,0 +1,187 @@
+"""One forward pass for the tiles of several concurrent requests (dynamic batching).
+
+A GPU runs one 128² tile about as fast as eight: small requests leave it idle between
+tiny kernels. When several threads upscale with the same model at once, each hands its
+tile batch to `TileBatcher.submit`. One of them, the leader, takes every queued batch with
+the same key (device, precision, tile shape) up to a pixel budget, runs them as one
+`torch.cat`-ed pass, and hands each caller its own slice. The others wait; when the pass
+ends, the next waiting caller leads. There is no extra thread: a lone caller runs its pass
+itself, at once.
+
+The leader waits up to `wait_s` for callers that are inside `upscale` but have not
+submitted yet (they are stitching their previous batch), so that concurrent requests line
+up instead of taking turns. If a combined pass fails (out of memory, a device error), each
+batch in it is rerun alone, so every caller gets its own result or its own exception and
+recovers as it would have alone.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+RunPass = Callable[[Hashable, torch.Tensor], np.ndarray]  # (key, NCHW batch) -> (N, h, w, C) outputs
+
+
+@dataclass(eq=False)
+class _Request:
+    key: Hashable
+    batch: torch.Tensor
+    budget: int  # most input pixels a combined pass led by this request may hold; 0 = run alone
+    result: np.ndarray | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+    @property
+    def pixels(self) -> int:
+        return self.batch.shape[0] * self.batch.shape[2] * self.batch.shape[3]
+
+
+@dataclass
+class BatcherStats:
+    passes: int = 0
+    combined_passes: int = 0  # passes that held batches of more than one request
+    batches: int = 0  # requests' batches served
+    largest_pass: int = 0  # most tiles in one pass
+    split_reruns: int = 0  # combined passes that failed and were rerun one batch at a time
+    tiles_per_pass: list[int] = field(default_factory=list, repr=False)
+
+
+class TileBatcher:
+    def __init__(self, run_pass: RunPass, wait_s: float = 0.002) -> None:
+        self._run_pass = run_pass
+        self._wait_s = wait_s
+        self._cond = threading.Condition()
+        self._queue: list[_Request] = []
+        self._busy = False  # a leader is collecting or running a pass
+        self._active = 0  # callers inside `active()`: they may submit again soon
+        self.stats = BatcherStats()
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        """Mark a caller that will submit batches (one upscale call)."""
+        with self._cond:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()  # a leader may be waiting for this caller
+
+    def submit(self, key: Hashable, batch: torch.Tensor, budget: int) -> np.ndarray:
+        """Run `batch` (N, C, h, w) through the pass for `key`, maybe with other callers' batches."""
+        request = _Request(key, batch, budget)
+        with self._cond:
+            self._queue.append(request)
+            self._cond.notify_all()
+            while not request.done and self._busy:
+                self._cond.wait()
+            if request.done:
+                return self._outcome(request)
+            self._busy = True
+            try:
+                group = self._collect(request)
+            except BaseException:
+                self._busy = False
+                self._cond.notify_all()
+                raise
+        try:
+            self._run_group(group)
+        finally:
+            with self._cond:
+                for member in group:
+                    if not member.done:  # only when the pass itself was interrupted
+                        member.error = RuntimeError("the batched forward pass was interrupted")
+                        member.done = True
+                self._busy = False
+                self._cond.notify_all()
+        return self._outcome(request)
+
+    # ---- the leader -------------------------------------------------------------------
+
+    def _collect(self, leader: _Request) -> list[_Request]:
+        """Take the leader's request and queued ones with its key, within its budget (lock held)."""
+        if leader.budget > leader.pixels:
+            deadline = time.monotonic() + self._wait_s
+            # Wait while some active caller has not queued a batch yet, and there is room.
+            while (
+                self._active > len(self._queue)
+                and self._pixels_like(leader) < leader.budget
+                and (left := deadline - time.monotonic()) > 0
+            ):
+                self._cond.wait(left)
+        group = [leader]
+        total = leader.pixels
+        for other in self._queue:
+            if other is leader or other.key != leader.key:
+                continue
+            if total + other.pixels > leader.budget:
+                break
+            group.append(other)
+            total += other.pixels
+        for member in group:
+            self._queue.remove(member)
+        return group
+
+    def _pixels_like(self, leader: _Request) -> int:
+        return sum(other.pixels for other in self._queue if other.key == leader.key)
+
+    def _run_group(self, group: list[_Request]) -> None:
+        """Run the group as one pass; on failure, rerun each batch alone (outside the lock)."""
+        key = group[0].key
+        sizes = [member.batch.shape[0] for member in group]
+        self._count(sum(sizes), len(group))
+        if len(group) == 1:
+            self._run_alone(group[0])
+            return
+        try:
+            outputs = self._run_pass(key, torch.cat([member.batch for member in group]))
+        except Exception:  # noqa: BLE001 - each batch is rerun alone and gets its own outcome
+            with self._cond:
+                self.stats.split_reruns += 1
+            for member in group:
+                self._count(member.batch.shape[0], 1)
+                self._run_alone(member)
+            return
+        start = 0
+        for member, size in zip(group, sizes, strict=True):
+            member.result = outputs[start : start + size]
+            start += size
+            self._finish(member)
+
+    def _run_alone(self, request: _Request) -> None:
+        try:
+            request.result = self._run_pass(request.key, request.batch)
+        except Exception as exc:  # noqa: BLE001 - handed to the caller that owns the batch
+            request.error = exc
+        self._finish(request)
+
+    def _finish(self, request: _Request) -> None:
+        with self._cond:
+            request.done = True
+            self._cond.notify_all()
+
+    def _count(self, tiles: int, requests: int) -> None:
+        with self._cond:
+            stats = self.stats
+            stats.passes += 1
+            stats.batches += requests
+            stats.combined_passes += requests > 1
+            stats.largest_pass = max(stats.largest_pass, tiles)
+            if len(stats.tiles_per_pass) < 10_000:
+                stats.tiles_per_pass.append(tiles)
+
+    @staticmethod
+    def _outcome(request: _Request) -> np.ndarray:
+        if request.error is not None:
+            error, request.error = request.error, None
+            raise error
+        assert request.result is not None
+        return request.result

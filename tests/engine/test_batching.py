@@ -1,0 +1,163 @@
+"""Tiles of concurrent requests sharing forward passes (models/batcher.py), on real weights and photos.
+
+Sharing is on by default only on GPUs; these tests turn it on for the CPU
+(BATCH_ACROSS_JOBS=on). A user cares that each request gets its own image, as if it had
+run alone, and that one request's failure stays its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+from skimage import data
+
+from backend.models.manager import ModelManager
+from backend.models.realesrgan_model import RealESRGANUpscaler
+from backend.settings import Settings
+
+FAST = "realesr-animevideov3"
+
+
+def _photos(count: int, size: int) -> list[np.ndarray]:
+    """Distinct real photographs, cropped to one size."""
+    sources = [data.astronaut(), data.chelsea(), data.coffee(), data.rocket()]
+    return [np.ascontiguousarray(sources[i % 4][40 + 8 * i : 40 + 8 * i + size, 60 : 60 + size]) for i in range(count)]
+
+
+def _sharing_upscaler(manager: ModelManager, make_settings: Callable[..., Settings], **overrides) -> RealESRGANUpscaler:
+    settings = make_settings(device="cpu", batch_across_jobs="on", batch_wait_ms=200, **overrides)
+    return RealESRGANUpscaler(FAST, manager.get(FAST).descriptor, settings, manager.device)
+
+
+def _run_together(upscaler: RealESRGANUpscaler, images: list[np.ndarray], **kwargs) -> list:
+    """Start every upscale at the same moment; each result is the output or the exception."""
+    start = threading.Barrier(len(images))
+
+    def one(image: np.ndarray):
+        start.wait()
+        try:
+            return upscaler.upscale(image, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - returned for the test to inspect
+            return exc
+
+    with ThreadPoolExecutor(len(images)) as pool:
+        return list(pool.map(one, images))
+
+
+def _assert_same_image(shared: np.ndarray, alone: np.ndarray) -> None:
+    # A batch of N and N batches of 1 may round a float differently (another conv algorithm);
+    # the uint8 images must still agree to one level, nearly everywhere exactly.
+    assert shared.shape == alone.shape
+    difference = np.abs(shared.astype(np.int16) - alone.astype(np.int16))
+    assert difference.max() <= 1
+    assert (difference == 0).mean() > 0.999
+
+
+def _record_passes(upscaler: RealESRGANUpscaler) -> list[tuple[int, ...]]:
+    shapes: list[tuple[int, ...]] = []
+    real_run = upscaler._run_model
+
+    def recording(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        shapes.append(tuple(batch.shape))
+        return real_run(model, batch)
+
+    upscaler._run_model = recording  # type: ignore[method-assign]
+    return shapes
+
+
+def test_concurrent_tiled_requests_share_passes_and_get_their_own_image(
+    manager: ModelManager, make_settings: Callable[..., Settings]
+) -> None:
+    upscaler = _sharing_upscaler(manager, make_settings, tile=32, tile_pad=8, tile_batch=8)
+    images = _photos(4, 72)
+    alone = [upscaler.upscale(image) for image in images]  # one at a time: nothing to share
+    assert upscaler.batch_stats.combined_passes == 0
+
+    together = _run_together(upscaler, images)
+    for shared, own in zip(together, alone, strict=True):
+        assert isinstance(shared, np.ndarray), shared
+        _assert_same_image(shared, own)
+    assert upscaler.batch_stats.combined_passes >= 1
+    assert upscaler.batch_stats.largest_pass > upscaler.count_tiles(72, 72, 32) // 2
+
+
+def test_small_whole_image_requests_run_as_one_pass(
+    manager: ModelManager, make_settings: Callable[..., Settings]
+) -> None:
+    """The GPU throughput case: many small single-window requests, one forward pass."""
+    upscaler = _sharing_upscaler(manager, make_settings, tile=400, tile_batch=4)
+    images = _photos(4, 48)
+    alone = [upscaler.upscale(image) for image in images]
+    passes = _record_passes(upscaler)
+    together = _run_together(upscaler, images)
+    for shared, own in zip(together, alone, strict=True):
+        _assert_same_image(shared, own)
+    assert len(passes) < len(images)  # the leader waited for the others' tiles
+    assert max(shape[0] for shape in passes) >= 2
+
+
+def test_different_tile_shapes_are_never_mixed(manager: ModelManager, make_settings: Callable[..., Settings]) -> None:
+    upscaler = _sharing_upscaler(manager, make_settings, tile=0)
+    images = [_photos(1, 40)[0], _photos(1, 56)[0][:, :44]]
+    alone = [upscaler.upscale(image) for image in images]
+    passes = _record_passes(upscaler)
+    together = _run_together(upscaler, images)
+    for shared, own in zip(together, alone, strict=True):
+        assert np.array_equal(shared, own)
+    assert all(shape[0] == 1 for shape in passes)
+
+
+def test_a_failed_shared_pass_is_rerun_per_request(
+    manager: ModelManager, make_settings: Callable[..., Settings]
+) -> None:
+    """Out of memory with the combined batch: each request's own batch still fits."""
+    upscaler = _sharing_upscaler(manager, make_settings, tile=400, tile_batch=4)
+    images = _photos(3, 40)
+    alone = [upscaler.upscale(image) for image in images]
+    real_run = upscaler._run_model
+
+    def one_image_fits(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        if batch.shape[0] > 1:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_run(model, batch)
+
+    upscaler._run_model = one_image_fits  # type: ignore[method-assign]
+    together = _run_together(upscaler, images)
+    for shared, own in zip(together, alone, strict=True):
+        assert np.array_equal(shared, own)
+    assert upscaler.batch_stats.split_reruns >= 1
+
+
+def test_one_requests_failure_stays_its_own(manager: ModelManager, make_settings: Callable[..., Settings]) -> None:
+    upscaler = _sharing_upscaler(manager, make_settings, tile=400, tile_batch=4)
+    images = _photos(3, 40)
+    images[1] = np.zeros_like(images[1])  # the poisoned one
+    alone = {index: upscaler.upscale(images[index]) for index in (0, 2)}
+    real_run = upscaler._run_model
+
+    def rejects_black(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        if bool((batch.flatten(1).amax(dim=1) == 0).any()):
+            raise ValueError("a bug that only this image triggers")
+        return real_run(model, batch)
+
+    upscaler._run_model = rejects_black  # type: ignore[method-assign]
+    together = _run_together(upscaler, images)
+    assert isinstance(together[1], ValueError)
+    for index in (0, 2):
+        assert np.array_equal(together[index], alone[index])
+
+
+@pytest.mark.parametrize("sharing", ["auto", "off"])
+def test_no_sharing_on_the_cpu_unless_asked(
+    manager: ModelManager, make_settings: Callable[..., Settings], sharing: str
+) -> None:
+    settings = make_settings(device="cpu", batch_across_jobs=sharing, batch_wait_ms=200, tile=0)
+    upscaler = RealESRGANUpscaler(FAST, manager.get(FAST).descriptor, settings, manager.device)
+    passes = _record_passes(upscaler)
+    _run_together(upscaler, _photos(3, 40))
+    assert [shape[0] for shape in passes] == [1, 1, 1]
