@@ -203,8 +203,11 @@ def _process(
     show_progress: bool,
 ) -> None:
     from backend.imaging import decode_image, encode_image
+    from backend.service.limits import check_output_pixels, output_size
 
     decoded = decode_image(job.source.read_bytes(), max_pixels=settings.max_input_pixels)
+    # A huge --scale must fail with a message, not with the allocation of its canvas.
+    check_output_pixels(settings, output_size(decoded.width, decoded.height, args.scale or upscaler.scale))
     total = upscaler.count_tiles(decoded.height, decoded.width, args.tile)
     with tqdm(
         total=total,

@@ -90,6 +90,16 @@ def test_bad_and_missing_files_fail_but_batch_continues(
     assert not (tmp_path / "broken_x4.png").exists()
 
 
+def test_output_over_the_pixel_limit_fails_with_a_message(
+    cli_env: Path, photo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 48x40 at scale 400 would be a 19200x16000 canvas: over MAX_OUTPUT_PIXELS (16384²).
+    assert run_cli(str(photo), "--scale", "400") == 1
+    err = capsys.readouterr().err
+    assert "the limit is 268435456" in err and "0 upscaled, 0 skipped, 1 failed" in err
+    assert not list(photo.parent.glob("face_x*"))
+
+
 def test_unknown_model_fails_fast(cli_env: Path, photo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main([str(photo), "--model", "no-such-model", "--no-progress"]) == 1
     assert "unknown model" in capsys.readouterr().err
