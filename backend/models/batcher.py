@@ -23,10 +23,9 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 
-RunPass = Callable[[Hashable, torch.Tensor], np.ndarray]  # (key, NCHW batch) -> (N, h, w, C) outputs
+RunPass = Callable[[Hashable, torch.Tensor], torch.Tensor]  # (key, N-first batch) -> N-first outputs
 
 
 @dataclass(eq=False)
@@ -34,7 +33,7 @@ class _Request:
     key: Hashable
     batch: torch.Tensor
     budget: int  # most input pixels a combined pass led by this request may hold; 0 = run alone
-    result: np.ndarray | None = None
+    result: torch.Tensor | None = None
     error: BaseException | None = None
     done: bool = False
 
@@ -75,7 +74,7 @@ class TileBatcher:
                 self._active -= 1
                 self._cond.notify_all()  # a leader may be waiting for this caller
 
-    def submit(self, key: Hashable, batch: torch.Tensor, budget: int) -> np.ndarray:
+    def submit(self, key: Hashable, batch: torch.Tensor, budget: int) -> torch.Tensor:
         """Run `batch` (N, C, h, w) through the pass for `key`, maybe with other callers' batches."""
         request = _Request(key, batch, budget)
         with self._cond:
@@ -179,7 +178,7 @@ class TileBatcher:
                 stats.tiles_per_pass.append(tiles)
 
     @staticmethod
-    def _outcome(request: _Request) -> np.ndarray:
+    def _outcome(request: _Request) -> torch.Tensor:
         if request.error is not None:
             error, request.error = request.error, None
             raise error
