@@ -5,16 +5,31 @@ Most of RRDBNet's memory goes to its high-resolution head: four 64-channel convo
 under 3 input pixels, so it can run in row chunks with a small halo and give the same result
 as one pass, while the trunk (the 23 RRDB blocks, at input resolution) runs once. This lets
 a tile be large (less overlap to recompute) without its memory growing 16-fold.
+
+On the CPU in fp32 (NNPACK convolutions, `nnpack.use_nnpack`) the trunk also runs on dense
+buffers: all of a dense block's features live in one preallocated (1, C + 4G, H, W) tensor, so
+spandrel's growing `torch.cat` copies (each conv re-copies every earlier feature) go away. At
+batch 1 a channel prefix of an NCHW tensor is contiguous, so each convolution reads a view of
+the buffer and its activation writes straight into the next G channels. Same arithmetic as
+spandrel's forward, in the same order, so the result is the same. spandrel's modules are
+only read (their weights), never patched.
+
+SRVGGNetCompact (realesr-animevideov3 and kin) gets `compact_forward.compact_forward`.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from spandrel import ImageModelDescriptor
 from torch import nn
+
+from backend.models.compact_forward import compact_forward, is_compact
+from backend.models.nnpack import NnpackConv2d
 
 Forward = Callable[[nn.Module, torch.Tensor], torch.Tensor]
 
@@ -32,6 +47,8 @@ def forward_for(descriptor: ImageModelDescriptor) -> Forward:
     sequential = getattr(model, "model", None)
     if descriptor.architecture.id == "ESRGAN" and isinstance(sequential, nn.Sequential) and len(sequential) > 3:
         return esrgan_chunked_forward
+    if descriptor.architecture.id == "Compact" and is_compact(model):
+        return compact_forward
     return plain_forward
 
 
@@ -42,7 +59,7 @@ def esrgan_chunked_forward(model: nn.Module, batch: torch.Tensor) -> torch.Tenso
         batch = F.pad(batch, (0, (-width) % shuffle, 0, (-height) % shuffle), mode="reflect")
         batch = F.pixel_unshuffle(batch, shuffle)
     stages: nn.Sequential = model.model
-    features = stages[1](stages[0](batch))  # first conv + RRDB trunk with its shortcut
+    features = _trunk(stages, batch)  # first conv + RRDB trunk with its shortcut
     head = stages[2:]
     rows, cols = features.shape[2:]
     scale = model.scale  # the head's upsampling on the trunk grid (x2plus: 4 after unshuffling by 2)
@@ -62,3 +79,116 @@ def esrgan_chunked_forward(model: nn.Module, batch: torch.Tensor) -> torch.Tenso
         true_scale = model.scale // shuffle
         output = output[:, :, : height * true_scale, : width * true_scale]
     return output
+
+
+# ---- the RRDB trunk on dense buffers (CPU, fp32, NNPACK) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class _DenseBlock:
+    """One ResidualDenseBlock_5C: four growth convs with their LeakyReLU slope, then conv5."""
+
+    growth: tuple[tuple[NnpackConv2d, float], ...]
+    last: NnpackConv2d
+
+
+@dataclass(frozen=True)
+class _DenseTrunk:
+    first: NnpackConv2d
+    blocks: tuple[tuple[_DenseBlock, _DenseBlock, _DenseBlock], ...]  # RRDB = 3 dense blocks
+    conv: NnpackConv2d  # the trunk's last conv, before the shortcut
+    channels: int  # C + 4G, the buffer depth
+
+
+_plans: weakref.WeakKeyDictionary[nn.Module, _DenseTrunk | None] = weakref.WeakKeyDictionary()
+
+
+def _trunk(stages: nn.Sequential, batch: torch.Tensor) -> torch.Tensor:
+    plan = _plans.get(stages, False)
+    if plan is False:
+        plan = _plans[stages] = _dense_plan(stages)
+    if plan is None or batch.device.type != "cpu" or batch.dtype != torch.float32:
+        return stages[1](stages[0](batch))
+    return torch.cat([_dense_trunk(plan, sample[None].contiguous()) for sample in batch])
+
+
+def _conv_act(block: nn.Module) -> tuple[NnpackConv2d, float | None] | None:
+    """(conv, LeakyReLU slope or None) for `Sequential(NnpackConv2d[, LeakyReLU])` or a bare conv."""
+    layers = list(block) if isinstance(block, nn.Sequential) else [block]
+    if not layers or type(layers[0]) is not NnpackConv2d:
+        return None
+    if len(layers) == 1:
+        return layers[0], None
+    if len(layers) == 2 and type(layers[1]) is nn.LeakyReLU:
+        return layers[0], float(layers[1].negative_slope)
+    return None
+
+
+def _dense_plan(stages: nn.Sequential) -> _DenseTrunk | None:
+    """The trunk's convs when it is exactly conv + Shortcut(RRDB..., conv) with NNPACK convs, else None."""
+    first = _conv_act(stages[0])
+    sub = getattr(stages[1], "sub", None)
+    if first is None or first[1] is not None or not isinstance(sub, nn.Sequential) or len(sub) < 2:
+        return None
+    last = _conv_act(sub[-1])
+    if last is None or last[1] is not None:
+        return None
+    blocks = []
+    for rrdb in list(sub)[:-1]:
+        dense = [_dense_block(getattr(rrdb, f"RDB{i}", None)) for i in (1, 2, 3)]
+        if any(block is None for block in dense) or len(list(rrdb.children())) != 3:
+            return None
+        blocks.append(tuple(dense))
+    channels = {block.last.weight.shape[1] for rrdb in blocks for block in rrdb}
+    if len(channels) != 1:
+        return None
+    return _DenseTrunk(first[0], tuple(blocks), last[0], channels.pop())
+
+
+def _dense_block(rdb: nn.Module | None) -> _DenseBlock | None:
+    if rdb is None or getattr(rdb, "conv1x1", None) is not None:  # ESRGAN+ ("plus") blocks: plain path
+        return None
+    if {name for name, _ in rdb.named_children()} != {f"conv{i}" for i in range(1, 6)}:
+        return None
+    growth = [_conv_act(getattr(rdb, f"conv{i}")) for i in range(1, 5)]
+    last = _conv_act(rdb.conv5)
+    if any(g is None or g[1] is None for g in growth) or last is None or last[1] is not None:
+        return None
+    nf = growth[0][0].weight.shape[1]
+    expected_in = nf
+    for conv, _ in growth:  # conv k reads the block input plus every earlier growth
+        if conv.weight.shape[1] != expected_in:
+            return None
+        expected_in += conv.weight.shape[0]
+    if last[0].weight.shape[1] != expected_in or last[0].weight.shape[0] != nf:
+        return None
+    return _DenseBlock(tuple(growth), last[0])  # type: ignore[arg-type]
+
+
+def _dense_trunk(plan: _DenseTrunk, batch: torch.Tensor) -> torch.Tensor:
+    """conv + RRDB trunk + shortcut for one (1, C, H, W) contiguous sample, as spandrel computes it."""
+    x = plan.first(batch)
+    nf = x.shape[1]
+    shape = (1, plan.channels, x.shape[2], x.shape[3])
+    # The block input sits in a buffer's first nf channels; the two buffers take turns, and
+    # `saved` keeps each RRDB's input for its residual.
+    current, spare = x.new_empty(shape), x.new_empty(shape)
+    current[:, :nf] = x
+    saved = x.clone()
+    for rrdb in plan.blocks:
+        for index, block in enumerate(rrdb):
+            end = nf
+            for conv, slope in block.growth:
+                grown = conv(current[:, :end])
+                stop = end + grown.shape[1]
+                torch.ops.aten.leaky_relu.out(grown, slope, out=current[:, end:stop])
+                end = stop
+            out = block.last(current[:, :end]).mul_(0.2)  # RDB: x5 * 0.2 + x
+            if index < len(rrdb) - 1:
+                torch.add(out, current[:, :nf], out=spare[:, :nf])
+                current, spare = spare, current
+            else:  # RRDB: (x5 * 0.2 + x) * 0.2 + rrdb_input
+                out.add_(current[:, :nf]).mul_(0.2)
+                saved.add_(out)
+                current[:, :nf] = saved
+    return plan.conv(saved).add_(x)  # ShortcutBlock: x + sub(x)
