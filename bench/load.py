@@ -2,6 +2,9 @@
 
     python -m bench.load --start-server            # starts uvicorn on 127.0.0.1 (small queue) and drives it
     python -m bench.load --url http://127.0.0.1:8000 --api-key KEY
+    JOB_CONCURRENCY=4 BATCH_ACROSS_JOBS=on python -m bench.load --start-server --tag shared
+
+The started server takes its settings from the environment, like any other run.
 
 Every loop is bounded (a fixed number of requests and a per-request timeout), and only
 loopback addresses are driven. The overload burst sends many more requests at once than
@@ -28,6 +31,8 @@ import numpy as np
 from PIL import Image
 
 from bench.common import REPO, RESULTS, photo
+
+_SETTINGS_SHOWN = ("JOB_CONCURRENCY", "BATCH_ACROSS_JOBS", "BATCH_WAIT_MS", "TILE", "TILE_BATCH", "DEVICE", "PRECISION")
 
 
 def _png(size: int) -> bytes:
@@ -155,6 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--queue-size", type=int, default=16, help="QUEUE_SIZE for --start-server")
     parser.add_argument("--allow-remote", action="store_true")
+    parser.add_argument("--tag", default="", help="write bench/results/load-TAG.json (compare settings side by side)")
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     server = None
@@ -167,7 +173,8 @@ def main(argv: list[str] | None = None) -> dict:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-    (RESULTS / "load.json").write_text(json.dumps(report, indent=2))
+    report["settings"] = {k: v for k, v in os.environ.items() if k in _SETTINGS_SHOWN}
+    (RESULTS / (f"load-{args.tag}.json" if args.tag else "load.json")).write_text(json.dumps(report, indent=2))
     ok = report.get("overload", {}).get("only_503_failures", True)
     print("overload: only 503 failures" if ok else f"overload: OTHER FAILURES {report['overload']['other_failures']}")
     return report

@@ -1,5 +1,6 @@
-"""A bounded queue in front of one worker thread per device.
+"""A bounded queue in front of `JOB_CONCURRENCY` worker threads (1 on the CPU, 4 on a GPU).
 
+Workers that run at once share forward passes of same-shape tiles (models/batcher.py).
 Inference never runs on the event loop: handlers `submit` a job and wait for its
 completion callback. When the queue is full, `submit` raises `QueueFull` (503 with
 Retry-After) instead of piling up work. A cancelled job leaves the queue at once, and a
