@@ -169,10 +169,10 @@ def _dense_trunk(plan: _DenseTrunk, batch: torch.Tensor) -> torch.Tensor:
     """conv + RRDB trunk + shortcut for one (1, C, H, W) contiguous sample, as spandrel computes it."""
     x = plan.first(batch)
     nf = x.shape[1]
-    shape = (1, plan.channels, x.shape[2], x.shape[3])
-    # The block input sits in a buffer's first nf channels; the two buffers take turns, and
-    # `saved` keeps each RRDB's input for its residual.
-    current, spare = x.new_empty(shape), x.new_empty(shape)
+    # The block input sits in the buffer's first nf channels, and `saved` keeps each RRDB's
+    # input for its residual. One buffer (plus a 64-channel copy per block) rather than two
+    # taking turns: the same speed, about 70 MB less at a 374² window.
+    current = x.new_empty((1, plan.channels, x.shape[2], x.shape[3]))
     current[:, :nf] = x
     saved = x.clone()
     for rrdb in plan.blocks:
@@ -183,12 +183,9 @@ def _dense_trunk(plan: _DenseTrunk, batch: torch.Tensor) -> torch.Tensor:
                 stop = end + grown.shape[1]
                 torch.ops.aten.leaky_relu.out(grown, slope, out=current[:, end:stop])
                 end = stop
-            out = block.last(current[:, :end]).mul_(0.2)  # RDB: x5 * 0.2 + x
-            if index < len(rrdb) - 1:
-                torch.add(out, current[:, :nf], out=spare[:, :nf])
-                current, spare = spare, current
-            else:  # RRDB: (x5 * 0.2 + x) * 0.2 + rrdb_input
-                out.add_(current[:, :nf]).mul_(0.2)
-                saved.add_(out)
-                current[:, :nf] = saved
+            out = block.last(current[:, :end]).mul_(0.2).add_(current[:, :nf])  # RDB: x5 * 0.2 + x
+            if index == len(rrdb) - 1:  # RRDB: out * 0.2 + rrdb_input
+                saved.add_(out.mul_(0.2))
+                out = saved
+            current[:, :nf] = out
     return plan.conv(saved).add_(x)  # ShortcutBlock: x + sub(x)
