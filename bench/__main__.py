@@ -22,7 +22,7 @@ def main() -> None:
         default="animevideov3@256:64,x4plus@96:32",
         help="also run [MODEL@]SIZE:TILE cases, comma-separated ('' for none)",
     )
-    parser.add_argument("--peers", default="ours,ours_dense,ours_bf16,official,ncnn,onnxruntime")
+    parser.add_argument("--peers", default="ours,ours_prev,ours_bf16,official,ncnn,onnxruntime")
     parser.add_argument("--tile", type=int, default=400, help="engine default: TILE=400")
     parser.add_argument("--pad", type=int, default=None, help="default: the engine's TILE_PAD")
     parser.add_argument("--repeats", type=int, default=3)

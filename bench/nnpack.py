@@ -5,8 +5,9 @@ direct convolution) does about 1.8x the work. Swapping each 3x3 stride-1 Conv2d 
 `NnpackConv2d` closes that gap in fp32 (see FINDINGS.md). CPU and fp32 only.
 
 The swap is in the engine (backend/models/nnpack.py); it is re-exported here for
-`bench.levers` on the raw network. `use_dense_buffers` is still NOT in the engine
-(bench/engine_speed.patch); `bench.worker --peer ours_dense` measures it from outside.
+`bench.levers` on the raw network. `use_dense_buffers` (bench/engine_speed.patch, which patches
+spandrel's blocks) stays here for the lever sweep; the engine has its own functional dense trunk
+since 92b17ce (backend/models/lean_forward.py).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ import numpy as np
 
 from bench.common import CACHE, RESULTS, current_rss_mb, peak_rss_mb, photo
 
-PEERS = ("ours", "ours_dense", "ours_bf16", "ours_ncnn", "official", "ncnn", "onnxruntime")
+PEERS = ("ours", "ours_prev", "ours_dense", "ours_bf16", "ours_ncnn", "official", "ncnn", "onnxruntime")
 Upscale = Callable[[np.ndarray], np.ndarray]  # (H, W, 3) uint8 RGB -> (4H, 4W, 3) uint8 RGB
 ENGINE_INFO: dict[str, str] = {}
 
@@ -49,6 +49,15 @@ def make_ours(model: str, tile: int, pad: int, variant: str = "") -> Upscale:
         upscaler._run_model = lambda _model, batch: torch.from_numpy(net(batch.float().contiguous().numpy()))
     upscaler.upscale(photo(16), tile=tile)  # places the model, so its CPU path can be reported
     placed = list(getattr(upscaler, "_placed", {}).values())
+    if variant == "prev":  # the engine with spandrel's own trunk / forward (the forwards before 92b17ce)
+        from backend.models import lean_forward
+
+        for placed_model in placed:
+            stages = getattr(placed_model, "model", None)
+            if stages is not None:
+                lean_forward._plans[stages] = None  # no dense plan: spandrel's RRDB trunk
+        if upscaler._forward_fn is not lean_forward.esrgan_chunked_forward:
+            upscaler._forward_fn = lean_forward.plain_forward
     kinds = {type(m).__name__ for model in placed for m in model.modules()}
     ENGINE_INFO["engine_cpu_path"] = "nnpack" if "NnpackConv2d" in kinds else "onednn"
     ENGINE_INFO["engine_precision"] = upscaler.precision
