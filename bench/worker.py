@@ -96,6 +96,8 @@ def main() -> None:
     reply_to = sys.stdout
     sys.stdout = sys.stderr  # RealESRGANer prints "Tile i/n"; keep the reply channel clean
 
+    if args.peer.startswith("ours"):
+        import backend  # noqa: F401 - before torch: the engine's OpenMP wait policy (backend/__init__.py)
     import torch
 
     if args.threads:
