@@ -30,7 +30,9 @@ def _cases(runs: list[dict]) -> list[tuple[str, int, str, dict[str, dict]]]:
         for row in run["rows"]:
             by_size.setdefault(row["size"], {})[row["peer"]] = row
         for size, peers in by_size.items():
-            label = f"{run['tile']}/{run.get('pad', '?')}" + (f" ({run['tag']})" if run.get("tag") else "")
+            threads = sorted({row.get("threads") for row in run["rows"]} - {None})
+            how = f"{run.get('clock', 'wall')}, {'/'.join(map(str, threads)) or '?'} thr"
+            label = f"{run['tile']}/{run.get('pad', '?')}, {how}" + (f" ({run['tag']})" if run.get("tag") else "")
             cases.append((run["model"], size, label, peers))
     return cases
 
@@ -161,6 +163,8 @@ def write(runs: list[dict]) -> None:
         "process CPU time (1 thread per peer: per-core work, which the other jobs on this shared box barely move)"
         if clocks == {"cpu"}
         else "wall time"
+        if clocks == {"wall"}
+        else "time on the clock named in each row's tile/pad cell (cpu = process CPU time, wall = wall time)"
     )
     parts = [
         "# Benchmarks",
