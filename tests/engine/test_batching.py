@@ -161,3 +161,30 @@ def test_no_sharing_on_the_cpu_unless_asked(
     passes = _record_passes(upscaler)
     _run_together(upscaler, _photos(3, 40))
     assert [shape[0] for shape in passes] == [1, 1, 1]
+
+
+def test_a_gpu_that_dies_under_shared_passes_sends_every_request_to_the_cpu(
+    manager: ModelManager, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sharing is on by default on a GPU; when the device fails, each request still completes."""
+    from backend.models.devices import DeviceInfo
+
+    monkeypatch.setattr(DeviceInfo, "torch_device", property(lambda self: torch.device("cpu")))
+    settings = make_settings(batch_wait_ms=200, tile=0)  # BATCH_ACROSS_JOBS=auto
+    gpu = DeviceInfo("cuda", "fake cuda", torch.__version__, 0)
+    upscaler = RealESRGANUpscaler(FAST, manager.get(FAST).descriptor, settings, gpu)
+    assert upscaler.precision == "fp16"
+    real_run = upscaler._run_model
+
+    def dead_gpu(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        if batch.dtype == torch.float16:  # only the "GPU" path runs in half precision
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+        return real_run(model, batch)
+
+    upscaler._run_model = dead_gpu  # type: ignore[method-assign]
+    images = _photos(3, 40)
+    together = _run_together(upscaler, images)
+    assert upscaler.device.type == "cpu"
+    for shared, image in zip(together, images, strict=True):
+        assert isinstance(shared, np.ndarray), shared
+        _assert_same_image(shared, manager.get(FAST).upscale(image, tile=0))
