@@ -9,10 +9,12 @@ ends, the next waiting caller leads. There is no extra thread: a lone caller run
 itself, at once.
 
 The leader waits up to `wait_s` for callers that are inside `upscale` but have not
-submitted yet (they are stitching their previous batch), so that concurrent requests line
-up instead of taking turns. If a combined pass fails (out of memory, a device error), each
-batch in it is rerun alone, so every caller gets its own result or its own exception and
-recovers as it would have alone.
+submitted yet (they are stitching their previous batch) and whose last batch had the
+leader's key (or who have none yet), so that concurrent requests line up instead of taking
+turns, while a job with other tile shapes never makes it wait.
+
+If a combined pass fails (out of memory, a device error), each batch in it is rerun alone,
+so every caller gets its own result or its own exception and recovers as it would have alone.
 """
 
 from __future__ import annotations
@@ -29,10 +31,17 @@ RunPass = Callable[[Hashable, torch.Tensor], torch.Tensor]  # (key, N-first batc
 
 
 @dataclass(eq=False)
+class _Caller:
+    last_key: Hashable | None = None  # key of its latest batch; None before the first
+    queued: bool = False
+
+
+@dataclass(eq=False)
 class _Request:
     key: Hashable
     batch: torch.Tensor
     budget: int  # most input pixels a combined pass led by this request may hold; 0 = run alone
+    caller: _Caller | None = None
     result: torch.Tensor | None = None
     error: BaseException | None = None
     done: bool = False
@@ -59,25 +68,32 @@ class TileBatcher:
         self._cond = threading.Condition()
         self._queue: list[_Request] = []
         self._busy = False  # a leader is collecting or running a pass
-        self._active = 0  # callers inside `active()`: they may submit again soon
+        self._callers: set[_Caller] = set()  # callers inside `active()`: they may submit again soon
+        self._local = threading.local()  # this thread's _Caller
         self.stats = BatcherStats()
 
     @contextmanager
     def active(self) -> Iterator[None]:
         """Mark a caller that will submit batches (one upscale call)."""
+        caller = _Caller()
         with self._cond:
-            self._active += 1
+            self._callers.add(caller)
+        self._local.caller = caller
         try:
             yield
         finally:
+            self._local.caller = None
             with self._cond:
-                self._active -= 1
+                self._callers.discard(caller)
                 self._cond.notify_all()  # a leader may be waiting for this caller
 
     def submit(self, key: Hashable, batch: torch.Tensor, budget: int) -> torch.Tensor:
         """Run `batch` (N, C, h, w) through the pass for `key`, maybe with other callers' batches."""
-        request = _Request(key, batch, budget)
+        caller: _Caller | None = getattr(self._local, "caller", None)
+        request = _Request(key, batch, budget, caller)
         with self._cond:
+            if caller is not None:
+                caller.last_key, caller.queued = key, True
             self._queue.append(request)
             self._cond.notify_all()
             while not request.done and self._busy:
@@ -98,7 +114,7 @@ class TileBatcher:
                 for member in group:
                     if not member.done:  # only when the pass itself was interrupted
                         member.error = RuntimeError("the batched forward pass was interrupted")
-                        member.done = True
+                        self._mark_done(member)
                 self._busy = False
                 self._cond.notify_all()
         return self._outcome(request)
@@ -109,9 +125,9 @@ class TileBatcher:
         """Take the leader's request and queued ones with its key, within its budget (lock held)."""
         if leader.budget > leader.pixels:
             deadline = time.monotonic() + self._wait_s
-            # Wait while some active caller has not queued a batch yet, and there is room.
+            # Wait while an active caller that may bring this key has not queued yet, and there is room.
             while (
-                self._active > len(self._queue)
+                self._may_join(leader.key)
                 and self._pixels_like(leader) < leader.budget
                 and (left := deadline - time.monotonic()) > 0
             ):
@@ -128,6 +144,9 @@ class TileBatcher:
         for member in group:
             self._queue.remove(member)
         return group
+
+    def _may_join(self, key: Hashable) -> bool:
+        return any(not c.queued and c.last_key in (None, key) for c in self._callers)
 
     def _pixels_like(self, leader: _Request) -> int:
         return sum(other.pixels for other in self._queue if other.key == leader.key)
@@ -164,8 +183,14 @@ class TileBatcher:
 
     def _finish(self, request: _Request) -> None:
         with self._cond:
-            request.done = True
+            self._mark_done(request)
             self._cond.notify_all()
+
+    @staticmethod
+    def _mark_done(request: _Request) -> None:  # lock held
+        request.done = True
+        if request.caller is not None:
+            request.caller.queued = False
 
     def _count(self, tiles: int, requests: int) -> None:
         with self._cond:

@@ -188,3 +188,62 @@ def test_a_gpu_that_dies_under_shared_passes_sends_every_request_to_the_cpu(
     for shared, image in zip(together, images, strict=True):
         assert isinstance(shared, np.ndarray), shared
         _assert_same_image(shared, manager.get(FAST).upscale(image, tile=0))
+
+
+def _fake_batcher(wait_s: float):
+    from backend.models.batcher import TileBatcher
+
+    passes: list[int] = []
+
+    def run_pass(key, batch: torch.Tensor) -> torch.Tensor:
+        passes.append(batch.shape[0])
+        return batch * 2
+
+    return TileBatcher(run_pass, wait_s=wait_s), passes
+
+
+def test_a_leader_waits_for_a_running_job_with_its_tile_shape() -> None:
+    batcher, passes = _fake_batcher(wait_s=5.0)
+    first_done, second_ready = threading.Event(), threading.Event()
+
+    def other_job() -> None:
+        with batcher.active():
+            batcher.submit("A", torch.ones(1, 3, 4, 4), budget=10**6)
+            first_done.set()
+            second_ready.wait(5)
+            batcher.submit("A", torch.ones(1, 3, 4, 4), budget=10**6)
+
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(other_job)
+        first_done.wait(5)
+        passes.clear()
+        with batcher.active():
+            threading.Timer(0.2, second_ready.set).start()
+            out = batcher.submit("A", torch.full((1, 3, 4, 4), 3.0), budget=10**6)
+        future.result()
+    assert torch.equal(out, torch.full((1, 3, 4, 4), 6.0))
+    assert passes == [2]  # the leader waited 0.2 s for the other job's tile: one pass for both
+
+
+def test_a_job_with_other_tile_shapes_never_makes_a_leader_wait() -> None:
+    import time
+
+    batcher, passes = _fake_batcher(wait_s=5.0)
+    first_done, release = threading.Event(), threading.Event()
+
+    def other_job() -> None:
+        with batcher.active():  # stays active, stitching, with tiles of another shape
+            batcher.submit("B", torch.ones(1, 3, 8, 8), budget=10**6)
+            first_done.set()
+            release.wait(10)
+
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(other_job)
+        first_done.wait(5)
+        started = time.monotonic()
+        with batcher.active():
+            batcher.submit("A", torch.ones(1, 3, 4, 4), budget=10**6)
+        waited = time.monotonic() - started
+        release.set()
+        future.result()
+    assert waited < 1.0
