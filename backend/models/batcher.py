@@ -162,6 +162,8 @@ class TileBatcher:
         try:
             outputs = self._run_pass(key, torch.cat([member.batch for member in group]))
         except Exception:  # noqa: BLE001 - each batch is rerun alone and gets its own outcome
+            outputs = None
+        if outputs is None:  # rerun outside the except block, so the failed pass's memory is free
             with self._cond:
                 self.stats.split_reruns += 1
             for member in group:
@@ -206,6 +208,13 @@ class TileBatcher:
     def _outcome(request: _Request) -> torch.Tensor:
         if request.error is not None:
             error, request.error = request.error, None
-            raise error
+            try:
+                raise error
+            finally:
+                # A local that holds the exception makes a cycle with its traceback (which holds
+                # this frame), and the cycle keeps the failed pass's tensors alive until the
+                # garbage collector runs: after an out-of-memory error, the retry would then run
+                # with the failed attempt's device memory still allocated.
+                del error
         assert request.result is not None
         return request.result

@@ -7,7 +7,9 @@ run alone, and that one request's failure stays its own.
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -131,6 +133,34 @@ def test_a_failed_shared_pass_is_rerun_per_request(
     for shared, own in zip(together, alone, strict=True):
         assert np.array_equal(shared, own)
     assert upscaler.batch_stats.split_reruns >= 1
+
+
+def test_a_failed_shared_pass_frees_its_memory_before_the_reruns(
+    manager: ModelManager, make_settings: Callable[..., Settings]
+) -> None:
+    """The reruns must not start while the failed combined pass still holds its tensors (on a
+    GPU that memory is what the reruns need). gc is off: only reference counting may free them."""
+    upscaler = _sharing_upscaler(manager, make_settings, tile=400, tile_batch=4)
+    real_run = upscaler._run_model
+    failed_pass_memory: list[weakref.ref] = []
+    alive_at_rerun: list[bool] = []
+
+    def one_image_fits(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        if batch.shape[0] > 1:
+            working = torch.empty(1_000_000)  # stands for the activations of the failed pass
+            failed_pass_memory.append(weakref.ref(working))
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        alive_at_rerun.extend(ref() is not None for ref in failed_pass_memory)
+        return real_run(model, batch)
+
+    upscaler._run_model = one_image_fits  # type: ignore[method-assign]
+    gc.disable()
+    try:
+        _run_together(upscaler, _photos(3, 40))
+    finally:
+        gc.enable()
+    assert failed_pass_memory and alive_at_rerun
+    assert not any(alive_at_rerun)
 
 
 def test_one_requests_failure_stays_its_own(manager: ModelManager, make_settings: Callable[..., Settings]) -> None:

@@ -6,7 +6,9 @@ and the single call into the network (`_run_model`) is wrapped to raise or corru
 
 from __future__ import annotations
 
+import gc
 import logging
+import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -32,6 +34,35 @@ def pretend_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
 def _upscaler(settings: Settings, manager: ModelManager, device_type: str) -> RealESRGANUpscaler:
     device = DeviceInfo(device_type, f"fake {device_type}", torch.__version__, 0)
     return RealESRGANUpscaler(FAST, manager.get(FAST).descriptor, settings, device)
+
+
+def test_a_failed_attempt_frees_its_memory_before_the_retry(
+    manager: ModelManager, make_settings: Callable[..., Settings], photo: np.ndarray, pretend_gpu: None
+) -> None:
+    """On a GPU the retry needs the memory the failed attempt held; nothing may keep that
+    attempt's tensors alive (gc is off: only reference counting may free them)."""
+    upscaler = _upscaler(make_settings(tile=0, min_tile=16, tile_pad=4), manager, "cuda")
+    real_run = upscaler._run_model
+    failed_memory: list[weakref.ref] = []
+    alive_at_retry: list[bool] = []
+
+    def fits_below_80px(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        alive_at_retry.extend(ref() is not None for ref in failed_memory)
+        if batch.shape[-1] > 80:
+            working = torch.empty(1_000_000)  # stands for the activations of the failed attempt
+            failed_memory.append(weakref.ref(working))
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_run(model, batch)
+
+    upscaler._run_model = fits_below_80px  # type: ignore[method-assign]
+    gc.disable()
+    try:
+        out = upscaler.upscale(photo)
+    finally:
+        gc.enable()
+    assert out.shape == (photo.shape[0] * 4, photo.shape[1] * 4, 3)
+    assert failed_memory and alive_at_retry
+    assert not any(alive_at_retry)
 
 
 def test_out_of_memory_halves_the_tile_and_succeeds(
