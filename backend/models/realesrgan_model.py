@@ -33,6 +33,7 @@ from spandrel import ImageModelDescriptor
 from backend.errors import Cancelled, OutOfDeviceMemory, UnsupportedOption
 from backend.models import devices, nnpack, tiling
 from backend.models.batcher import BatcherStats, TileBatcher
+from backend.models.compiling import compile_network
 from backend.models.devices import DeviceInfo
 from backend.models.lean_forward import forward_for
 from backend.settings import Settings
@@ -76,6 +77,7 @@ class RealESRGANUpscaler:
         self._forward_fn = forward_for(descriptor)
         self._lock = threading.Lock()  # guards the model copies and the device switch
         self._placed: dict[tuple[str, torch.dtype], torch.nn.Module] = {}
+        self._compiled = False  # some placed copy runs through torch.compile (TORCH_COMPILE=on)
         self._batcher = TileBatcher(self._run_pass, wait_s=settings.batch_wait_ms / 1000)
         descriptor.model.eval()
 
@@ -91,6 +93,11 @@ class RealESRGANUpscaler:
         return self._batcher.stats
 
     @property
+    def compiled(self) -> bool:
+        """Whether a placed copy of the network runs through torch.compile (TORCH_COMPILE)."""
+        return self._compiled
+
+    @property
     def precision(self) -> str:
         return {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(self._dtype_for(self._device), "fp32")
 
@@ -103,8 +110,12 @@ class RealESRGANUpscaler:
 
     def warmup(self) -> None:
         """One small forward pass, so the first request does not pay for lazy init."""
-        sample = np.zeros((64, 64, 3), dtype=np.uint8)
+        # Sides that match no channel count: with TORCH_COMPILE=on, dynamo would otherwise guard
+        # on the equal sizes ("duck sizing") and compile again for the first other shape.
+        sample = np.zeros((72, 88, 3), dtype=np.uint8)
         self.upscale(sample, tile=0)
+        if self._compiled:  # dynamo compiles a batch of one apart from larger ones: compile both now
+            self._forward(np.zeros((2, 72, 88, 3), dtype=np.float32), self._plan_for(self._device, 0))
 
     def upscale(
         self,
@@ -208,10 +219,19 @@ class RealESRGANUpscaler:
                 else:
                     # NHWC tiles arrive as channels_last for free; keep the weights in the same layout.
                     model = model.to(memory_format=torch.channels_last).eval()
+                    if self._compiles_on(device):
+                        self._compiled |= compile_network(model, self.descriptor.architecture.id)
                 if device.type == "cuda":
-                    torch.backends.cudnn.benchmark = True  # every tile has the same shape
+                    # Off by default: no faster on an H200, and autotuning runs again for every new
+                    # image shape, in every worker thread (bench/FINDINGS.md).
+                    torch.backends.cudnn.benchmark = self._settings.cudnn_benchmark
                 self._placed[key] = model
             return model
+
+    def _compiles_on(self, device: DeviceInfo) -> bool:
+        """TORCH_COMPILE: auto compiles on CUDA only (Triton kernels; a CPU compile takes minutes)."""
+        setting = self._settings.torch_compile
+        return (setting == "on" and device.type in ("cuda", "cpu")) or (setting == "auto" and device.type == "cuda")
 
     def _run_model(self, model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
         """The single call into the network (tests wrap it to inject faults)."""
