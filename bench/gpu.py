@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import CACHE, RESULTS, photo, psnr
+from bench.common import CACHE, MFLOP_PER_PIXEL, RESULTS, photo, psnr
 
 X4 = "RealESRGAN_x4plus"
 
@@ -97,7 +97,8 @@ def check_oom(device: str, size: int) -> dict:
     if device.startswith("cuda"):
         total = torch.cuda.get_device_properties(0).total_memory
         torch.cuda.empty_cache()
-        torch.cuda.set_per_process_memory_fraction(min(1.0, 0.75 * 2**30 / total))
+        held = torch.cuda.memory_reserved()  # earlier sections' models stay cached: cap above them
+        torch.cuda.set_per_process_memory_fraction(min(1.0, (held + 0.75 * 2**30) / total))
         capped = True
     else:  # no device memory to cap: make the model raise OOM for windows above 100 px
         original = upscaler._run_model
@@ -120,7 +121,7 @@ def check_oom(device: str, size: int) -> dict:
     steps = [m for m in counter.messages if "out of memory" in m]
     return {
         "size": size,
-        "cap": "0.75 GiB" if capped else "simulated: OOM above 100x100 px windows",
+        "cap": "0.75 GiB above what was held" if capped else "simulated: OOM above 100x100 px windows",
         "completed": out.shape == (4 * size, 4 * size, 3),
         "finite_uint8": out.dtype == np.uint8,
         "step_downs": steps,
@@ -128,10 +129,11 @@ def check_oom(device: str, size: int) -> dict:
     }
 
 
-def check_speed(device: str, size: int, repeats: int, with_official: bool) -> dict:
+def check_speed(device: str, size: int, repeats: int, with_official: bool, name: str = X4) -> dict:
     image = photo(size)
-    result: dict = {"size": size}
-    upscaler = _manager(device).get(X4)
+    result: dict = {"size": size, "model": name}
+    upscaler = _manager(device).get(name)  # the defaults: TORCH_COMPILE=auto compiles on CUDA
+    upscaler.warmup()
     result["precision"] = upscaler.precision
     for tile in (None, 0, 512):  # engine default (TILE=400), whole image, one 512 tile
         key = f"ours_tile_{'default' if tile is None else tile}"
@@ -141,7 +143,7 @@ def check_speed(device: str, size: int, repeats: int, with_official: bool) -> di
 
         half = device.startswith("cuda")
         for tile in (0, 400):
-            run = official.make(X4, tile=tile, pad=10, device=device, half=half, pre_pad=10)
+            run = official.make(name, tile=tile, pad=10, device=device, half=half, pre_pad=10)
             result[f"official_fp16_tile_{tile}"] = _timeit(lambda run=run: run(image), device, repeats)
         best_ours = min(v["median_s"] for k, v in result.items() if k.startswith("ours_tile"))
         best_official = min(v["median_s"] for k, v in result.items() if k.startswith("official"))
@@ -149,58 +151,316 @@ def check_speed(device: str, size: int, repeats: int, with_official: bool) -> di
     return result
 
 
-def check_big_memory(device: str, size: int) -> dict:
+def check_big_memory(device: str, size: int, tiles: tuple[int | None, ...] = (None,)) -> dict:
+    """`size`² -> 4x: peak device memory and time, first with the engine's defaults (the target),
+    then with other tile sizes (None = TILE default, 0 = whole image), each run twice (cold, warm)."""
+    import resource
+
     import torch
 
     upscaler = _manager(device).get(X4)
     image = _big(size)
-    if device.startswith("cuda"):
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-    start = time.perf_counter()
-    out = upscaler.upscale(image)
-    result = {"size": size, "output": list(out.shape), "seconds": time.perf_counter() - start}
-    if device.startswith("cuda"):
-        result["peak_allocated_gb"] = torch.cuda.max_memory_allocated() / 1e9
-        result["peak_reserved_gb"] = torch.cuda.max_memory_reserved() / 1e9
-        result["model_and_cache_gb"] = base / 1e9
-    import resource
-
+    result: dict = {"size": size}
+    for tile in tiles:
+        row: dict = {}
+        try:
+            for attempt in ("cold", "warm"):
+                if device.startswith("cuda"):
+                    torch.cuda.empty_cache()
+                    torch.cuda.reset_peak_memory_stats()
+                    base = torch.cuda.memory_allocated()
+                _sync(device)
+                start = time.perf_counter()
+                out = upscaler.upscale(image, tile=tile)
+                _sync(device)
+                row[f"{attempt}_s"] = time.perf_counter() - start
+            row["output"] = list(out.shape)
+            if device.startswith("cuda"):
+                row["peak_allocated_gb"] = torch.cuda.max_memory_allocated() / 1e9
+                row["peak_reserved_gb"] = torch.cuda.max_memory_reserved() / 1e9
+                row["model_and_cache_gb"] = base / 1e9
+        except Exception as exc:  # noqa: BLE001 - record and try the next tile size
+            row["error"] = f"{type(exc).__name__}: {exc}"[:300]
+        result[f"tile_{'default' if tile is None else tile}"] = row
+        print(f"  big tile={tile}: {json.dumps(row)}", flush=True)
+    first = result[f"tile_{'default' if tiles[0] is None else tiles[0]}"]
+    result.update({k: first[k] for k in ("peak_allocated_gb", "peak_reserved_gb", "output") if k in first})
     result["host_peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     return result
 
 
-def check_concurrency(device: str, size: int, count: int) -> dict:
-    """`count` small requests one at a time, then all at once (threads, as the service's job
-    workers call the engine), with and without shared forward passes (BATCH_ACROSS_JOBS)."""
+def check_concurrency(
+    device: str, size: int, count: int, sharings=("on", "off"), profile: bool = False, **overrides
+) -> dict:
+    """`count` small requests one at a time, then all at once from long-lived threads (as the
+    service's job workers call the engine), with and without shared forward passes
+    (BATCH_ACROSS_JOBS). The pools live through warm-up and measurement: cuDNN keeps its
+    per-shape state per thread, so fresh threads would measure their own set-up."""
     images = [photo(size, i) for i in range(count)]
     result: dict = {"size": size, "requests": count}
-    for sharing in ("on", "off"):
-        upscaler = _manager(device, batch_across_jobs=sharing).get(X4)
-        upscaler.upscale(images[0])  # warm
-        with ThreadPoolExecutor(count) as pool:  # warm the batch shapes too (cudnn benchmark)
-            list(pool.map(upscaler.upscale, images))
+    for sharing in sharings:
+        upscaler = _manager(device, batch_across_jobs=sharing, **overrides).get(X4)
+        row: dict = {}
+        with ThreadPoolExecutor(count) as wide, ThreadPoolExecutor(4) as service_like:
+            for pool in (wide, service_like):  # warm every thread, and the batch shapes
+                for _ in range(2):
+                    list(pool.map(upscaler.upscale, images))
+            _sync(device)
+            start = time.perf_counter()
+            for image in images:
+                upscaler.upscale(image)
+            _sync(device)
+            sequential = time.perf_counter() - start
+            for label, pool in ((f"{count}_threads", wide), ("4_threads", service_like)):
+                before = upscaler.batch_stats.passes, upscaler.batch_stats.combined_passes
+                start = time.perf_counter()
+                list(pool.map(upscaler.upscale, images))
+                _sync(device)
+                elapsed = time.perf_counter() - start
+                if profile and sharing == "on" and pool is wide:
+                    row["forward_split"] = _forward_split(upscaler, pool, images, device)
+                row[label] = {
+                    "concurrent_s": elapsed,
+                    "throughput_ratio": sequential / elapsed,
+                    "passes": upscaler.batch_stats.passes - before[0],
+                    "shared_passes": upscaler.batch_stats.combined_passes - before[1],
+                }
+        row["sequential_s"] = sequential
+        result[f"sharing_{sharing}"] = row
+    result["throughput_ratio"] = result["sharing_on"][f"{count}_threads"]["throughput_ratio"]
+    return result
+
+
+def _forward_split(upscaler, pool: ThreadPoolExecutor, images: list, device: str) -> dict:
+    """One more concurrent round, timing each forward pass (synchronised): how much of the
+    wall time the passes take, and their batch sizes; the rest is per-request host work."""
+    original = upscaler._run_model
+    passes: list[tuple[int, float]] = []
+
+    def timed_model(model, batch):
         _sync(device)
+        begin = time.perf_counter()
+        out = original(model, batch)
+        _sync(device)
+        passes.append((int(batch.shape[0]), time.perf_counter() - begin))
+        return out
+
+    upscaler._run_model = timed_model
+    try:
         start = time.perf_counter()
-        for image in images:
-            upscaler.upscale(image)
+        list(pool.map(upscaler.upscale, images))
         _sync(device)
-        sequential = time.perf_counter() - start
-        before = upscaler.batch_stats.passes, upscaler.batch_stats.combined_passes
-        start = time.perf_counter()
-        with ThreadPoolExecutor(count) as pool:
-            list(pool.map(upscaler.upscale, images))
-        _sync(device)
-        concurrent = time.perf_counter() - start
-        result[f"sharing_{sharing}"] = {
-            "sequential_s": sequential,
-            "concurrent_s": concurrent,
-            "throughput_ratio": sequential / concurrent,
-            "passes": upscaler.batch_stats.passes - before[0],
-            "shared_passes": upscaler.batch_stats.combined_passes - before[1],
+        wall = time.perf_counter() - start
+    finally:
+        del upscaler._run_model
+    return {"wall_s": wall, "forward_s": sum(t for _, t in passes), "passes": passes}
+
+
+def check_compiled(device: str, sizes: dict, repeats: int) -> dict:
+    """TORCH_COMPILE=on: warm-up (compile) time, speed, agreement with eager, memory, concurrency."""
+    import torch
+
+    result: dict = {}
+    manager = _manager(device, torch_compile="on")
+    start = time.perf_counter()
+    manager.warmup(X4)
+    result["warmup_s"] = time.perf_counter() - start
+    upscaler = manager.get(X4)
+    image = photo(sizes["speed"])
+    for tile in (None, 0):
+        key = f"ours_compiled_tile_{'default' if tile is None else tile}"
+        result[key] = _timeit(lambda tile=tile: upscaler.upscale(image, tile=tile), device, repeats)
+    eager = _manager(device, torch_compile="off").get(X4)
+    for tile in (None, 0):
+        key = f"ours_eager_tile_{'default' if tile is None else tile}"
+        result[key] = _timeit(lambda tile=tile: eager.upscale(image, tile=tile), device, repeats)
+    result["psnr_compiled_vs_eager_db"] = psnr(upscaler.upscale(image, tile=0), eager.upscale(image, tile=0))
+    odd = photo(300)[:211]  # a shape the warm-up did not see: must not compile again
+    start = time.perf_counter()
+    upscaler.upscale(odd, tile=0)
+    _sync(device)
+    result["new_shape_first_call_s"] = time.perf_counter() - start
+    print(f"  compiled: {json.dumps(result)[:600]}", flush=True)
+    big = _big(sizes["big"])
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    upscaler.upscale(big)
+    _sync(device)
+    result["big_default_tile_s"] = time.perf_counter() - start
+    if device.startswith("cuda"):
+        result["big_peak_allocated_gb"] = torch.cuda.max_memory_allocated() / 1e9
+    print(f"  compiled big: {result['big_default_tile_s']:.2f} s", flush=True)
+    result["concurrency"] = check_concurrency(device, sizes["concurrency"], 8, ("on",), torch_compile="on")
+    return result
+
+
+# ---- levers: the raw forward pass, without the engine around it ----------------------------
+
+ANIME = "realesr-animevideov3"
+
+
+def _event_time(fn, repeats: int) -> dict:
+    """Median device time of `fn()` by CUDA events (wall clock on the CPU), after two warm-ups."""
+    import torch
+
+    fn()
+    fn()
+    times = []
+    for _ in range(repeats):
+        if torch.cuda.is_available():
+            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            stop.record()
+            stop.synchronize()
+            times.append(start.elapsed_time(stop) / 1000)
+        else:
+            begin = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - begin)
+    return {"median_s": statistics.median(times), "min_s": min(times)}
+
+
+def _graphed(fn, example):
+    """`fn` captured once as a CUDA graph on a static copy of `example`; replay re-runs it."""
+    import torch
+
+    static = example.clone()
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(2):
+            fn(static)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        fn(static)
+    return graph.replay
+
+
+def check_levers(device: str, sizes: tuple[int, ...], repeats: int) -> dict:
+    """The forward pass alone (input already on the device), one lever at a time."""
+    import copy
+
+    import torch
+
+    from backend.models.devices import describe
+
+    result: dict = {}
+    cuda = device.startswith("cuda")
+    info = describe("cuda" if cuda else "cpu")
+    half = torch.float16 if cuda else torch.float32
+    for name in (X4, ANIME):
+        upscaler = _manager(device).get(name)
+        models = {
+            "cl": upscaler._model_on(info, half),  # channels_last on CUDA, as the engine runs it
+            "nchw": copy.deepcopy(upscaler.descriptor.model).to(info.torch_device, half).eval(),
+            "bf16_cl": copy.deepcopy(upscaler.descriptor.model)
+            .to(info.torch_device, torch.bfloat16)
+            .to(memory_format=torch.channels_last)
+            .eval(),
         }
-    result["throughput_ratio"] = result["sharing_on"]["throughput_ratio"]
+        for size in sizes:
+            row = _lever_row(upscaler._forward_fn, models, size, repeats, cuda, half)
+            gflop = MFLOP_PER_PIXEL[name] * size * size / 1e3
+            best = min(v["median_s"] for v in row.values() if isinstance(v, dict) and "median_s" in v)
+            row["gflop"] = gflop
+            row["best_tflops"] = gflop / best / 1e3
+            result[f"{name}_{size}"] = row
+            print(f"  levers {name} {size}: {json.dumps(row)[:400]}", flush=True)
+    return result
+
+
+def _lever_row(forward, models: dict, size: int, repeats: int, cuda: bool, half) -> dict:
+    import torch
+
+    engine_model = models["cl"]
+    device = next(engine_model.parameters()).device
+    image = torch.from_numpy(photo(size)).permute(2, 0, 1)[None].float().div(255).to(device)
+    x_cl = image.to(half).contiguous(memory_format=torch.channels_last)
+    x_nchw = image.to(half).contiguous()
+    x_bf = image.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    row: dict = {}
+    with torch.inference_mode():
+        row["engine_forward_cl"] = _event_time(lambda: forward(engine_model, x_cl), repeats)
+        row["spandrel_cl"] = _event_time(lambda: engine_model(x_cl), repeats)
+        row["spandrel_nchw"] = _event_time(lambda: models["nchw"](x_nchw), repeats)
+        row["engine_forward_nchw"] = _event_time(lambda: forward(models["nchw"], x_nchw), repeats)
+        row["engine_forward_bf16_cl"] = _event_time(lambda: forward(models["bf16_cl"], x_bf), repeats)
+        if size <= 256:
+            batch8 = x_cl.expand(8, -1, -1, -1).contiguous(memory_format=torch.channels_last)
+            per_batch = _event_time(lambda: forward(engine_model, batch8), repeats)
+            row["engine_forward_cl_batch8_per_image"] = {k: v / 8 for k, v in per_batch.items()}
+        if cuda:
+            torch.backends.cudnn.benchmark = False
+            row["engine_forward_cl_no_cudnn_benchmark"] = _event_time(lambda: forward(engine_model, x_cl), repeats)
+            torch.backends.cudnn.benchmark = True
+    if cuda:
+        with torch.no_grad():
+            try:
+                replay = _graphed(lambda x: forward(engine_model, x), x_cl)
+                row["engine_forward_cl_cuda_graph"] = _event_time(replay, repeats)
+                del replay
+                # Host launch cost: wall time of the eager call without waiting on the GPU.
+                torch.cuda.synchronize()
+                begin = time.perf_counter()
+                forward(engine_model, x_cl)
+                row["eager_launch_wall_s"] = time.perf_counter() - begin
+                torch.cuda.synchronize()
+            except Exception as exc:  # noqa: BLE001
+                row["engine_forward_cl_cuda_graph"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        torch.cuda.empty_cache()
+    return row
+
+
+def check_compile(device: str, size: int, repeats: int) -> dict:
+    """torch.compile (inductor, default mode) of the x4plus forward: compile time and speed."""
+    import torch
+
+    from backend.models.devices import describe
+
+    cuda = device.startswith("cuda")
+    info = describe("cuda" if cuda else "cpu")
+    upscaler = _manager(device).get(X4)
+    half = torch.float16 if cuda else torch.float32
+    model = upscaler._model_on(info, half)
+    image = torch.from_numpy(photo(size)).permute(2, 0, 1)[None].float().div(255).to(info.torch_device)
+    x = image.to(half).contiguous(memory_format=torch.channels_last)
+    compiled = torch.compile(model)
+    with torch.inference_mode():
+        begin = time.perf_counter()
+        compiled(x)
+        _sync(device)
+        compile_s = time.perf_counter() - begin
+        eager = _event_time(lambda: model(x), repeats)
+        fast = _event_time(lambda: compiled(x), repeats)
+        diff = (compiled(x).float() - model(x).float()).abs().max().item()
+    return {"size": size, "compile_s": compile_s, "eager": eager, "compiled": fast, "max_abs_diff": diff}
+
+
+def check_profile(device: str, size: int) -> dict:
+    """Where one warm 512² upscale spends its time (torch.profiler), as text tables in OUT."""
+    from torch.profiler import ProfilerActivity, profile
+
+    upscaler = _manager(device).get(X4)
+    image = photo(size)
+    result: dict = {"size": size}
+    for tile in (0, None):
+        upscaler.upscale(image, tile=tile)
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.startswith("cuda") else [])
+        with profile(activities=activities) as prof:
+            upscaler.upscale(image, tile=tile)
+            _sync(device)
+        label = "whole" if tile == 0 else "default_tile"
+        sort = "cuda_time_total" if device.startswith("cuda") else "cpu_time_total"
+        table = prof.key_averages().table(sort_by=sort, row_limit=30)
+        cpu_table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=20)
+        text = f"# upscale {size}² tile={tile}\n\n{table}\n\n# by self CPU time\n\n{cpu_table}\n"
+        for folder in [RESULTS] + ([Path(os.environ["OUT"])] if os.environ.get("OUT") else []):
+            (folder / f"gpu_profile_{label}.txt").write_text(text)
+        result[label] = table.splitlines()[:12]
     return result
 
 
@@ -211,6 +471,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--dry-run", action="store_true", help="--device cpu --small")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip", default="", help="comma-separated sections to skip")
+    parser.add_argument("--only", default="", help="comma-separated sections to run (default: all)")
+    parser.add_argument("--compile-after-s", type=float, default=240, help="skip torch.compile past this")
     args = parser.parse_args(argv)
     if args.dry_run:
         args.device, args.small = "cpu", True
@@ -235,15 +497,29 @@ def main(argv: list[str] | None = None) -> dict:
     out_files = [RESULTS / ("gpu.json" if not small else "gpu_dry_run.json")]
     if os.environ.get("OUT"):
         out_files.append(Path(os.environ["OUT"]) / out_files[0].name)
+    repeats = 2 if small else args.repeats
+    # Most important first: a run cut short by its time limit still reports the targets.
     sections = {
-        "fp16": lambda: check_fp16(args.device, sizes["fp16"]),
+        "speed": lambda: check_speed(args.device, sizes["speed"], repeats, True),
+        "concurrency": lambda: check_concurrency(args.device, sizes["concurrency"], 8, profile=True),
+        "compiled": lambda: check_compiled(args.device, sizes, repeats),
+        "big": lambda: check_big_memory(args.device, sizes["big"], (None, 0)),
         "oom": lambda: check_oom(args.device, sizes["oom"]),
-        "speed": lambda: check_speed(args.device, sizes["speed"], 2 if small else args.repeats, True),
-        "big": lambda: check_big_memory(args.device, sizes["big"]),
-        "concurrency": lambda: check_concurrency(args.device, sizes["concurrency"], 8),
+        "fp16": lambda: check_fp16(args.device, sizes["fp16"]),
+        "speed_anime": lambda: check_speed(args.device, sizes["speed"], repeats, True, ANIME),
+        "levers": lambda: check_levers(args.device, (sizes["concurrency"], sizes["speed"]), 3 if small else 10),
+        "profile": lambda: check_profile(args.device, sizes["speed"]),
+        "compile": lambda: check_compile(args.device, sizes["speed"], repeats),
     }
+    skipped = set(args.skip.split(","))
+    if args.only:
+        skipped |= set(sections) - set(args.only.split(","))
+    began = time.perf_counter()
     for name, section in sections.items():
-        if name in args.skip.split(","):
+        if name in skipped:
+            continue
+        if name == "compile" and time.perf_counter() - began > args.compile_after_s:
+            report[name] = {"skipped": f"over {args.compile_after_s} s had passed"}
             continue
         start = time.perf_counter()
         try:

@@ -37,7 +37,8 @@ fi
 
 if [[ "${1:-}" == "--dry-run" ]]; then
     PY=${PYTHON:-.venv/bin/python}
-    exec "$PY" -W ignore -m bench.gpu --dry-run
+    shift
+    exec "$PY" -W ignore -m bench.gpu --dry-run "$@"
 fi
 
 # On the GPU machine.

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from bench.common import REPO, RESULTS, machine
+from bench.gpu_report import gpu_section
 
 DOC = REPO / "docs" / "benchmarks.md"
 PLOT = REPO / "docs" / "benchmarks.png"
@@ -281,18 +282,7 @@ def write(runs: list[dict]) -> None:
             o = load["overload"]
             verdict = "only 503s failed" if o["only_503_failures"] else f"OTHER FAILURES {o['other_failures']}"
             parts += ["", f"Overload burst of {o['burst']} at once: {o['status_counts']}: **{verdict}**.", ""]
-    gpu = _json(RESULTS / "gpu.json")
-    parts += ["## GPU", ""]
-    if gpu:
-        parts += ["```", json.dumps(gpu, indent=2), "```", ""]
-    else:
-        parts += [
-            "Not measured yet: no GPU in the sessions that wrote this. `bash bench/gpu.sh` runs every GPU check",
-            "(fp16 correctness, OOM step-down, 512²→2048² warm time, ratio vs RealESRGANer fp16, 2048²→8192²",
-            "peak device memory, 8 concurrent requests vs sequential) in one call and writes",
-            "bench/results/gpu.json, which `python -m bench --report-only` folds in here.",
-            "",
-        ]
+    parts += gpu_section()
     DOC.write_text("\n".join(parts))
     drew = plot(runs)
     print(f"wrote {DOC}" + (f" and {PLOT}" if drew else " (no matplotlib: no plot)"))

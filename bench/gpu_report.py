@@ -1,0 +1,126 @@
+"""The GPU section of docs/benchmarks.md, from the GPU runs kept in docs/gpu/*.json.
+
+Each file is one `bash bench/gpu.sh` run (its bench/results/gpu.json) with a `note` on what
+the engine was at that run. Ratios only compare numbers from the same file (the same run).
+"""
+
+from __future__ import annotations
+
+import json
+
+from bench.common import REPO
+
+GPU_RUNS = REPO / "docs" / "gpu"
+
+
+def _s(entry: dict | None) -> str:
+    return f"{entry['median_s']:.4f}" if isinstance(entry, dict) and "median_s" in entry else "–"
+
+
+def _runs() -> list[dict]:
+    return [json.loads(path.read_text()) for path in sorted(GPU_RUNS.glob("*.json"))]
+
+
+def _speed_rows(run: dict) -> list[str]:
+    rows = []
+    speed, compiled = run.get("speed", {}), run.get("compiled", {})
+    official = [v["median_s"] for k, v in speed.items() if k.startswith("official") and isinstance(v, dict)]
+    best_official = min(official) if official else None
+
+    def row(label: str, default: dict | None, whole: dict | None) -> str:
+        ratio = f"{best_official / whole['median_s']:.2f}×" if best_official and whole else "–"
+        return f"| {run['run']} | {label} | {_s(default)} | {_s(whole)} | {ratio} |"
+
+    if speed:
+        label = "defaults" + (" (eager)" if run["run"] in (1, 2) or str(run["run"]).startswith("4") else "")
+        rows.append(row(label, speed.get("ours_tile_default"), speed.get("ours_tile_0")))
+    if compiled:
+        for label, prefix in (("TORCH_COMPILE=on", "ours_compiled"), ("TORCH_COMPILE=off", "ours_eager")):
+            rows.append(row(label, compiled.get(f"{prefix}_tile_default"), compiled.get(f"{prefix}_tile_0")))
+    if speed and official:
+        rows.append(
+            f"| {run['run']} | official RealESRGANer fp16 | {_s(speed.get('official_fp16_tile_400'))} "
+            f"(tile 400) | {_s(speed.get('official_fp16_tile_0'))} | 1 |"
+        )
+    return rows
+
+
+def _concurrency_rows(run: dict) -> list[str]:
+    rows = []
+    sections = (("defaults", run.get("concurrency")), ("compiled", run.get("compiled", {}).get("concurrency")))
+    for label, section in sections:
+        for sharing in ("on", "off"):
+            row = (section or {}).get(f"sharing_{sharing}")
+            if not row:
+                continue
+            start = f"| {run['run']} | {label} | {sharing} | {row['sequential_s']:.3f} |"
+            if "8_threads" not in row:  # run 1: fresh threads per round, each re-ran cuDNN autotuning
+                rows.append(f"{start} {row['concurrent_s']:.3f} | {row['throughput_ratio']:.2f}× (fresh threads) | – |")
+                continue
+            eight, four = row["8_threads"], row["4_threads"]
+            ratios = f"{eight['throughput_ratio']:.2f}× | {four['throughput_ratio']:.2f}×"
+            rows.append(f"{start} {eight['concurrent_s']:.3f} | {ratios} |")
+    return rows
+
+
+def gpu_section() -> list[str]:
+    runs = _runs()
+    if not runs:
+        return [
+            "## GPU",
+            "",
+            "Not measured yet. `bash bench/gpu.sh` runs every GPU check in one call; keep its",
+            "bench/results/gpu.json in docs/gpu/ with a `note`, and `python -m bench --report-only` renders it here.",
+            "",
+        ]
+    devices = sorted({f"{r['device']} (torch {r['torch']})" for r in runs})
+    parts = [
+        "## GPU",
+        "",
+        f"Runs kept in `docs/gpu/` ({len(runs)} files): {', '.join(devices)}, {runs[0]['time'][:10]}.",
+        "Each file's `note` says what the engine was at that run; ratios only compare numbers of one run.",
+        "",
+        "Notes per run:",
+        "",
+    ]
+    parts += [f"- run {r['run']}: {r['note']}" for r in runs]
+    parts += [
+        "",
+        "### x4plus 512² → 2048², warm, median seconds (target ≤ 0.06 s on an H100; ≥ 3× RealESRGANer fp16)",
+        "",
+        "| run | engine | TILE=400 (default) | whole image (tile=0) | best official ÷ this, whole |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for run in runs:
+        parts += _speed_rows(run)
+    parts += [
+        "",
+        "### x4plus 2048² → 8192² (target: peak device memory ≤ 4 GB)",
+        "",
+        "| run | tile | peak allocated GB | peak reserved GB | warm s |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for run in runs:
+        for key, row in run.get("big", {}).items():
+            if key.startswith("tile_") and isinstance(row, dict) and "peak_allocated_gb" in row:
+                parts.append(
+                    f"| {run['run']} | {key[5:]} | {row['peak_allocated_gb']:.2f} | {row['peak_reserved_gb']:.2f} "
+                    f"| {row.get('warm_s', row.get('seconds', float('nan'))):.2f} |"
+                )
+        compiled = run.get("compiled", {})
+        if "big_peak_allocated_gb" in compiled:
+            parts.append(
+                f"| {run['run']} | default, compiled | {compiled['big_peak_allocated_gb']:.2f} | – "
+                f"| {compiled['big_default_tile_s']:.2f} |"
+            )
+    parts += [
+        "",
+        "### 8 concurrent 128² requests vs one at a time (target ≥ 2× throughput)",
+        "",
+        "| run | engine | shared passes | sequential s | 8 threads s | 8 threads ratio | 4 threads ratio |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        parts += _concurrency_rows(run)
+    parts.append("")
+    return parts
