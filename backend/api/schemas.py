@@ -56,6 +56,9 @@ class ModelsSummary(BaseModel):
     default: str
     loaded: list[str]
     available: list[str]
+    compiled: list[str] = Field(
+        default_factory=list, description="Loaded models that run through torch.compile (TORCH_COMPILE; auto = CUDA)"
+    )
 
 
 class Limits(BaseModel):

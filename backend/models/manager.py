@@ -59,5 +59,9 @@ class ModelManager:
     def loaded_names(self) -> list[str]:
         return sorted({name for name, _ in self._loaded})
 
+    def compiled_names(self) -> list[str]:
+        """Loaded models whose network runs through torch.compile (after their first pass)."""
+        return sorted({name for (name, _), upscaler in list(self._loaded.items()) if upscaler.compiled})
+
     def warmup(self, name: str | None = None) -> None:
         self.get(name).warmup()

@@ -93,6 +93,7 @@ def info(service: ServiceDep) -> Info:
             default=settings.default_model,
             loaded=list(service.manager.loaded_names()),
             available=[entry.name for entry in service.manager.list_models()],
+            compiled=service.manager.compiled_names(),
         ),
         limits=Limits(
             max_upload_mb=settings.max_upload_mb,
