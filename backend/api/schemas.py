@@ -57,7 +57,9 @@ class ModelsSummary(BaseModel):
     loaded: list[str]
     available: list[str]
     compiled: list[str] = Field(
-        default_factory=list, description="Loaded models that run through torch.compile (TORCH_COMPILE; auto = CUDA)"
+        default_factory=list,
+        description="Loaded models set up for torch.compile (TORCH_COMPILE; auto = CUDA). A compile that fails "
+        "runs eager instead and logs a warning.",
     )
 
 

@@ -60,7 +60,7 @@ class ModelManager:
         return sorted({name for name, _ in self._loaded})
 
     def compiled_names(self) -> list[str]:
-        """Loaded models whose network runs through torch.compile (after their first pass)."""
+        """Loaded models set up for torch.compile (after their first pass; see `upscaler.compiled`)."""
         return sorted({name for (name, _), upscaler in list(self._loaded.items()) if upscaler.compiled})
 
     def warmup(self, name: str | None = None) -> None:

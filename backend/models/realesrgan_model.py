@@ -94,7 +94,8 @@ class RealESRGANUpscaler:
 
     @property
     def compiled(self) -> bool:
-        """Whether a placed copy of the network runs through torch.compile (TORCH_COMPILE)."""
+        """Whether a placed copy of the network is set up for torch.compile (TORCH_COMPILE); a
+        compile that fails later runs eager (and logs a warning)."""
         return self._compiled
 
     @property
