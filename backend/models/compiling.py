@@ -1,4 +1,4 @@
-"""torch.compile for the heavy part of a network (`COMPILE=on`).
+"""torch.compile for the heavy part of a network (`TORCH_COMPILE`; auto = on CUDA).
 
 On an H200, a third of RealESRGAN_x4plus's eager fp16 time went to the dense blocks'
 `torch.cat` copies and another sixth to bias adds that cuDNN does not fuse in channels_last

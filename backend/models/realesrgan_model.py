@@ -77,7 +77,7 @@ class RealESRGANUpscaler:
         self._forward_fn = forward_for(descriptor)
         self._lock = threading.Lock()  # guards the model copies and the device switch
         self._placed: dict[tuple[str, torch.dtype], torch.nn.Module] = {}
-        self._compiled = False  # some placed copy runs through torch.compile (TORCH_COMPILE=on)
+        self._compiled = False  # some placed copy is set up for torch.compile (TORCH_COMPILE)
         self._batcher = TileBatcher(self._run_pass, wait_s=settings.batch_wait_ms / 1000)
         descriptor.model.eval()
 
