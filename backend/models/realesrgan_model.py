@@ -10,7 +10,8 @@ recommendations map to them directly:
 Design:
 - The input and the output canvas stay on the host; only batches of tiles visit the device.
 - Equal-size overlapping windows, blended with weights that sum to one (see `tiling.py`),
-  are accumulated one row of windows at a time, so the float working set is one strip.
+  are accumulated one row of windows at a time, so the float working set is one strip. An
+  image with no more pixels than one batch of full windows runs whole, in the same memory.
 - Out-of-memory halves the batch, then the tile, down to `min_tile`; non-finite fp16 output
   is recomputed in fp32; a runtime error on CUDA or MPS moves the model to the CPU.
 - No per-request state lives on the object, so several threads may call `upscale`. Their
@@ -103,11 +104,8 @@ class RealESRGANUpscaler:
         return {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(self._dtype_for(self._device), "fp32")
 
     def count_tiles(self, height: int, width: int, tile: int | None = None) -> int:
-        tile = self._settings.tile if tile is None else tile
-        pad = self._settings.tile_pad
-        rows = tiling.layout_axis(height, tile, pad, self._multiple_of)
-        cols = tiling.layout_axis(width, tile, pad, self._multiple_of)
-        return len(rows.starts) * len(cols.starts)
+        """Windows per image plane, as `upscale` on the current device would cut them."""
+        return self._windows(height, width, self._plan_for(self._device, self._settings.tile if tile is None else tile))
 
     def warmup(self) -> None:
         """One small forward pass, so the first request does not pay for lazy init."""
@@ -181,9 +179,10 @@ class RealESRGANUpscaler:
         """The plan for the next attempt, or re-raise when there is none."""
         if devices.is_out_of_memory(exc):
             devices.empty_cache(plan.device)
-            if plan.batch > 1 and self.count_tiles(height, width, plan.tile) > 1:
+            alone = _Plan(plan.tile, 1, plan.device, plan.dtype)  # and no shared passes
+            if plan.batch > 1 and max(self._windows(height, width, p) for p in (plan, alone)) > 1:
                 log.warning("out of memory with %d tiles per batch; retrying one at a time", plan.batch)
-                return _Plan(plan.tile, 1, plan.device, plan.dtype)  # and no shared passes
+                return alone
             current = plan.tile if plan.tile > 0 else max(height, width)
             smaller = current // 2
             if smaller < self._settings.min_tile:
@@ -200,6 +199,13 @@ class RealESRGANUpscaler:
                 self._device = cpu  # sticky: a device that failed once is not trusted again
             return self._plan_for(cpu, plan.tile)
         raise exc
+
+    def _layout(self, height: int, width: int, plan: _Plan) -> tuple[tiling.AxisLayout, tiling.AxisLayout]:
+        return tiling.layout_image(height, width, plan.tile, self._settings.tile_pad, self._multiple_of, plan.batch)
+
+    def _windows(self, height: int, width: int, plan: _Plan) -> int:
+        rows, cols = self._layout(height, width, plan)
+        return len(rows.starts) * len(cols.starts)
 
     def _dtype_for(self, device: DeviceInfo) -> torch.dtype:
         s = self._settings
@@ -288,9 +294,7 @@ class RealESRGANUpscaler:
         """
         height, width, _ = planes[0].shape
         s = self.scale
-        pad = self._settings.tile_pad
-        rows = tiling.layout_axis(height, plan.tile, pad, self._multiple_of)
-        cols = tiling.layout_axis(width, plan.tile, pad, self._multiple_of)
+        rows, cols = self._layout(height, width, plan)
         if len(rows.starts) == len(cols.starts) == 1:
             self._run_whole(planes, canvas, quantize_to, plan, progress, is_cancelled)
             return

@@ -40,6 +40,20 @@ def layout_axis(size: int, tile: int, pad: int, multiple_of: int = 1) -> AxisLay
     return AxisLayout(starts, length)
 
 
+def layout_image(
+    height: int, width: int, tile: int, pad: int, multiple_of: int = 1, batch: int = 1
+) -> tuple[AxisLayout, AxisLayout]:
+    """Row and column windows for an image whose tiles run `batch` to a forward pass.
+
+    An image with no more pixels than one such pass of full windows runs whole: the same
+    working memory as its tiles would take, without their overlap to recompute or blend
+    (on a GPU, with TILE_BATCH=4, a 512² image is one pass instead of four 280² windows).
+    """
+    if tile > 0 and height * width <= batch * (tile + 2 * pad) ** 2:
+        tile = 0
+    return layout_axis(height, tile, pad, multiple_of), layout_axis(width, tile, pad, multiple_of)
+
+
 def axis_weights(layout: AxisLayout, size: int, scale: int) -> list[np.ndarray]:
     """One normalised 1-D weight vector per window, at output resolution."""
     length = layout.length * scale

@@ -86,6 +86,28 @@ def test_out_of_memory_halves_the_tile_and_succeeds(
     assert psnr(out, manager.get(FAST).upscale(photo, tile=0)) >= 45
 
 
+def test_out_of_memory_in_a_whole_image_pass_retries_with_one_window_at_a_time(
+    manager: ModelManager, make_settings: Callable[..., Settings], photo: np.ndarray, pretend_gpu: None
+) -> None:
+    """96² fits four 56² windows' pixels, so it runs whole first; then windows, one per pass."""
+    upscaler = _upscaler(make_settings(tile=40, tile_pad=8, tile_batch=4), manager, "cuda")
+    upscaler._dtype_for = lambda device: torch.float32  # type: ignore[method-assign]
+    real_run = upscaler._run_model
+    shapes: list[tuple[int, ...]] = []
+
+    def fits_one_window(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+        shapes.append(tuple(batch.shape))
+        if batch.shape[0] * batch.shape[2] * batch.shape[3] > 56 * 56:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_run(model, batch)
+
+    upscaler._run_model = fits_one_window  # type: ignore[method-assign]
+    out = upscaler.upscale(photo)
+    assert shapes[0] == (1, 3, 96, 96)
+    assert len(shapes) > 2 and all(s[0] == 1 and s[2] <= 56 for s in shapes[1:])  # one window per pass
+    assert psnr(out, manager.get(FAST).upscale(photo, tile=0)) >= 45
+
+
 def test_out_of_memory_below_the_floor_is_a_clear_error(
     manager: ModelManager, make_settings: Callable[..., Settings], photo: np.ndarray, pretend_gpu: None
 ) -> None:

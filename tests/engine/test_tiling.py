@@ -22,6 +22,16 @@ def test_layout_covers_the_axis_with_equal_windows(size: int, tile: int, pad: in
         assert min(overlaps) >= 2 * pad - multiple
 
 
+def test_an_image_that_fits_one_batch_of_windows_runs_whole() -> None:
+    """Four 448² windows per pass (GPU defaults): a 512² image is one pass, not four windows."""
+    rows, cols = tiling.layout_image(512, 512, 400, 24, batch=4)
+    assert rows == cols == tiling.AxisLayout((0,), 512)
+    rows, cols = tiling.layout_image(512, 512, 400, 24, batch=1)  # the CPU: one window per pass
+    assert len(rows.starts) == len(cols.starts) == 2
+    rows, cols = tiling.layout_image(1024, 1024, 400, 24, batch=4)  # more than a pass holds
+    assert len(rows.starts) == len(cols.starts) == 3
+
+
 @pytest.mark.parametrize("scale", [1, 2, 4])
 def test_blend_weights_sum_to_one(scale: int) -> None:
     layout = tiling.layout_axis(200, 48, 16)
