@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     precision: Precision = "auto"  # auto = fp16 on CUDA when the model supports it, else fp32
     fp16: bool = True  # the guide's switch; False forces fp32 when precision=auto
     torch_compile: Switch = "auto"  # torch.compile the network; auto = on CUDA (x4plus ~20% faster, ~15 s at warm-up)
+    cuda_graphs: Switch = "auto"  # replay small passes (<= 8 x 128² px) from CUDA graphs; auto/on = on CUDA
     cudnn_benchmark: bool = False  # cuDNN autotuning per shape: no faster on an H200, and every new shape pays
 
     # --- tiling ---

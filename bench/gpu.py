@@ -135,6 +135,7 @@ def check_speed(device: str, size: int, repeats: int, with_official: bool, name:
     upscaler = _manager(device).get(name)  # the defaults: TORCH_COMPILE=auto compiles on CUDA
     upscaler.warmup()
     result["precision"] = upscaler.precision
+    result["windows_default"] = upscaler.count_tiles(size, size)
     for tile in (None, 0, 512):  # engine default (TILE=400), whole image, one 512 tile
         key = f"ours_tile_{'default' if tile is None else tile}"
         result[key] = _timeit(lambda tile=tile: upscaler.upscale(image, tile=tile), device, repeats)
@@ -189,23 +190,37 @@ def check_big_memory(device: str, size: int, tiles: tuple[int | None, ...] = (No
     return result
 
 
+CONCURRENCY_VARIANTS = {
+    "sharing_on": {},  # the defaults: shared passes and CUDA graphs
+    "sharing_on_no_graphs": {"cuda_graphs": "off"},
+    "sharing_off": {"batch_across_jobs": "off"},
+}
+
+
+def _dynamo_counts() -> dict:
+    from torch._dynamo.utils import counters
+
+    return {"unique_graphs": counters["stats"]["unique_graphs"], "recompiles": sum(counters["recompiles"].values())}
+
+
 def check_concurrency(
-    device: str, size: int, count: int, sharings=("on", "off"), profile: bool = False, **overrides
+    device: str, size: int, count: int, variants=tuple(CONCURRENCY_VARIANTS), profile: bool = False, **overrides
 ) -> dict:
     """`count` small requests one at a time, then all at once from long-lived threads (as the
     service's job workers call the engine), with and without shared forward passes
-    (BATCH_ACROSS_JOBS). The pools live through warm-up and measurement: cuDNN keeps its
-    per-shape state per thread, so fresh threads would measure their own set-up."""
+    (BATCH_ACROSS_JOBS) and CUDA graphs. The pools live through warm-up and measurement: cuDNN
+    keeps its per-shape state per thread, so fresh threads would measure their own set-up."""
     images = [photo(size, i) for i in range(count)]
     result: dict = {"size": size, "requests": count}
-    for sharing in sharings:
-        upscaler = _manager(device, batch_across_jobs=sharing, **overrides).get(X4)
+    for variant in variants:
+        upscaler = _manager(device, **CONCURRENCY_VARIANTS[variant], **overrides).get(X4)
         row: dict = {}
         with ThreadPoolExecutor(count) as wide, ThreadPoolExecutor(4) as service_like:
             for pool in (wide, service_like):  # warm every thread, and the batch shapes
                 for _ in range(2):
                     list(pool.map(upscaler.upscale, images))
             _sync(device)
+            dynamo_before = _dynamo_counts()
             start = time.perf_counter()
             for image in images:
                 upscaler.upscale(image)
@@ -217,7 +232,7 @@ def check_concurrency(
                 list(pool.map(upscaler.upscale, images))
                 _sync(device)
                 elapsed = time.perf_counter() - start
-                if profile and sharing == "on" and pool is wide:
+                if profile and variant == "sharing_on" and pool is wide:
                     row["forward_split"] = _forward_split(upscaler, pool, images, device)
                 row[label] = {
                     "concurrent_s": elapsed,
@@ -226,7 +241,10 @@ def check_concurrency(
                     "shared_passes": upscaler.batch_stats.combined_passes - before[1],
                 }
         row["sequential_s"] = sequential
-        result[f"sharing_{sharing}"] = row
+        row["dynamo_during_measurement"] = {k: v - dynamo_before[k] for k, v in _dynamo_counts().items()}
+        row["cuda_graphs"] = sum(g.graph_count for g in upscaler._graphed.values())
+        result[variant] = row
+        print(f"  concurrency {variant}: {json.dumps(row)[:500]}", flush=True)
     result["throughput_ratio"] = result["sharing_on"][f"{count}_threads"]["throughput_ratio"]
     return result
 
@@ -292,7 +310,45 @@ def check_compiled(device: str, sizes: dict, repeats: int) -> dict:
     if device.startswith("cuda"):
         result["big_peak_allocated_gb"] = torch.cuda.max_memory_allocated() / 1e9
     print(f"  compiled big: {result['big_default_tile_s']:.2f} s", flush=True)
-    result["concurrency"] = check_concurrency(device, sizes["concurrency"], 8, ("on",), torch_compile="on")
+    result["concurrency"] = check_concurrency(device, sizes["concurrency"], 8, ("sharing_on",), torch_compile="on")
+    return result
+
+
+ENGINE_VARIANTS = {
+    "defaults": {},
+    "head_eager": {"compile_head": False},  # blocks compiled, the upsampling head eager (before 2026-11-26 run 6)
+    "no_cuda_graphs": {"cuda_graphs": "off"},
+    "eager": {"torch_compile": "off", "cuda_graphs": "off"},
+    "four_windows": {"tile_batch": 1},  # the TILE=400 layout of a 512² image before it ran whole
+}
+
+
+def check_variants(device: str, sizes: tuple[int, ...], repeats: int) -> dict:
+    """The engine with one change at a time, end to end (upscale of a photo, default tiles)."""
+    from functools import partial
+
+    from backend.models import compiling, realesrgan_model
+
+    result: dict = {}
+    for name, overrides in ENGINE_VARIANTS.items():
+        settings = dict(overrides)
+        compile_head = settings.pop("compile_head", True)
+        realesrgan_model.compile_network = partial(compiling.compile_network, head=compile_head)
+        try:
+            upscaler = _manager(device, **settings).get(X4)
+            start = time.perf_counter()
+            upscaler.warmup()
+            row: dict = {"warmup_s": time.perf_counter() - start}
+            for size in sizes:
+                image = photo(size)
+                row[f"windows_{size}"] = upscaler.count_tiles(size, size)
+                row[f"size_{size}"] = _timeit(partial(upscaler.upscale, image), device, repeats)
+        except Exception as exc:  # noqa: BLE001 - record and go on
+            row = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        finally:
+            realesrgan_model.compile_network = compiling.compile_network
+        result[name] = row
+        print(f"  variant {name}: {json.dumps(row)[:400]}", flush=True)
     return result
 
 
@@ -502,6 +558,7 @@ def main(argv: list[str] | None = None) -> dict:
     sections = {
         "speed": lambda: check_speed(args.device, sizes["speed"], repeats, True),
         "concurrency": lambda: check_concurrency(args.device, sizes["concurrency"], 8, profile=True),
+        "variants": lambda: check_variants(args.device, (sizes["concurrency"], sizes["speed"]), repeats),
         "compiled": lambda: check_compiled(args.device, sizes, repeats),
         "big": lambda: check_big_memory(args.device, sizes["big"], (None, 0)),
         "oom": lambda: check_oom(args.device, sizes["oom"]),

@@ -21,6 +21,7 @@ Design:
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import threading
 from collections.abc import Callable, Hashable
@@ -35,6 +36,7 @@ from backend.errors import Cancelled, OutOfDeviceMemory, UnsupportedOption
 from backend.models import devices, nnpack, tiling
 from backend.models.batcher import BatcherStats, TileBatcher
 from backend.models.compiling import compile_network
+from backend.models.cuda_graphs import GraphedForward
 from backend.models.devices import DeviceInfo
 from backend.models.lean_forward import forward_for
 from backend.settings import Settings
@@ -79,6 +81,7 @@ class RealESRGANUpscaler:
         self._lock = threading.Lock()  # guards the model copies and the device switch
         self._placed: dict[tuple[str, torch.dtype], torch.nn.Module] = {}
         self._compiled = False  # some placed copy is set up for torch.compile (TORCH_COMPILE)
+        self._graphed: dict[torch.nn.Module, GraphedForward] = {}  # CUDA_GRAPHS, per placed copy
         self._batcher = TileBatcher(self._run_pass, wait_s=settings.batch_wait_ms / 1000)
         descriptor.model.eval()
 
@@ -232,6 +235,8 @@ class RealESRGANUpscaler:
                     # Off by default: no faster on an H200, and autotuning runs again for every new
                     # image shape, in every worker thread (bench/FINDINGS.md).
                     torch.backends.cudnn.benchmark = self._settings.cudnn_benchmark
+                    if self._settings.cuda_graphs != "off":
+                        self._graphed[model] = GraphedForward(functools.partial(self._forward_fn, model))
                 self._placed[key] = model
             return model
 
@@ -242,7 +247,8 @@ class RealESRGANUpscaler:
 
     def _run_model(self, model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
         """The single call into the network (tests wrap it to inject faults)."""
-        return self._forward_fn(model, batch)
+        graphed = self._graphed.get(model)
+        return graphed(batch) if graphed is not None else self._forward_fn(model, batch)
 
     def _forward(self, windows: np.ndarray, plan: _Plan) -> torch.Tensor:
         """(N, h, w, 3) float32 in [0, 1] -> (N, 3, h*s, w*s) float32 in [0, 1], on the plan's device."""

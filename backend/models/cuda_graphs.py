@@ -1,0 +1,121 @@
+"""CUDA graphs for small forward passes (`CUDA_GRAPHS`; auto = on CUDA).
+
+A small pass is bound by launching kernels, not by running them: RealESRGAN_x4plus at 128²
+launches about a thousand, 20 ms of host time for 20 ms of GPU work on an H200, and while other
+request threads run, each launch may also wait for the GIL. A CUDA graph, captured once per
+pass shape, replays them all with one call (8.6 ms at 128², bench/FINDINGS.md).
+
+- Only passes of at most `max_pixels` input pixels: larger ones keep the GPU busy anyway, and
+  a graph keeps the working memory of its capture.
+- A shape is captured the second time it is seen, so a whole image of an odd size that comes
+  once costs no capture; the tiles of one image, or small images of one size, do repeat.
+- At most `max_graphs`, the least recently used dropped. They share one memory pool: the
+  passes of one upscaler never overlap (the batcher runs one at a time), and each replay's
+  output is copied out before it returns, so a later replay may reuse the memory.
+- A capture that fails (an operation a graph cannot hold) logs a warning and leaves that shape
+  eager.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
+import torch
+
+log = logging.getLogger(__name__)
+
+Forward = Callable[[torch.Tensor], torch.Tensor]
+# (forward, an example batch, the shared pool) -> a function that runs a batch of that shape.
+Capture = Callable[[Forward, torch.Tensor, object], Forward]
+
+MAX_PIXELS = 8 * 128 * 128  # input pixels of the largest graphed pass (eight 128² requests)
+MAX_GRAPHS = 16
+_SIGHTINGS_KEPT = 4096
+
+
+def capture_cuda(forward: Forward, example: torch.Tensor, pool: object) -> Forward:
+    """Capture `forward` on a static copy of `example`; the result copies in, replays, copies out."""
+    static_input = example.clone()  # outside the graph's pool: never overwritten by a replay
+    side = torch.cuda.Stream(device=example.device)
+    side.wait_stream(torch.cuda.current_stream(example.device))
+    with torch.cuda.stream(side):  # a warm-up on a side stream, as torch.cuda.graph's docs ask
+        forward(static_input)
+    torch.cuda.current_stream(example.device).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    # thread_local: other request threads may use the device (and other models) meanwhile.
+    with torch.cuda.graph(graph, pool=pool, capture_error_mode="thread_local"):
+        static_output = forward(static_input)
+
+    def replay(batch: torch.Tensor) -> torch.Tensor:
+        static_input.copy_(batch)
+        graph.replay()
+        return static_output.clone()
+
+    return replay
+
+
+def new_cuda_pool() -> object:
+    return torch.cuda.graph_pool_handle()
+
+
+class GraphedForward:
+    """`forward(batch)`, replayed from a CUDA graph for small shapes seen before."""
+
+    def __init__(
+        self,
+        forward: Forward,
+        *,
+        capture: Capture = capture_cuda,
+        new_pool: Callable[[], object] = new_cuda_pool,
+        max_pixels: int = MAX_PIXELS,
+        max_graphs: int = MAX_GRAPHS,
+        device_types: tuple[str, ...] = ("cuda",),
+    ) -> None:
+        self._forward = forward
+        self._capture = capture
+        self._new_pool = new_pool
+        self._pool: object | None = None
+        self._max_pixels = max_pixels
+        self._max_graphs = max_graphs
+        self._graphs: OrderedDict[tuple, Forward] = OrderedDict()
+        self._sightings: dict[tuple, int] = {}
+        self._eager_only: set[tuple] = set()  # shapes whose capture failed
+        self._device_types = device_types
+        self._lock = threading.Lock()
+
+    @property
+    def graph_count(self) -> int:
+        return len(self._graphs)
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        key = (tuple(batch.shape), tuple(batch.stride()), batch.dtype, str(batch.device))
+        small = batch.shape[0] * batch.shape[-2] * batch.shape[-1] <= self._max_pixels
+        if not small or batch.device.type not in self._device_types or key in self._eager_only:
+            return self._forward(batch)
+        with self._lock:
+            replay = self._graphs.get(key)
+            if replay is not None:
+                self._graphs.move_to_end(key)
+                return replay(batch)
+            seen = self._sightings.get(key, 0) + 1
+            if seen < 2:
+                if len(self._sightings) >= _SIGHTINGS_KEPT:
+                    self._sightings.clear()
+                self._sightings[key] = seen
+                return self._forward(batch)
+            self._sightings.pop(key, None)
+            try:
+                if self._pool is None:
+                    self._pool = self._new_pool()
+                replay = self._capture(self._forward, batch, self._pool)
+            except Exception as exc:  # noqa: BLE001 - the shape runs eager from now on
+                log.warning("CUDA graph capture failed for a %s pass (%s); running it eagerly", key[0], exc)
+                self._eager_only.add(key)
+                return self._forward(batch)
+            self._graphs[key] = replay
+            if len(self._graphs) > self._max_graphs:
+                self._graphs.popitem(last=False)
+            return replay(batch)
