@@ -316,7 +316,6 @@ def check_compiled(device: str, sizes: dict, repeats: int) -> dict:
 
 ENGINE_VARIANTS = {
     "defaults": {},
-    "head_eager": {"compile_head": False},  # blocks compiled, the upsampling head eager (before 2026-11-26 run 6)
     "no_cuda_graphs": {"cuda_graphs": "off"},
     "eager": {"torch_compile": "off", "cuda_graphs": "off"},
     "four_windows": {"tile_batch": 1},  # the TILE=400 layout of a 512² image before it ran whole
@@ -327,15 +326,10 @@ def check_variants(device: str, sizes: tuple[int, ...], repeats: int) -> dict:
     """The engine with one change at a time, end to end (upscale of a photo, default tiles)."""
     from functools import partial
 
-    from backend.models import compiling, realesrgan_model
-
     result: dict = {}
     for name, overrides in ENGINE_VARIANTS.items():
-        settings = dict(overrides)
-        compile_head = settings.pop("compile_head", True)
-        realesrgan_model.compile_network = partial(compiling.compile_network, head=compile_head)
         try:
-            upscaler = _manager(device, **settings).get(X4)
+            upscaler = _manager(device, **overrides).get(X4)
             start = time.perf_counter()
             upscaler.warmup()
             row: dict = {"warmup_s": time.perf_counter() - start}
@@ -345,8 +339,6 @@ def check_variants(device: str, sizes: tuple[int, ...], repeats: int) -> dict:
                 row[f"size_{size}"] = _timeit(partial(upscaler.upscale, image), device, repeats)
         except Exception as exc:  # noqa: BLE001 - record and go on
             row = {"error": f"{type(exc).__name__}: {exc}"[:300]}
-        finally:
-            realesrgan_model.compile_network = compiling.compile_network
         result[name] = row
         print(f"  variant {name}: {json.dumps(row)[:400]}", flush=True)
     return result
@@ -496,6 +488,63 @@ def check_compile(device: str, size: int, repeats: int) -> dict:
     return {"size": size, "compile_s": compile_s, "eager": eager, "compiled": fast, "max_abs_diff": diff}
 
 
+def check_static(device: str, size: int, repeats: int) -> dict:
+    """x4plus forward (input on the device), each after `torch._dynamo.reset()`: the engine's
+    per-block dynamic compile, per-block static compiles, the whole model static; and the
+    engine's whole upscale next to its forward (what the pass costs around the network)."""
+    import copy
+    from functools import partial
+
+    import torch
+    import torch._dynamo
+
+    from backend.models.devices import describe
+
+    info = describe("cuda" if device.startswith("cuda") else "cpu")
+    half = torch.float16 if info.type == "cuda" else torch.float32
+    image = photo(size)
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float().div(255).to(info.torch_device)
+    x = x.to(half).contiguous(memory_format=torch.channels_last)
+    result: dict = {"size": size}
+
+    def fresh_model():
+        torch._dynamo.reset()
+        upscaler = _manager(device, torch_compile="off", cuda_graphs="off").get(X4)
+        model = copy.deepcopy(upscaler.descriptor.model).to(info.torch_device, half)
+        return upscaler, model.to(memory_format=torch.channels_last).eval()
+
+    variants = {
+        "per_block_dynamic": lambda blocks, model: [b.compile(dynamic=True) for b in blocks],
+        "per_block_static": lambda blocks, model: [b.compile(dynamic=False) for b in blocks],
+        "whole_static": lambda blocks, model: model.compile(dynamic=False),
+    }
+    for name, apply in variants.items():
+        try:
+            upscaler, model = fresh_model()
+            blocks = [b for b in model.model[1].sub if type(b) is not torch.nn.Conv2d]
+            apply(blocks, model)
+            # The engine's forward calls the blocks; a whole-model compile needs the model's own call.
+            forward = (lambda m, batch: m(batch)) if name == "whole_static" else upscaler._forward_fn
+            with torch.inference_mode():
+                begin = time.perf_counter()
+                forward(model, x)
+                _sync(device)
+                row = {"first_call_s": time.perf_counter() - begin}
+                row["forward"] = _event_time(partial(forward, model, x), repeats)
+        except Exception as exc:  # noqa: BLE001
+            row = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        result[name] = row
+        print(f"  static {name}: {json.dumps(row)[:300]}", flush=True)
+    torch._dynamo.reset()
+    upscaler = _manager(device).get(X4)  # the defaults, end to end and forward alone
+    upscaler.warmup()
+    result["engine_upscale"] = _timeit(lambda: upscaler.upscale(image), device, repeats)
+    model = upscaler._model_on(info, half)
+    with torch.inference_mode():
+        result["engine_forward"] = _event_time(lambda: upscaler._forward_fn(model, x), repeats)
+    return result
+
+
 def check_profile(device: str, size: int) -> dict:
     """Where one warm 512² upscale spends its time (torch.profiler), as text tables in OUT."""
     from torch.profiler import ProfilerActivity, profile
@@ -567,6 +616,7 @@ def main(argv: list[str] | None = None) -> dict:
         "levers": lambda: check_levers(args.device, (sizes["concurrency"], sizes["speed"]), 3 if small else 10),
         "profile": lambda: check_profile(args.device, sizes["speed"]),
         "compile": lambda: check_compile(args.device, sizes["speed"], repeats),
+        "static": lambda: check_static(args.device, sizes["speed"], repeats),
     }
     skipped = set(args.skip.split(","))
     if args.only:

@@ -7,8 +7,10 @@ pass shape, replays them all with one call (8.6 ms at 128², bench/FINDINGS.md).
 
 - Only passes of at most `max_pixels` input pixels: larger ones keep the GPU busy anyway, and
   a graph keeps the working memory of its capture.
-- A shape is captured the second time it is seen, so a whole image of an odd size that comes
-  once costs no capture; the tiles of one image, or small images of one size, do repeat.
+- A pass is captured once its window size has been seen before (with any number of windows),
+  so a whole image of an odd size that comes once costs no capture, while the windows of one
+  image, small images of one size, and the shared passes of concurrent requests (whose
+  window count varies with the load) are replayed from their first repeat.
 - At most `max_graphs`, the least recently used dropped. They share one memory pool: the
   passes of one upscaler never overlap (the batcher runs one at a time), and each replay's
   output is copied out before it returns, so a later replay may reuse the memory.
@@ -33,7 +35,7 @@ Capture = Callable[[Forward, torch.Tensor, object], Forward]
 
 MAX_PIXELS = 8 * 128 * 128  # input pixels of the largest graphed pass (eight 128² requests)
 MAX_GRAPHS = 16
-_SIGHTINGS_KEPT = 4096
+_WINDOWS_KEPT = 4096
 
 
 def capture_cuda(forward: Forward, example: torch.Tensor, pool: object) -> Forward:
@@ -81,7 +83,7 @@ class GraphedForward:
         self._max_pixels = max_pixels
         self._max_graphs = max_graphs
         self._graphs: OrderedDict[tuple, Forward] = OrderedDict()
-        self._sightings: dict[tuple, int] = {}
+        self._windows_seen: set[tuple] = set()  # (C, h, w), dtype, device of earlier passes
         self._eager_only: set[tuple] = set()  # shapes whose capture failed
         self._device_types = device_types
         self._lock = threading.Lock()
@@ -100,13 +102,12 @@ class GraphedForward:
             if replay is not None:
                 self._graphs.move_to_end(key)
                 return replay(batch)
-            seen = self._sightings.get(key, 0) + 1
-            if seen < 2:
-                if len(self._sightings) >= _SIGHTINGS_KEPT:
-                    self._sightings.clear()
-                self._sightings[key] = seen
+            window = (tuple(batch.shape[1:]), batch.dtype, str(batch.device))
+            if window not in self._windows_seen:
+                if len(self._windows_seen) >= _WINDOWS_KEPT:
+                    self._windows_seen.clear()
+                self._windows_seen.add(window)
                 return self._forward(batch)
-            self._sightings.pop(key, None)
             try:
                 if self._pool is None:
                     self._pool = self._new_pool()

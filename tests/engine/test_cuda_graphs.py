@@ -59,6 +59,19 @@ def test_a_shape_is_captured_the_second_time_and_replayed_after() -> None:
     assert capture.replays == 3 and graphed.graph_count == 1
 
 
+def test_a_new_window_count_of_a_known_window_size_is_captured_at_once() -> None:
+    """Shared passes hold as many windows as requests came: each count is replayed from its first use."""
+    capture = FakeCapture()
+    graphed = _graphed(capture)
+    graphed(torch.rand(1, 3, 16, 16))
+    for count in (3, 5, 3):
+        batch = torch.rand(count, 3, 16, 16)
+        torch.testing.assert_close(graphed(batch), batch * 2)
+    assert capture.shapes == [(3, 3, 16, 16), (5, 3, 16, 16)]
+    graphed(torch.rand(2, 3, 16, 20))  # another window size: seen once, eager
+    assert len(capture.shapes) == 2
+
+
 def test_large_passes_and_other_devices_run_eager() -> None:
     capture = FakeCapture()
     graphed = _graphed(capture, max_pixels=16 * 16)
@@ -78,8 +91,9 @@ def test_the_least_recently_used_graph_is_dropped() -> None:
         graphed(torch.rand(1, 3, size, size))
         graphed(torch.rand(1, 3, size, size))
     assert graphed.graph_count == 2
-    graphed(torch.rand(1, 3, 9, 9))  # 9 was dropped (8 was used after it): seen once again
-    assert capture.shapes == [(1, 3, 8, 8), (1, 3, 9, 9), (1, 3, 10, 10)]
+    graphed(torch.rand(1, 3, 8, 8))  # kept: 8 was used after 9
+    graphed(torch.rand(1, 3, 9, 9))  # dropped: captured again
+    assert capture.shapes == [(1, 3, 8, 8), (1, 3, 9, 9), (1, 3, 10, 10), (1, 3, 9, 9)]
 
 
 def test_a_failed_capture_leaves_the_shape_eager(caplog: pytest.LogCaptureFixture) -> None:
