@@ -24,6 +24,7 @@ import copy
 import functools
 import logging
 import threading
+import warnings
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
@@ -42,6 +43,9 @@ from backend.models.lean_forward import forward_for
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
+# 8-bit planes are views of the caller's (often read-only, decoded) array; tensors made from
+# them are only read: copied, padded or converted, never written in place.
+warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
@@ -66,6 +70,7 @@ class _PassKey:
     dtype: torch.dtype
     height: int  # window size before padding to the model's multiple
     width: int
+    host_dtype: torch.dtype  # uint8, or float32 in [0, 1] (16-bit images)
 
 
 class RealESRGANUpscaler:
@@ -113,11 +118,12 @@ class RealESRGANUpscaler:
     def warmup(self) -> None:
         """One small forward pass, so the first request does not pay for lazy init."""
         # Sides that match no channel count: with TORCH_COMPILE=on, dynamo would otherwise guard
-        # on the equal sizes ("duck sizing") and compile again for the first other shape.
-        sample = np.zeros((72, 88, 3), dtype=np.uint8)
-        self.upscale(sample, tile=0)
+        # on the equal sizes ("duck sizing") and compile again for the first other shape. When
+        # compiling, a tile-like size: inductor sizes its kernels' blocks by the first shape seen.
+        height, width = (200, 264) if self._compiles_on(self._device) else (72, 88)
+        self.upscale(np.zeros((height, width, 3), dtype=np.uint8), tile=0)
         if self._compiled:  # dynamo compiles a batch of one apart from larger ones: compile both now
-            self._forward(np.zeros((2, 72, 88, 3), dtype=np.float32), self._plan_for(self._device, 0))
+            self._forward(np.zeros((2, height, width, 3), dtype=np.uint8), self._plan_for(self._device, 0))
 
     def upscale(
         self,
@@ -157,13 +163,18 @@ class RealESRGANUpscaler:
     # ---- the pieces -----------------------------------------------------------------------
 
     def _planes(self, pixels: np.ndarray, max_value: float) -> list[np.ndarray]:
-        """RGB, plus the alpha channel as a grey RGB image when the model should upscale it."""
-        rgb = pixels[..., :3].astype(np.float32) / max_value
-        planes = [rgb]
+        """RGB, plus the alpha channel as a grey RGB image when the model should upscale it.
+
+        8-bit planes stay uint8 (views where they can): windows travel to the device as a
+        quarter of the float bytes and become floats there (`_model_input`). 16-bit planes
+        become float32 here (torch pads no uint16)."""
+        planes = [pixels[..., :3]]
         if pixels.shape[2] == 4 and self._settings.alpha_mode == "model":
             alpha = pixels[..., 3]
             if alpha.min() != alpha.max():  # constant alpha needs no model
-                planes.append(np.repeat(alpha[..., None].astype(np.float32) / max_value, 3, axis=2))
+                planes.append(np.repeat(alpha[..., None], 3, axis=2))
+        if pixels.dtype != np.uint8:
+            planes = [plane.astype(np.float32) / max_value for plane in planes]
         return planes
 
     def _plan_for(self, device: DeviceInfo, tile: int) -> _Plan:
@@ -257,14 +268,15 @@ class RealESRGANUpscaler:
         pad_h, pad_w = (-h) % self._multiple_of, (-w) % self._multiple_of
         if pad_h or pad_w:
             batch = F.pad(batch, (0, pad_w, 0, pad_h), mode="reflect")
-        key = _PassKey(plan.device, plan.dtype, h, w)
+        key = _PassKey(plan.device, plan.dtype, h, w, batch.dtype)
         # Other requests' tiles may join this pass, up to the pixels of `tile_batch` full tiles.
         window = self._settings.tile + 2 * self._settings.tile_pad if self._settings.tile else max(h, w)
         budget = self._settings.tile_batch * max(window * window, h * w) if plan.share else 0
         return self._batcher.submit(key, batch, budget)
 
     def _run_pass(self, key: Hashable, batch: torch.Tensor) -> torch.Tensor:
-        """One forward pass for the batcher: NCHW host floats in, NCHW device floats in [0, 1] out."""
+        """One forward pass for the batcher: an NCHW host batch in (`_model_input`), NCHW device
+        floats in [0, 1] out."""
         assert isinstance(key, _PassKey)
         dtype = key.dtype
         target = key.device.torch_device
@@ -273,7 +285,7 @@ class RealESRGANUpscaler:
                 # Pinned host memory lets the copy run as DMA instead of through a staging buffer.
                 batch = batch.contiguous(memory_format=torch.channels_last).pin_memory()
             try:
-                result = self._run_model(self._model_on(key.device, dtype), batch.to(target, dtype, non_blocking=True))
+                result = self._run_model(self._model_on(key.device, dtype), _model_input(batch, target, dtype))
             except Exception as exc:
                 if devices.is_out_of_memory(exc):
                     devices.empty_cache(key.device)  # before anyone retries, alone or smaller
@@ -281,7 +293,7 @@ class RealESRGANUpscaler:
             if dtype != torch.float32 and not bool(torch.isfinite(result).all()):
                 log.warning("non-finite output in %s on %s; recomputing in fp32", dtype, key.device.type)
                 fp32 = self._model_on(key.device, torch.float32)
-                result = self._run_model(fp32, batch.to(target, torch.float32))
+                result = self._run_model(fp32, _model_input(batch, target, torch.float32))
             return result[:, :, : key.height * self.scale, : key.width * self.scale].float().clamp_(0, 1)
 
     def _run_tiled(
@@ -386,6 +398,15 @@ class RealESRGANUpscaler:
         else:
             alpha = _resize_alpha(pixels[..., 3], out_h, out_w, max_value)
         return np.concatenate([rgb, alpha[..., None]], axis=2)
+
+
+def _model_input(batch: torch.Tensor, target: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """A host batch (uint8, or float32 in [0, 1]) on the model's device, in its dtype, in [0, 1]."""
+    moved = batch.to(target, non_blocking=True)
+    if moved.dtype == torch.uint8:
+        # The float32 division numpy would do on the host: the same values, a quarter of the copy.
+        moved = moved.to(torch.float32).div_(255)
+    return moved.to(dtype)
 
 
 def _resize_float(image: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
