@@ -9,8 +9,11 @@ pass shape, replays them all with one call (8.6 ms at 128², bench/FINDINGS.md).
   a graph keeps the working memory of its capture.
 - A pass is captured once its window size has been seen before (with any number of windows),
   so a whole image of an odd size that comes once costs no capture, while the windows of one
-  image, small images of one size, and the shared passes of concurrent requests (whose
-  window count varies with the load) are replayed from their first repeat.
+  image, small images of one size, and the shared passes of concurrent requests are replayed
+  from their first repeat.
+- Window counts are powers of two: a pass of 7 windows replays the graphs for 4, 2 and 1. The
+  count of a shared pass varies with the load, and each new count would cost a capture (on an
+  H100, a capture for 8 windows in the middle of a burst made it 5x slower than sequential).
 - At most `max_graphs`, the least recently used dropped. They share one memory pool: the
   passes of one upscaler never overlap (the batcher runs one at a time), and each replay's
   output is copied out before it returns, so a later replay may reuse the memory.
@@ -36,6 +39,11 @@ Capture = Callable[[Forward, torch.Tensor, object], Forward]
 MAX_PIXELS = 8 * 128 * 128  # input pixels of the largest graphed pass (eight 128² requests)
 MAX_GRAPHS = 16
 _WINDOWS_KEPT = 4096
+
+
+def _powers_of_two(count: int) -> list[int]:
+    """7 -> [4, 2, 1]: the binary parts of `count`, largest first."""
+    return [1 << bit for bit in reversed(range(count.bit_length())) if count >> bit & 1]
 
 
 def capture_cuda(forward: Forward, example: torch.Tensor, pool: object) -> Forward:
@@ -93,30 +101,40 @@ class GraphedForward:
         return len(self._graphs)
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
-        key = (tuple(batch.shape), tuple(batch.stride()), batch.dtype, str(batch.device))
         small = batch.shape[0] * batch.shape[-2] * batch.shape[-1] <= self._max_pixels
-        if not small or batch.device.type not in self._device_types or key in self._eager_only:
+        if not small or batch.device.type not in self._device_types:
             return self._forward(batch)
         with self._lock:
-            replay = self._graphs.get(key)
-            if replay is not None:
-                self._graphs.move_to_end(key)
-                return replay(batch)
             window = (tuple(batch.shape[1:]), batch.dtype, str(batch.device))
             if window not in self._windows_seen:
                 if len(self._windows_seen) >= _WINDOWS_KEPT:
                     self._windows_seen.clear()
                 self._windows_seen.add(window)
                 return self._forward(batch)
-            try:
-                if self._pool is None:
-                    self._pool = self._new_pool()
-                replay = self._capture(self._forward, batch, self._pool)
-            except Exception as exc:  # noqa: BLE001 - the shape runs eager from now on
-                log.warning("CUDA graph capture failed for a %s pass (%s); running it eagerly", key[0], exc)
-                self._eager_only.add(key)
-                return self._forward(batch)
-            self._graphs[key] = replay
-            if len(self._graphs) > self._max_graphs:
-                self._graphs.popitem(last=False)
+            parts, start = [], 0
+            for count in _powers_of_two(batch.shape[0]):
+                parts.append(self._replay(batch[start : start + count]))
+                start += count
+            return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+    def _replay(self, batch: torch.Tensor) -> torch.Tensor:
+        """The graph for this exact shape, captured now if it is new (lock held)."""
+        key = (tuple(batch.shape), tuple(batch.stride()), batch.dtype, str(batch.device))
+        if key in self._eager_only:
+            return self._forward(batch)
+        replay = self._graphs.get(key)
+        if replay is not None:
+            self._graphs.move_to_end(key)
             return replay(batch)
+        try:
+            if self._pool is None:
+                self._pool = self._new_pool()
+            replay = self._capture(self._forward, batch, self._pool)
+        except Exception as exc:  # noqa: BLE001 - the shape runs eager from now on
+            log.warning("CUDA graph capture failed for a %s pass (%s); running it eagerly", key[0], exc)
+            self._eager_only.add(key)
+            return self._forward(batch)
+        self._graphs[key] = replay
+        if len(self._graphs) > self._max_graphs:
+            self._graphs.popitem(last=False)
+        return replay(batch)

@@ -59,17 +59,19 @@ def test_a_shape_is_captured_the_second_time_and_replayed_after() -> None:
     assert capture.replays == 3 and graphed.graph_count == 1
 
 
-def test_a_new_window_count_of_a_known_window_size_is_captured_at_once() -> None:
-    """Shared passes hold as many windows as requests came: each count is replayed from its first use."""
+def test_window_counts_run_as_powers_of_two_captured_from_the_first_repeat_of_the_window() -> None:
+    """Shared passes hold as many windows as requests came: 3 runs as 2 + 1, 5 as 4 + 1, 7 as
+    4 + 2 + 1, so a burst meets at most a few new shapes, each replayed from its first use."""
     capture = FakeCapture()
     graphed = _graphed(capture)
-    graphed(torch.rand(1, 3, 16, 16))
-    for count in (3, 5, 3):
+    graphed(torch.rand(1, 3, 16, 16))  # the window size's first pass: eager
+    assert capture.shapes == []
+    for count in (3, 5, 7, 6, 8):
         batch = torch.rand(count, 3, 16, 16)
         torch.testing.assert_close(graphed(batch), batch * 2)
-    assert capture.shapes == [(3, 3, 16, 16), (5, 3, 16, 16)]
+    assert sorted(shape[0] for shape in capture.shapes) == [1, 2, 4, 8]
     graphed(torch.rand(2, 3, 16, 20))  # another window size: seen once, eager
-    assert len(capture.shapes) == 2
+    assert len(capture.shapes) == 4
 
 
 def test_large_passes_and_other_devices_run_eager() -> None:
