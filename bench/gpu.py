@@ -316,7 +316,6 @@ def check_compiled(device: str, sizes: dict, repeats: int) -> dict:
 
 ENGINE_VARIANTS = {
     "defaults": {},
-    "head_eager": {"compile_head": False},  # the RRDB blocks compiled, the upsampling head eager
     "no_cuda_graphs": {"cuda_graphs": "off"},
     "eager": {"torch_compile": "off", "cuda_graphs": "off"},
     "four_windows": {"tile_batch": 1},  # the TILE=400 layout of a 512² image before it ran whole
@@ -327,15 +326,10 @@ def check_variants(device: str, sizes: tuple[int, ...], repeats: int) -> dict:
     """The engine with one change at a time, end to end (upscale of a photo, default tiles)."""
     from functools import partial
 
-    from backend.models import compiling, realesrgan_model
-
     result: dict = {}
     for name, overrides in ENGINE_VARIANTS.items():
-        settings = dict(overrides)
-        compile_head = settings.pop("compile_head", True)
-        realesrgan_model.compile_network = partial(compiling.compile_network, head=compile_head)
         try:
-            upscaler = _manager(device, **settings).get(X4)
+            upscaler = _manager(device, **overrides).get(X4)
             start = time.perf_counter()
             upscaler.warmup()
             row: dict = {"warmup_s": time.perf_counter() - start}
@@ -345,8 +339,6 @@ def check_variants(device: str, sizes: tuple[int, ...], repeats: int) -> dict:
                 row[f"size_{size}"] = _timeit(partial(upscaler.upscale, image), device, repeats)
         except Exception as exc:  # noqa: BLE001 - record and go on
             row = {"error": f"{type(exc).__name__}: {exc}"[:300]}
-        finally:
-            realesrgan_model.compile_network = compiling.compile_network
         result[name] = row
         print(f"  variant {name}: {json.dumps(row)[:400]}", flush=True)
     return result

@@ -63,7 +63,7 @@ def esrgan_chunked_forward(model: nn.Module, batch: torch.Tensor) -> torch.Tenso
         batch = F.pixel_unshuffle(batch, shuffle)
     stages: nn.Sequential = model.model
     features = _trunk(stages, batch)  # first conv + RRDB trunk with its shortcut
-    head = _heads.get(stages) or stages[2:]
+    head = stages[2:]
     rows, cols = features.shape[2:]
     scale = model.scale  # the head's upsampling on the trunk grid (x2plus: 4 after unshuffling by 2)
     bytes_per_row = features.shape[0] * cols * scale * scale * _HEAD_BYTES_PER_OUTPUT_PX * features.element_size()
@@ -83,22 +83,6 @@ def esrgan_chunked_forward(model: nn.Module, batch: torch.Tensor) -> torch.Tenso
         true_scale = model.scale // shuffle
         output = output[:, :, : height * true_scale, : width * true_scale]
     return output
-
-
-# Replacement heads (the upsampling stages after the trunk), set by `compiling.compile_network`.
-_heads: weakref.WeakKeyDictionary[nn.Sequential, Callable[[torch.Tensor], torch.Tensor]] = weakref.WeakKeyDictionary()
-
-
-def esrgan_head(model: nn.Module) -> nn.Sequential | None:
-    """The stages after the trunk, as one module, for an ESRGAN-type model that
-    `esrgan_chunked_forward` runs; None for any other model."""
-    stages = getattr(model, "model", None)
-    return stages[2:] if isinstance(stages, nn.Sequential) and len(stages) > 3 else None
-
-
-def use_head(model: nn.Module, head: Callable[[torch.Tensor], torch.Tensor]) -> None:
-    """Run `head` (the same stages, compiled) instead of the model's own head stages."""
-    _heads[model.model] = head
 
 
 # ---- the RRDB trunk on dense buffers (CPU, fp32, NNPACK) ----------------------------------------
