@@ -45,12 +45,15 @@ def _speed_rows(run: dict) -> list[str]:
     return rows
 
 
+CONCURRENCY_LABELS = {"sharing_on": "on", "sharing_on_no_graphs": "on, CUDA_GRAPHS=off", "sharing_off": "off"}
+
+
 def _concurrency_rows(run: dict) -> list[str]:
     rows = []
     sections = (("defaults", run.get("concurrency")), ("compiled", run.get("compiled", {}).get("concurrency")))
     for label, section in sections:
-        for sharing in ("on", "off"):
-            row = (section or {}).get(f"sharing_{sharing}")
+        for key, sharing in CONCURRENCY_LABELS.items():
+            row = (section or {}).get(key)
             if not row:
                 continue
             start = f"| {run['run']} | {label} | {sharing} | {row['sequential_s']:.3f} |"
@@ -60,6 +63,16 @@ def _concurrency_rows(run: dict) -> list[str]:
             eight, four = row["8_threads"], row["4_threads"]
             ratios = f"{eight['throughput_ratio']:.2f}× | {four['throughput_ratio']:.2f}×"
             rows.append(f"{start} {eight['concurrent_s']:.3f} | {ratios} |")
+    return rows
+
+
+def _variant_rows(run: dict) -> list[str]:
+    rows = []
+    for name, row in run.get("variants", {}).items():
+        if not isinstance(row, dict) or "size_512" not in row:
+            continue
+        sizes = f"{_s(row.get('size_128'))} | {_s(row['size_512'])}"
+        rows.append(f"| {run['run']} | {name} | {sizes} | {row.get('windows_512', '–')} |")
     return rows
 
 
@@ -88,11 +101,23 @@ def gpu_section() -> list[str]:
         "",
         "### x4plus 512² → 2048², warm, median seconds (target ≤ 0.06 s on an H100; ≥ 3× RealESRGANer fp16)",
         "",
-        "| run | engine | TILE=400 (default) | whole image (tile=0) | best official ÷ this, whole |",
+        "| run | engine | defaults (TILE=400) | whole image (tile=0) | best official ÷ this, whole |",
         "|---|---|---:|---:|---:|",
     ]
     for run in runs:
         parts += _speed_rows(run)
+    parts += [
+        "",
+        "### One change at a time (x4plus, end to end, default tiles, median seconds)",
+        "",
+        "Variants: `defaults`; `no_cuda_graphs` (CUDA_GRAPHS=off); `eager` (TORCH_COMPILE=off as well);",
+        "`four_windows` (TILE_BATCH=1: the 512² image cut into four windows, as before it ran whole).",
+        "",
+        "| run | variant | 128² | 512² | windows at 512² |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for run in runs:
+        parts += _variant_rows(run)
     parts += [
         "",
         "### x4plus 2048² → 8192² (target: peak device memory ≤ 4 GB)",
