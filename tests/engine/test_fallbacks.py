@@ -65,21 +65,28 @@ def test_a_failed_attempt_frees_its_memory_before_the_retry(
     assert not any(alive_at_retry)
 
 
-def test_out_of_memory_halves_the_tile_and_succeeds(
-    manager: ModelManager, make_settings: Callable[..., Settings], photo: np.ndarray, pretend_gpu: None
-) -> None:
-    upscaler = _upscaler(make_settings(tile=0, tile_batch=4, min_tile=16, tile_pad=16), manager, "cuda")
+def _limit_memory(upscaler: RealESRGANUpscaler, max_pixels: int) -> list[tuple[int, ...]]:
+    """Make passes of more than `max_pixels` input pixels run out of memory (fp32, so nothing
+    else fails); returns the list of pass shapes tried, filled as the upscaler runs."""
     upscaler._dtype_for = lambda device: torch.float32  # type: ignore[method-assign]
     real_run = upscaler._run_model
     shapes: list[tuple[int, ...]] = []
 
     def limited_memory(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
         shapes.append(tuple(batch.shape))
-        if batch.shape[0] * batch.shape[2] * batch.shape[3] > 64 * 64:
+        if batch.shape[0] * batch.shape[2] * batch.shape[3] > max_pixels:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         return real_run(model, batch)
 
     upscaler._run_model = limited_memory  # type: ignore[method-assign]
+    return shapes
+
+
+def test_out_of_memory_halves_the_tile_and_succeeds(
+    manager: ModelManager, make_settings: Callable[..., Settings], photo: np.ndarray, pretend_gpu: None
+) -> None:
+    upscaler = _upscaler(make_settings(tile=0, tile_batch=4, min_tile=16, tile_pad=16), manager, "cuda")
+    shapes = _limit_memory(upscaler, max_pixels=64 * 64)
     out = upscaler.upscale(photo)
     assert shapes[0] == (1, 3, 96, 96)  # whole image first, then smaller tiles
     assert max(s[2] for s in shapes[1:]) < 96
@@ -91,17 +98,7 @@ def test_out_of_memory_in_a_whole_image_pass_retries_with_one_window_at_a_time(
 ) -> None:
     """96² fits four 56² windows' pixels, so it runs whole first; then windows, one per pass."""
     upscaler = _upscaler(make_settings(tile=40, tile_pad=8, tile_batch=4), manager, "cuda")
-    upscaler._dtype_for = lambda device: torch.float32  # type: ignore[method-assign]
-    real_run = upscaler._run_model
-    shapes: list[tuple[int, ...]] = []
-
-    def fits_one_window(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
-        shapes.append(tuple(batch.shape))
-        if batch.shape[0] * batch.shape[2] * batch.shape[3] > 56 * 56:
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real_run(model, batch)
-
-    upscaler._run_model = fits_one_window  # type: ignore[method-assign]
+    shapes = _limit_memory(upscaler, max_pixels=56 * 56)  # one window
     out = upscaler.upscale(photo)
     assert shapes[0] == (1, 3, 96, 96)
     assert len(shapes) > 2 and all(s[0] == 1 and s[2] <= 56 for s in shapes[1:])  # one window per pass
