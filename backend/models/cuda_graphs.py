@@ -1,9 +1,9 @@
 """CUDA graphs for small forward passes (`CUDA_GRAPHS`; auto = on CUDA).
 
 A small pass is bound by launching kernels, not by running them: RealESRGAN_x4plus at 128²
-launches about a thousand, 20 ms of host time for 20 ms of GPU work on an H200, and while other
-request threads run, each launch may also wait for the GIL. A CUDA graph, captured once per
-pass shape, replays them all with one call (8.6 ms at 128², bench/FINDINGS.md).
+launches hundreds even compiled, and on an H100 a 128² request took 18 ms for about 6 ms of GPU
+work; while other request threads run, each launch may also wait for the GIL. A CUDA graph,
+captured once per pass shape, replays them all with one call: 6.4 ms (bench/FINDINGS.md).
 
 - Only passes of at most `max_pixels` input pixels: larger ones keep the GPU busy anyway, and
   a graph keeps the working memory of its capture.
