@@ -262,7 +262,7 @@ class RealESRGANUpscaler:
         return graphed(batch) if graphed is not None else self._forward_fn(model, batch)
 
     def _forward(self, windows: np.ndarray, plan: _Plan) -> torch.Tensor:
-        """(N, h, w, 3) float32 in [0, 1] -> (N, 3, h*s, w*s) float32 in [0, 1], on the plan's device."""
+        """(N, h, w, 3) uint8, or float32 in [0, 1] -> (N, 3, h*s, w*s) float32 in [0, 1], on the plan's device."""
         _, h, w, _ = windows.shape
         batch = torch.from_numpy(windows).permute(0, 3, 1, 2)  # NHWC memory = channels_last
         pad_h, pad_w = (-h) % self._multiple_of, (-w) % self._multiple_of
