@@ -22,7 +22,11 @@ def main() -> None:
         default="animevideov3@256:64,x4plus@96:32",
         help="also run [MODEL@]SIZE:TILE cases, comma-separated ('' for none)",
     )
-    parser.add_argument("--peers", default="ours,ours_prev,ours_bf16,official,ncnn,onnxruntime")
+    parser.add_argument(
+        "--peers",
+        default="ours,ours_bf16,official,ncnn,onnxruntime",
+        help="also: ours_prev (spandrel's forwards), ours_ncnn (ncnn in our tiling), ours@REV (the engine at REV)",
+    )
     parser.add_argument("--tile", type=int, default=400, help="engine default: TILE=400")
     parser.add_argument("--pad", type=int, default=None, help="default: the engine's TILE_PAD")
     parser.add_argument("--repeats", type=int, default=3)
@@ -48,7 +52,7 @@ def main() -> None:
 
         if args.pad is None:
             args.pad = Settings().tile_pad
-        default_sizes = {"x4plus": [64, 128], "animevideov3": [64, 128, 256]}
+        default_sizes = {"x4plus": [64, 128], "animevideov3": [64, 128, 256, 512]}
         runs = []
         for short in args.models.split(","):
             sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else default_sizes[short]

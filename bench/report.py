@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench.common import REPO, RESULTS, machine
 from bench.gpu_report import gpu_section
+from bench.stats import paired_ratio
 
 DOC = REPO / "docs" / "benchmarks.md"
 PLOT = REPO / "docs" / "benchmarks.png"
@@ -39,16 +40,23 @@ def _cases(runs: list[dict]) -> list[tuple[str, int, str, dict[str, dict]]]:
 
 
 def _ratio(peers: dict[str, dict], ours: str, other: str | list[str]) -> str:
-    others = [other] if isinstance(other, str) else other
-    times = [peers[o]["time_s"] for o in others if o in peers]
-    if ours not in peers or not times:
+    """ours ÷ the other peer (the faster of several, by median), paired round by round."""
+    others = [o for o in ([other] if isinstance(other, str) else other) if o in peers]
+    if ours not in peers or not others:
         return "–"
-    return f"{peers[ours]['time_s'] / min(times):.2f}"
+    fastest = min(others, key=lambda o: peers[o]["time_s"])
+    clock = peers[ours].get("clock", "wall")
+    return paired_ratio(peers[ours], peers[fastest], clock).text()
+
+
+def _label(peer: str) -> str:
+    return PEER_LABELS.get(peer) or peer.replace("ours@", "ours at ")
 
 
 def comparison_table(runs: list[dict]) -> str:
     cases = _cases(runs)
     peers_seen = [p for p in PEER_LABELS if any(p in c[3] for c in cases)]
+    earlier = sorted({p for c in cases for p in c[3] if p.startswith("ours@")})  # the engine at other commits
     best = ["ncnn", "onnxruntime"]
     ratio_cols = [  # (heading, ours-variant, peer(s)); a column only when its variant was measured
         ("ours ÷ official", "ours", "official"),
@@ -63,8 +71,10 @@ def comparison_table(runs: list[dict]) -> str:
         ("old +NNPACK ÷ official", "ours_nnpack", "official"),
         ("old +NNPACK ÷ best(ncnn, ort)", "ours_nnpack", best),
     ]
+    ratio_cols += [(f"ours ÷ {p}", "ours", p) for p in earlier]
+    peers_seen += earlier
     ratio_cols = [c for c in ratio_cols if c[1] in peers_seen]
-    head = "| model | input | tile/pad | " + " | ".join(PEER_LABELS[p] + " s" for p in peers_seen)
+    head = "| model | input | tile/pad | " + " | ".join(_label(p) + " s" for p in peers_seen)
     head += " | " + " | ".join(c[0] for c in ratio_cols) + " |"
     lines = [head, "|" + "---|" * (3 + len(peers_seen) + len(ratio_cols))]
     for model, size, tile, peers in cases:
@@ -85,7 +95,7 @@ def memory_table(runs: list[dict]) -> str:
         for peer, row in peers.items():
             base = row.get("rss_base_mb") or 0
             lines.append(
-                f"| {model} | {size}² | {label} | {PEER_LABELS.get(peer, peer)} | {row['peak_rss_mb']:.0f} | "
+                f"| {model} | {size}² | {label} | {_label(peer)} | {row['peak_rss_mb']:.0f} | "
                 f"{base:.0f} | "
                 f"{row.get('rss_loaded_mb') or 0:.0f} | {row['peak_rss_mb'] - base:.0f} |"
             )
@@ -175,6 +185,9 @@ def write(runs: list[dict]) -> None:
         "which come from the same run. Method: each peer runs in its own process, loads once, does one",
         "warm-up call (its output is kept for the PSNR check), then all peers are called round-robin",
         f"(order reversed every other round) and the median {clock_text} is reported (seconds below).",
+        "A ratio is the median of the per-round ratios (each peer's time divided by the other's in the same",
+        "round, which cancels most of the load drift between rounds), with the quartiles of those ratios",
+        "in brackets; rows from older runs without per-round samples show the ratio of the medians.",
         "Wall times are in bench/results/compare.json too. Inputs are real photos",
         "(skimage.data, centre crop, Lanczos-resized). Same converted bundled weights everywhere; ncnn runs",
         "the bundled `.param/.bin` itself. `ours (engine)` is the engine as committed: on the CPU in fp32 it",
@@ -199,7 +212,7 @@ def write(runs: list[dict]) -> None:
         + ", ".join(
             sorted(
                 {
-                    f"{PEER_LABELS.get(row['peer'], row['peer'])} = {row.get('engine_cpu_path')}"
+                    f"{_label(row['peer'])} = {row.get('engine_cpu_path')}"
                     + (f" {row['engine_precision']}" if row.get("engine_precision") else "")
                     for run in runs
                     for row in run["rows"]

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -25,12 +26,12 @@ class Worker:
     error: str = ""
 
     def start(self) -> None:
-        cmd = [sys.executable, "-W", "ignore", "-m", "bench.worker", "--peer", self.peer, "--model", self.model]
+        peer, _, rev = self.peer.partition("@")  # "ours@REV": the engine at an earlier commit
+        cwd = _worktree(rev) if rev else REPO
+        cmd = [sys.executable, "-W", "ignore", "-m", "bench.worker", "--peer", peer, "--model", self.model]
         cmd += ["--tile", str(self.tile), "--pad", str(self.pad), "--threads", str(self.threads)]
         log = open(RESULTS / f"worker_{self.model}_{self.peer}_t{self.tile}.log", "w")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            cmd, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True
-        )
+        self.proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
         line = self.proc.stdout.readline()
         if not line:
             self.error = f"failed to start (see {log.name})"
@@ -81,7 +82,7 @@ def compare(
                 for w in order:
                     reply = w.ask(size)
                     if reply:
-                        times[w.peer].append(reply)
+                        times[w.peer].append(reply | {"round": r})
             reference = outputs.get("official")
             for w in live:
                 samples = times[w.peer]
@@ -98,8 +99,11 @@ def compare(
                     "wall_min_s": min(s["wall"] for s in samples),
                     "cpu_s": median([s["cpu"] for s in samples]),
                     "cpu_min_s": min(s["cpu"] for s in samples),
+                    "clock": clock,
                     "time_s": median([s["cpu" if clock == "cpu" else "wall"] for s in samples]),
                     "walls": [s["wall"] for s in samples],
+                    "cpus": [s["cpu"] for s in samples],
+                    "rounds": [s["round"] for s in samples],  # pairs each sample with the other peers' same round
                     "peak_rss_mb": max(s["peak_rss_mb"] for s in samples),
                     "rss_base_mb": w.ready.get("rss_before_mb"),
                     "rss_loaded_mb": w.ready.get("rss_loaded_mb"),
@@ -124,6 +128,14 @@ def compare(
             w.stop()
     when = time.strftime("%Y-%m-%d %H:%M:%S")
     return {"model": model, "tile": tile, "pad": pad, "clock": clock, "rows": rows, "time": when, "git": _git()}
+
+
+def _worktree(rev: str) -> Path:
+    """A detached git worktree of `rev` under bench/results/worktrees (made once, reused)."""
+    target = RESULTS / "worktrees" / rev
+    if not target.is_dir():
+        subprocess.run(["git", "worktree", "add", "--detach", str(target), rev], cwd=REPO, check=True)
+    return target
 
 
 def _git() -> str:
