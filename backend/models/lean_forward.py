@@ -11,8 +11,10 @@ buffers: all of a dense block's features live in one preallocated (1, C + 4G, H,
 spandrel's growing `torch.cat` copies (each conv re-copies every earlier feature) go away. At
 batch 1 a channel prefix of an NCHW tensor is contiguous, so each convolution reads a view of
 the buffer and its activation writes straight into the next G channels. Same arithmetic as
-spandrel's forward, in the same order, so the result is the same. spandrel's modules are
-only read (their weights), never patched.
+spandrel's forward, in the same order, so the result is the same. Windows of up to 160²
+run `grouped_trunk` instead, which reorders each dense block's sums to suit NNPACK (faster
+there, the same up to float rounding). spandrel's modules are only read (their weights), never
+patched.
 
 SRVGGNetCompact (realesr-animevideov3 and kin) gets `compact_forward.compact_forward`.
 """
@@ -29,6 +31,7 @@ from spandrel import ImageModelDescriptor
 from torch import nn
 
 from backend.models.compact_forward import compact_forward, is_compact
+from backend.models.grouped_trunk import grouped_trunk
 from backend.models.nnpack import NnpackConv2d
 
 Forward = Callable[[nn.Module, torch.Tensor], torch.Tensor]
@@ -113,7 +116,13 @@ def _trunk(stages: nn.Sequential, batch: torch.Tensor) -> torch.Tensor:
         plan = _plans[stages] = _dense_plan(stages)
     if plan is None or batch.device.type != "cpu" or batch.dtype != torch.float32:
         return stages[1](stages[0](batch))
-    return torch.cat([_dense_trunk(plan, sample[None].contiguous()) for sample in batch])
+    return torch.cat([_sample_trunk(plan, sample[None].contiguous()) for sample in batch])
+
+
+def _sample_trunk(plan: _DenseTrunk, sample: torch.Tensor) -> torch.Tensor:
+    """Small windows run with the convolutions grouped by input (faster there), larger ones dense."""
+    grouped = grouped_trunk(plan, sample)
+    return grouped if grouped is not None else _dense_trunk(plan, sample)
 
 
 def _conv_act(block: nn.Module) -> tuple[NnpackConv2d, float | None] | None:

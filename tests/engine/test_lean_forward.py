@@ -1,8 +1,9 @@
 """Our own forward passes give spandrel's own result, on the real bundled weights and a real photo.
 
-`esrgan_chunked_forward` (dense-buffer trunk on NNPACK, chunked head) and `compact_forward`
-(fused residual + pixel shuffle) must match `model(batch)` on the same placed model to 1e-5 in
-fp32, for a batch of 2 and odd sizes, and fall back to the plain modules off the NNPACK path.
+`esrgan_chunked_forward` (dense-buffer or grouped trunk on NNPACK, chunked head) and
+`compact_forward` (fused residual + pixel shuffle) must match `model(batch)` on the same placed
+model in fp32 (1e-5; the grouped trunk's reordered sums 5e-5), for a batch of 2 and odd sizes,
+and fall back to the plain modules off the NNPACK path.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 from skimage import data
 from spandrel.architectures.ESRGAN import ESRGAN
 
-from backend.models import lean_forward, nnpack
+from backend.models import grouped_trunk, lean_forward, nnpack
 from backend.models.compact_forward import compact_forward
 from backend.models.manager import ModelManager
 
@@ -53,20 +54,28 @@ def descriptor_of(manager: ModelManager, name: str) -> spandrel.ImageModelDescri
     return manager.get(name).descriptor
 
 
+@pytest.mark.parametrize("grouped", [False, True], ids=["dense", "grouped"])
 @pytest.mark.parametrize(("height", "width", "count"), [(37, 29, 2), (45, 51, 1)])
-def test_x4plus_dense_trunk_equals_spandrels_forward(
-    manager: ModelManager, monkeypatch: pytest.MonkeyPatch, height: int, width: int, count: int
+def test_x4plus_trunk_equals_spandrels_forward(
+    manager: ModelManager, monkeypatch: pytest.MonkeyPatch, height: int, width: int, count: int, grouped: bool
 ) -> None:
+    """Windows above grouped_trunk.MAX_PIXELS run the dense trunk, smaller ones the grouped one."""
     assert lean_forward.forward_for(descriptor_of(manager, "RealESRGAN_x4plus")) is lean_forward.esrgan_chunked_forward
     model = placed(manager, "RealESRGAN_x4plus")
-    assert lean_forward._dense_plan(model.model) is not None  # the dense path really runs
+    assert lean_forward._dense_plan(model.model) is not None  # our trunk really runs
+    monkeypatch.setattr(grouped_trunk, "MAX_PIXELS", height * width - (0 if grouped else 1))
     monkeypatch.setattr(lean_forward, "HEAD_CHUNK_BYTES", 1)  # and the head really runs in chunks
     batch = photo_batch(height, width, count)
     with torch.inference_mode():
         expected = model(batch.contiguous())
         actual = lean_forward.esrgan_chunked_forward(model, batch)
     assert actual.shape == (count, 3, 4 * height, 4 * width)
-    torch.testing.assert_close(actual, expected, rtol=0, atol=1e-5)
+    assert (grouped_trunk._weights.get(model.model[0]) is not None) == grouped
+    # The dense trunk does spandrel's arithmetic in spandrel's order; the grouped one sums each
+    # conv's input groups separately, so it may differ by float rounding, never by a uint8 level more.
+    torch.testing.assert_close(actual, expected, rtol=0, atol=5e-5 if grouped else 1e-5)
+    levels = (actual.clamp(0, 1) * 255).round() - (expected.clamp(0, 1) * 255).round()
+    assert levels.abs().max() <= 1
 
 
 def test_x4plus_off_nnpack_runs_spandrels_trunk(manager: ModelManager) -> None:
@@ -96,7 +105,8 @@ def test_dense_trunk_on_small_random_esrgans() -> None:
             expected = model(batch.contiguous())
             actual = lean_forward.esrgan_chunked_forward(model, batch)
         assert actual.shape == expected.shape
-        torch.testing.assert_close(actual, expected, rtol=0, atol=1e-5)
+        assert grouped_trunk._weights.get(model.model[0]) is not None  # a 27x33 window runs grouped
+        torch.testing.assert_close(actual, expected, rtol=0, atol=5e-5)
 
 
 @pytest.mark.parametrize("use_nnpack", [True, False])
