@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from backend.models import nnpack
+
 if TYPE_CHECKING:
     from backend.models.lean_forward import _DenseBlock, _DenseTrunk
 
@@ -84,7 +86,7 @@ def _block(block: _GroupedBlock, x: torch.Tensor) -> torch.Tensor:
 
 
 def _conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    return torch._nnpack_spatial_convolution(x, weight, bias, [1, 1], [1, 1])
+    return nnpack.convolve(x, weight, bias, [1, 1], [1, 1])
 
 
 def _convs(block: _DenseBlock) -> list[torch.nn.Module]:

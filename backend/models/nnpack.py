@@ -28,8 +28,19 @@ class NnpackConv2d(nn.Module):
         self.stride = list(conv.stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weight = self.weight if self.weight.is_contiguous() else self.weight.contiguous()
-        return torch._nnpack_spatial_convolution(x.contiguous(), weight, self.bias, self.padding, self.stride)
+        return convolve(x, self.weight, self.bias, self.padding, self.stride)
+
+
+def convolve(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    padding: list[int],
+    stride: list[int],
+) -> torch.Tensor:
+    """NNPACK's convolution of an NCHW fp32 CPU tensor (zero padding, groups=1, dilation=1)."""
+    weight = weight if weight.is_contiguous() else weight.contiguous()
+    return torch._nnpack_spatial_convolution(x.contiguous(), weight, bias, padding, stride)
 
 
 def eligible(module: nn.Module) -> bool:
