@@ -204,14 +204,20 @@ def _dynamo_counts() -> dict:
 
 
 def check_concurrency(
-    device: str, size: int, count: int, variants=tuple(CONCURRENCY_VARIANTS), profile: bool = False, **overrides
+    device: str,
+    size: int,
+    count: int,
+    variants=tuple(CONCURRENCY_VARIANTS),
+    profile: bool = False,
+    rounds: int = 5,
+    **overrides,
 ) -> dict:
     """`count` small requests one at a time, then all at once from long-lived threads (as the
     service's job workers call the engine), with and without shared forward passes
     (BATCH_ACROSS_JOBS) and CUDA graphs. The pools live through warm-up and measurement: cuDNN
     keeps its per-shape state per thread, so fresh threads would measure their own set-up."""
     images = [photo(size, i) for i in range(count)]
-    result: dict = {"size": size, "requests": count}
+    result: dict = {"size": size, "requests": count, "rounds": rounds}
     for variant in variants:
         upscaler = _manager(device, **CONCURRENCY_VARIANTS[variant], **overrides).get(X4)
         row: dict = {}
@@ -221,26 +227,32 @@ def check_concurrency(
                     list(pool.map(upscaler.upscale, images))
             _sync(device)
             dynamo_before = _dynamo_counts()
-            start = time.perf_counter()
-            for image in images:
-                upscaler.upscale(image)
-            _sync(device)
-            sequential = time.perf_counter() - start
-            for label, pool in ((f"{count}_threads", wide), ("4_threads", service_like)):
-                before = upscaler.batch_stats.passes, upscaler.batch_stats.combined_passes
+            # Several rounds, each one-at-a-time then concurrent: each ratio pairs times of one round.
+            sequentials, concurrents = [], {f"{count}_threads": [], "4_threads": []}
+            before = upscaler.batch_stats.passes, upscaler.batch_stats.combined_passes
+            for _ in range(rounds):
                 start = time.perf_counter()
-                list(pool.map(upscaler.upscale, images))
+                for image in images:
+                    upscaler.upscale(image)
                 _sync(device)
-                elapsed = time.perf_counter() - start
-                if profile and variant == "sharing_on" and pool is wide:
-                    row["forward_split"] = _forward_split(upscaler, pool, images, device)
+                sequentials.append(time.perf_counter() - start)
+                for label, pool in ((f"{count}_threads", wide), ("4_threads", service_like)):
+                    start = time.perf_counter()
+                    list(pool.map(upscaler.upscale, images))
+                    _sync(device)
+                    concurrents[label].append(time.perf_counter() - start)
+            if profile and variant == "sharing_on":
+                row["forward_split"] = _forward_split(upscaler, wide, images, device)
+            for label, times in concurrents.items():
+                ratios = [one / many for one, many in zip(sequentials, times, strict=True)]
                 row[label] = {
-                    "concurrent_s": elapsed,
-                    "throughput_ratio": sequential / elapsed,
-                    "passes": upscaler.batch_stats.passes - before[0],
-                    "shared_passes": upscaler.batch_stats.combined_passes - before[1],
+                    "concurrent_s": statistics.median(times),
+                    "throughput_ratio": statistics.median(ratios),
+                    "ratios": ratios,
                 }
-        row["sequential_s"] = sequential
+            row["passes_per_round"] = (upscaler.batch_stats.passes - before[0]) / rounds
+            row["shared_passes_per_round"] = (upscaler.batch_stats.combined_passes - before[1]) / rounds
+        row["sequential_s"] = statistics.median(sequentials)
         row["dynamo_during_measurement"] = {k: v - dynamo_before[k] for k, v in _dynamo_counts().items()}
         row["cuda_graphs"] = sum(g.graph_count for g in upscaler._graphed.values())
         result[variant] = row
@@ -607,6 +619,9 @@ def main(argv: list[str] | None = None) -> dict:
     sections = {
         "speed": lambda: check_speed(args.device, sizes["speed"], repeats, True),
         "concurrency": lambda: check_concurrency(args.device, sizes["concurrency"], 8, profile=True),
+        # Smaller requests (icons, sprites, thumbnails): a lone one leaves the GPU idler.
+        "concurrency_64": lambda: check_concurrency(args.device, 8 if small else 64, 8, profile=True),
+        "concurrency_96": lambda: check_concurrency(args.device, 12 if small else 96, 8, profile=True),
         "variants": lambda: check_variants(args.device, (sizes["concurrency"], sizes["speed"]), repeats),
         "compiled": lambda: check_compiled(args.device, sizes, repeats),
         "big": lambda: check_big_memory(args.device, sizes["big"], (None, 0)),

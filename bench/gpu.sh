@@ -4,6 +4,7 @@
 #   bash bench/gpu.sh --prepare   # HERE (with network): wheels + the two bundled models into bench/.gpu (~45 MB)
 #   bash bench/gpu.sh             # ON THE GPU MACHINE, from the repo root, with bench/.gpu carried along
 #   bash bench/gpu.sh --dry-run   # anywhere: the same script on the CPU at tiny sizes
+#   bash bench/gpu.sh --load ARGS # ON THE GPU MACHINE: python -m bench.load ARGS (the service over HTTP)
 #
 # The GPU image already has torch, numpy, pillow, scikit-image, opencv, safetensors, PyYAML;
 # it lacks spandrel, pydantic(-settings), the bundled weights and the official realesrgan/basicsr.
@@ -19,7 +20,9 @@ if [[ "${1:-}" == "--prepare" ]]; then
           --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64)
     $PIP download -q --no-deps "${plat[@]}" -d "$GPU_DIR/whl" \
         spandrel==0.4.2 pydantic pydantic-core pydantic-settings python-dotenv annotated-types \
-        typing-inspection typing-extensions realesrgan==0.3.0 addict
+        typing-inspection typing-extensions realesrgan==0.3.0 addict \
+        fastapi starlette annotated-doc anyio sniffio idna click h11 uvicorn httpx httpcore certifi \
+        python-multipart prometheus-client tqdm einops  # the service, for `--load`
     $PIP download -q --no-deps "${plat[@]}" -d "$GPU_DIR/whl" "$(.venv/bin/python -c 'import pydantic_core; print("pydantic-core==" + pydantic_core.__version__)')" || true
     # basicsr 1.4.2 is an sdist only: build its pure-python wheel here.
     $PIP wheel -q --no-deps --no-build-isolation -w "$GPU_DIR/whl" basicsr==1.4.2
@@ -42,10 +45,14 @@ if [[ "${1:-}" == "--dry-run" ]]; then
 fi
 
 # On the GPU machine.
-if [[ -d "$GPU_DIR/whl" ]]; then
+if [[ -d "$GPU_DIR/whl" && ! -d /tmp/site ]]; then
     "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site "$GPU_DIR"/whl/*.whl
-    export PYTHONPATH="/tmp/site:$PWD/$GPU_DIR/site:$PWD:${PYTHONPATH:-}"
 fi
+[[ -d "$GPU_DIR/whl" ]] && export PYTHONPATH="/tmp/site:$PWD/$GPU_DIR/site:$PWD:${PYTHONPATH:-}"
 export PYTHONUNBUFFERED=1
+if [[ "${1:-}" == "--load" ]]; then
+    shift
+    exec "$PY" -m bench.load "$@"
+fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
 "$PY" -W ignore -m bench.gpu "$@"
