@@ -192,6 +192,7 @@ def check_big_memory(device: str, size: int, tiles: tuple[int | None, ...] = (No
 
 CONCURRENCY_VARIANTS = {
     "sharing_on": {},  # the defaults: shared passes and CUDA graphs
+    "sharing_on_split": {"graph_pad_pixels": 0},  # graphed passes split into powers of two, never padded
     "sharing_on_no_graphs": {"cuda_graphs": "off"},
     "sharing_off": {"batch_across_jobs": "off"},
 }
@@ -219,7 +220,12 @@ def check_concurrency(
     images = [photo(size, i) for i in range(count)]
     result: dict = {"size": size, "requests": count, "rounds": rounds}
     for variant in variants:
-        upscaler = _manager(device, **CONCURRENCY_VARIANTS[variant], **overrides).get(X4)
+        settings = dict(CONCURRENCY_VARIANTS[variant])
+        pad_pixels = settings.pop("graph_pad_pixels", None)
+        upscaler = _manager(device, **settings, **overrides).get(X4)
+        upscaler.upscale(images[0])  # places the model (and makes its GraphedForward)
+        for graphed in upscaler._graphed.values():
+            graphed.pad_pixels = graphed.pad_pixels if pad_pixels is None else pad_pixels
         row: dict = {}
         with ThreadPoolExecutor(count) as wide, ThreadPoolExecutor(4) as service_like:
             for pool in (wide, service_like):  # warm every thread, and the batch shapes

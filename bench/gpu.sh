@@ -22,7 +22,7 @@ if [[ "${1:-}" == "--prepare" ]]; then
         spandrel==0.4.2 pydantic pydantic-core pydantic-settings python-dotenv annotated-types \
         typing-inspection typing-extensions realesrgan==0.3.0 addict \
         fastapi starlette annotated-doc anyio sniffio idna click h11 uvicorn httpx httpcore certifi \
-        python-multipart prometheus-client tqdm einops  # the service, for `--load`
+        python-multipart prometheus-client tqdm einops opentelemetry-api  # the service, for `--load`
     $PIP download -q --no-deps "${plat[@]}" -d "$GPU_DIR/whl" "$(.venv/bin/python -c 'import pydantic_core; print("pydantic-core==" + pydantic_core.__version__)')" || true
     # basicsr 1.4.2 is an sdist only: build its pure-python wheel here.
     $PIP wheel -q --no-deps --no-build-isolation -w "$GPU_DIR/whl" basicsr==1.4.2

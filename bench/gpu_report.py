@@ -45,7 +45,12 @@ def _speed_rows(run: dict) -> list[str]:
     return rows
 
 
-CONCURRENCY_LABELS = {"sharing_on": "on", "sharing_on_no_graphs": "on, CUDA_GRAPHS=off", "sharing_off": "off"}
+CONCURRENCY_LABELS = {
+    "sharing_on": "on",
+    "sharing_on_split": "on, graphs never padded",
+    "sharing_on_no_graphs": "on, CUDA_GRAPHS=off",
+    "sharing_off": "off",
+}
 
 
 def _size_order(key: str) -> int:

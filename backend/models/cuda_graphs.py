@@ -11,9 +11,14 @@ captured once per pass shape, replays them all with one call: 6.4 ms (bench/FIND
   so a whole image of an odd size that comes once costs no capture, while the windows of one
   image, small images of one size, and the shared passes of concurrent requests are replayed
   from their first repeat.
-- Window counts are powers of two: a pass of 7 windows replays the graphs for 4, 2 and 1. The
-  count of a shared pass varies with the load, and each new count would cost a capture (on an
-  H100, a capture for 8 windows in the middle of a burst made it 5x slower than sequential).
+- Window counts are powers of two: the count of a shared pass varies with the load, and each
+  new count would cost a capture (on an H100, a capture for 8 windows in the middle of a burst
+  made it 5x slower than sequential). A pass of 7 windows replays the graph for 8 with one
+  window of padding, or the graphs for 4, 2 and 1: each replay has a fixed cost (about 3 ms for
+  x4plus on an H100, at any window size) and each window a cost that grows with its pixels
+  (0.45 ms at 64², 3.4 ms at 128²). So a pass pads when the padded pixels are at most
+  `pad_pixels` per replay saved: small windows pad (64²: 5 -> 8), 128² windows only 7 -> 8
+  and 3 -> 4.
 - At most `max_graphs`, the least recently used dropped. They share one memory pool: the
   passes of one upscaler never overlap (the batcher runs one at a time), and each replay's
   output is copied out before it returns, so a later replay may reuse the memory.
@@ -38,6 +43,7 @@ Capture = Callable[[Forward, torch.Tensor, object], Forward]
 
 MAX_PIXELS = 8 * 128 * 128  # input pixels of the largest graphed pass (eight 128² requests)
 MAX_GRAPHS = 16
+PAD_PIXELS = 128 * 128  # padded input pixels worth one replay saved (fits H100 timings, above)
 _WINDOWS_KEPT = 4096
 
 
@@ -46,8 +52,34 @@ def _powers_of_two(count: int) -> list[int]:
     return [1 << bit for bit in reversed(range(count.bit_length())) if count >> bit & 1]
 
 
+def graph_counts(count: int, window_pixels: int, max_pixels: int, pad_pixels: int) -> list[int]:
+    """The graphs a pass of `count` windows replays: its binary parts (7 -> [4, 2, 1]), or the
+    next power of two with the rest padded (7 -> [8]) where the padding costs less than the
+    replays it saves."""
+    parts = _powers_of_two(count)
+    padded = 1 << (count - 1).bit_length()
+    padding = (padded - count) * window_pixels
+    if len(parts) > 1 and padded * window_pixels <= max_pixels and padding <= pad_pixels * (len(parts) - 1):
+        return [padded]
+    return parts
+
+
+def padded_example(batch: torch.Tensor, count: int) -> torch.Tensor:
+    """`batch` followed by zero windows up to `count`, in the batch's memory format."""
+    if count == batch.shape[0]:
+        return batch
+    channels_last = batch.dim() == 4 and batch.is_contiguous(memory_format=torch.channels_last)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
+    example = torch.zeros((count, *batch.shape[1:]), dtype=batch.dtype, device=batch.device)
+    example = example.contiguous(memory_format=layout)
+    example[: batch.shape[0]] = batch
+    return example
+
+
 def capture_cuda(forward: Forward, example: torch.Tensor, pool: object) -> Forward:
-    """Capture `forward` on a static copy of `example`; the result copies in, replays, copies out."""
+    """Capture `forward` on a static copy of `example`; the result copies in, replays, copies out.
+    The replay takes up to as many windows as `example` has: the rest of the static input keeps
+    earlier windows, whose outputs are not returned (windows of a batch never mix)."""
     static_input = example.clone()  # outside the graph's pool: never overwritten by a replay
     side = torch.cuda.Stream(device=example.device)
     side.wait_stream(torch.cuda.current_stream(example.device))
@@ -60,9 +92,10 @@ def capture_cuda(forward: Forward, example: torch.Tensor, pool: object) -> Forwa
         static_output = forward(static_input)
 
     def replay(batch: torch.Tensor) -> torch.Tensor:
-        static_input.copy_(batch)
+        count = batch.shape[0]
+        static_input[:count].copy_(batch)
         graph.replay()
-        return static_output.clone()
+        return static_output[:count].clone()
 
     return replay
 
@@ -82,6 +115,7 @@ class GraphedForward:
         new_pool: Callable[[], object] = new_cuda_pool,
         max_pixels: int = MAX_PIXELS,
         max_graphs: int = MAX_GRAPHS,
+        pad_pixels: int = PAD_PIXELS,
         device_types: tuple[str, ...] = ("cuda",),
     ) -> None:
         self._forward = forward
@@ -90,6 +124,7 @@ class GraphedForward:
         self._pool: object | None = None
         self._max_pixels = max_pixels
         self._max_graphs = max_graphs
+        self.pad_pixels = pad_pixels
         self._graphs: OrderedDict[tuple, Forward] = OrderedDict()
         self._windows_seen: set[tuple] = set()  # (C, h, w), dtype, device of earlier passes
         self._eager_only: set[tuple] = set()  # shapes whose capture failed
@@ -111,15 +146,18 @@ class GraphedForward:
                     self._windows_seen.clear()
                 self._windows_seen.add(window)
                 return self._forward(batch)
+            window_pixels = batch.shape[-2] * batch.shape[-1]
+            counts = graph_counts(batch.shape[0], window_pixels, self._max_pixels, self.pad_pixels)
             parts, start = [], 0
-            for count in _powers_of_two(batch.shape[0]):
-                parts.append(self._replay(batch[start : start + count]))
-                start += count
+            for count in counts:
+                part = batch[start : start + count]
+                parts.append(self._replay(part, count))
+                start += part.shape[0]
             return parts[0] if len(parts) == 1 else torch.cat(parts)
 
-    def _replay(self, batch: torch.Tensor) -> torch.Tensor:
-        """The graph for this exact shape, captured now if it is new (lock held)."""
-        key = (tuple(batch.shape), tuple(batch.stride()), batch.dtype, str(batch.device))
+    def _replay(self, batch: torch.Tensor, count: int) -> torch.Tensor:
+        """`batch` through the graph for `count` windows, captured now if it is new (lock held)."""
+        key = ((count, *batch.shape[1:]), tuple(batch.stride()), batch.dtype, str(batch.device))
         if key in self._eager_only:
             return self._forward(batch)
         replay = self._graphs.get(key)
@@ -129,7 +167,7 @@ class GraphedForward:
         try:
             if self._pool is None:
                 self._pool = self._new_pool()
-            replay = self._capture(self._forward, batch, self._pool)
+            replay = self._capture(self._forward, padded_example(batch, count), self._pool)
         except Exception as exc:  # noqa: BLE001 - the shape runs eager from now on
             log.warning("CUDA graph capture failed for a %s pass (%s); running it eagerly", key[0], exc)
             self._eager_only.add(key)

@@ -17,7 +17,7 @@ import torch
 from skimage import data
 
 from backend.models import realesrgan_model
-from backend.models.cuda_graphs import GraphedForward
+from backend.models.cuda_graphs import GraphedForward, padded_example
 from backend.models.devices import DeviceInfo
 from backend.models.manager import ModelManager
 from backend.models.realesrgan_model import RealESRGANUpscaler
@@ -39,8 +39,9 @@ class FakeCapture:
 
         def replay(batch: torch.Tensor) -> torch.Tensor:
             self.replays += 1
-            static_input.copy_(batch)
-            return forward(static_input).clone()
+            count = batch.shape[0]
+            static_input[:count].copy_(batch)
+            return forward(static_input)[:count].clone()
 
         return replay
 
@@ -63,7 +64,7 @@ def test_window_counts_run_as_powers_of_two_captured_from_the_first_repeat_of_th
     """Shared passes hold as many windows as requests came: 3 runs as 2 + 1, 5 as 4 + 1, 7 as
     4 + 2 + 1, so a burst meets at most a few new shapes, each replayed from its first use."""
     capture = FakeCapture()
-    graphed = _graphed(capture)
+    graphed = _graphed(capture, pad_pixels=0)
     graphed(torch.rand(1, 3, 16, 16))  # the window size's first pass: eager
     assert capture.shapes == []
     for count in (3, 5, 7, 6, 8):
@@ -72,6 +73,45 @@ def test_window_counts_run_as_powers_of_two_captured_from_the_first_repeat_of_th
     assert sorted(shape[0] for shape in capture.shapes) == [1, 2, 4, 8]
     graphed(torch.rand(2, 3, 16, 20))  # another window size: seen once, eager
     assert len(capture.shapes) == 4
+
+
+@pytest.mark.parametrize(
+    ("count", "graphs"),
+    [(7, [8]), (6, [4, 2]), (5, [4, 1]), (3, [4]), (2, [2]), (8, [8])],
+)
+def test_a_pass_pads_to_the_next_power_of_two_when_that_saves_replays_for_little_padding(
+    count: int, graphs: list[int]
+) -> None:
+    """With one window's pixels allowed per replay saved: 7 -> 8 (saves two), 3 -> 4 (saves one);
+    6 and 5 would pad more than they save. Padded windows' outputs are dropped."""
+    capture = FakeCapture()
+    graphed = _graphed(capture, pad_pixels=16 * 16)
+    graphed(torch.rand(1, 3, 16, 16))  # first sighting: eager
+    batch = torch.rand(count, 3, 16, 16)
+    torch.testing.assert_close(graphed(batch), batch * 2)
+    assert sorted((shape[0] for shape in capture.shapes), reverse=True) == graphs
+    torch.testing.assert_close(graphed(batch), batch * 2)  # replayed, no new capture
+    assert len(capture.shapes) == len(graphs)
+
+
+def test_small_windows_pad_more_and_padding_stays_within_max_pixels() -> None:
+    capture = FakeCapture()
+    graphed = _graphed(capture, pad_pixels=4 * 8 * 8, max_pixels=6 * 8 * 8)
+    graphed(torch.rand(1, 3, 8, 8))
+    five = torch.rand(5, 3, 8, 8)
+    torch.testing.assert_close(graphed(five), five * 2)  # 8 windows would pass max_pixels: 4 + 1
+    three = torch.rand(3, 3, 8, 8)
+    torch.testing.assert_close(graphed(three), three * 2)  # 4 fits: padded
+    assert [shape[0] for shape in capture.shapes] == [4, 1]  # the graph for 4 served both
+
+
+def test_a_padded_example_keeps_the_batch_layout() -> None:
+    batch = torch.rand(3, 3, 8, 8).contiguous(memory_format=torch.channels_last)
+    example = padded_example(batch, 4)
+    assert example.is_contiguous(memory_format=torch.channels_last)
+    assert example.stride() == batch.stride()
+    torch.testing.assert_close(example[:3], batch)
+    assert not example[3].any()
 
 
 def test_large_passes_and_other_devices_run_eager() -> None:
