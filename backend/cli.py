@@ -232,6 +232,7 @@ def _process(
         quality=args.quality,
         icc_profile=decoded.icc_profile,
         gray=decoded.is_gray,
+        png_compression=settings.png_compression,
     )
     _write_atomic(job.target, data)
 

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     tile_batch: int = Field(4, ge=1)  # tiles per forward pass, when memory allows
     alpha_mode: AlphaMode = "model"
 
+    # --- output ---
+    # zlib level of PNG output. 1 is OpenCV's default (the official inference script's
+    # cv2.imwrite): a 2048² result takes ~0.25 s to encode instead of ~1.1 s at 6, for ~20 % more bytes.
+    png_compression: int = Field(1, ge=0, le=9)
+
     # --- limits ---
     max_upload_mb: float = Field(50.0, gt=0)
     max_input_pixels: int = Field(4096 * 4096, gt=0)

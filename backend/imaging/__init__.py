@@ -1,7 +1,7 @@
 """Decoding uploads and encoding results, at the edges of the pipeline.
 
     decode_image(data, *, max_pixels) -> DecodedImage   # upright RGB(A) uint8/uint16 pixels
-    encode_image(pixels, *, fmt, quality, icc_profile, gray) -> bytes
+    encode_image(pixels, *, fmt, quality, icc_profile, gray, png_compression) -> bytes
     probe_size(data) -> (width, height)                 # header only, for limit checks
     MEDIA_TYPES                                         # output format -> Content-Type
 

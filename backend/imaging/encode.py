@@ -26,10 +26,12 @@ def encode_image(
     quality: int = 95,
     icc_profile: bytes | None = None,
     gray: bool = False,
+    png_compression: int = 1,
 ) -> bytes:
     """Encode (H, W, 3|4) uint8 or uint16 pixels (also (H, W) or (H, W, 1|2) gray).
 
     - png: uint16 stays 16-bit; `gray=True` writes L/LA (or 16-bit gray) from the luma of RGB input.
+      `png_compression` is the zlib level, 0-9 (the same pixels at any level; 1 is fastest but one).
     - jpeg: 8-bit; alpha is flattened onto white (JPEG has no alpha).
     - webp: 8-bit, alpha kept; quality 100 means lossless.
     uint16 input to jpeg/webp is narrowed to 8 bits. The ICC profile is written when it matches the
@@ -44,7 +46,7 @@ def encode_image(
     _check_size(name, color.shape[1], color.shape[0])
 
     if name == "png":
-        return _encode_png(color, alpha, icc_profile)
+        return _encode_png(color, alpha, icc_profile, _check_level(png_compression))
     color, alpha = to_uint8(color), None if alpha is None else to_uint8(alpha)
     if name == "jpeg":
         return _encode_jpeg(color, alpha, quality, icc_profile)
@@ -83,13 +85,19 @@ def _to_pillow(color: np.ndarray, alpha: np.ndarray | None) -> Image.Image:
     return Image.fromarray(planes[..., 0] if planes.shape[-1] == 1 else np.ascontiguousarray(planes))
 
 
-def _encode_png(color: np.ndarray, alpha: np.ndarray | None, icc_profile: bytes | None) -> bytes:
+def _check_level(level: int) -> int:
+    if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or not 0 <= level <= 9:
+        raise UnsupportedOption(f"PNG compression must be an integer from 0 to 9, not {level!r}.")
+    return int(level)
+
+
+def _encode_png(color: np.ndarray, alpha: np.ndarray | None, icc_profile: bytes | None, level: int) -> bytes:
     profile = profile_for_output(icc_profile, gray=color.shape[-1] == 1)
     if color.dtype == np.uint16:
         planes = color if alpha is None else np.dstack([color, alpha])
-        return encode_png16(planes, profile)
+        return encode_png16(planes, profile, compress_level=level)
     buffer = io.BytesIO()
-    _to_pillow(color, alpha).save(buffer, format="PNG", icc_profile=profile)
+    _to_pillow(color, alpha).save(buffer, format="PNG", icc_profile=profile, compress_level=level)
     return buffer.getvalue()
 
 

@@ -28,9 +28,8 @@ class UpscaleService:
         self.store = JobStore(settings.jobs_dir, settings.job_ttl_seconds)
         # Several jobs at once on a GPU: their tiles share forward passes (models/batcher.py).
         workers = settings.jobs_at_once(manager.device.type) if workers is None else workers
-        self.scheduler = Scheduler(
-            pipeline.make_runner(manager, settings.jobs_dir), queue_size=settings.queue_size, workers=workers
-        )
+        runner = pipeline.make_runner(manager, settings.jobs_dir, settings.png_compression)
+        self.scheduler = Scheduler(runner, queue_size=settings.queue_size, workers=workers)
         self.readiness = Readiness()
 
     def start(self) -> None:

@@ -73,7 +73,7 @@ def prepare(
     )
 
 
-def make_runner(manager: ModelManager, jobs_dir: Path):
+def make_runner(manager: ModelManager, jobs_dir: Path, png_compression: int = 1):
     """The worker's job body: upscale, encode, and keep the bytes or write them to jobs_dir."""
 
     def run(job: Job) -> None:
@@ -94,7 +94,12 @@ def make_runner(manager: ModelManager, jobs_dir: Path):
         if job.is_cancelled():
             raise Cancelled("cancelled")
         data = encode_image(
-            output, fmt=options.format, quality=options.quality, icc_profile=spec.icc_profile, gray=spec.is_gray
+            output,
+            fmt=options.format,
+            quality=options.quality,
+            icc_profile=spec.icc_profile,
+            gray=spec.is_gray,
+            png_compression=png_compression,
         )
         device = upscaler.device.type  # the engine may have fallen back to another device
         if job.persist:

@@ -11,7 +11,7 @@ import httpx
 import numpy as np
 from skimage import data as samples
 
-from tests.api.conftest import Server, block_mean, decode, pattern, png_bytes
+from tests.api.conftest import Server, block_mean, decode, pattern, png_bytes, start_server
 
 
 def test_health_reports_ready_tiny_model_on_cpu(client: httpx.Client) -> None:
@@ -211,3 +211,21 @@ def test_onnx_download_is_cached_binary(client: httpx.Client, server: Server) ->
 def test_request_id_is_echoed(client: httpx.Client) -> None:
     response = client.get("/api/health", headers={"X-Request-ID": "abc-123"})
     assert response.headers["x-request-id"] == "abc-123"
+
+
+def test_png_compression_setting_gives_smaller_png_with_the_same_pixels(
+    client: httpx.Client, tmp_path, models_dir
+) -> None:
+    """The default (PNG_COMPRESSION=1, fast) against a replica started with 9: same image out."""
+    photo = samples.chelsea()[:96, :96]
+    upload = {"file": ("cat.png", png_bytes(photo), "image/png")}
+    fast = client.post("/api/upscale", files=upload)
+    small_server = start_server(tmp_path, models_dir, PNG_COMPRESSION="9")
+    try:
+        with small_server.client() as other:
+            small = other.post("/api/upscale", files=upload)
+    finally:
+        small_server.stop()
+    assert fast.status_code == small.status_code == 200
+    assert np.array_equal(decode(fast.content), decode(small.content))
+    assert len(small.content) < len(fast.content)

@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from imaging_samples import MAX_PIXELS, alpha_ramp, photo
+from imaging_samples import MAX_PIXELS, alpha_ramp, photo, widen
 from PIL import Image, ImageCms
 
 from backend.errors import UnsupportedOption
@@ -124,3 +124,22 @@ def test_bad_arrays_are_programming_errors() -> None:
         encode_image(photo().astype(np.float32))
     with pytest.raises(ValueError):
         encode_image(np.zeros((4, 4, 5), dtype=np.uint8))
+
+
+@pytest.mark.parametrize("pixels", [photo(), rgba_photo(), widen(photo())], ids=["rgb8", "rgba8", "rgb16"])
+def test_png_compression_changes_the_bytes_not_the_pixels(pixels: np.ndarray) -> None:
+    """PNG_COMPRESSION: every level gives back the same pixels; higher levels give fewer bytes."""
+    sizes = {}
+    for level in (0, 1, 6, 9):
+        data = encode_image(pixels, png_compression=level)
+        sizes[level] = len(data)
+        decoded = decode_image(data, max_pixels=MAX_PIXELS)
+        assert np.array_equal(decoded.pixels, pixels)
+    assert sizes[0] > sizes[1] > sizes[6]
+    assert sizes[9] < sizes[1]  # 9 is not always below 6 (by a few bytes)
+
+
+@pytest.mark.parametrize("level", [-1, 10, 1.5, True, "6"])
+def test_png_compression_out_of_range_is_unsupported_option(level: object) -> None:
+    with pytest.raises(UnsupportedOption, match="0 to 9"):
+        encode_image(photo(), png_compression=level)
