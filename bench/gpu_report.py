@@ -160,5 +160,31 @@ def gpu_section() -> list[str]:
     ]
     for run in runs:
         parts += _concurrency_rows(run)
+    parts += [
+        "",
+        "### The service over HTTP (`bash bench/gpu.sh --load`: uvicorn with the defaults, `POST /api/upscale`)",
+        "",
+        "| run | model, input | PNG_COMPRESSION | clients | requests/s | p50 s | p95 s | overload burst |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for run in runs:
+        parts += _load_rows(run)
     parts.append("")
     return parts
+
+
+def _load_rows(run: dict) -> list[str]:
+    rows = []
+    for load in run.get("load", []):
+        burst = load.get("overload")
+        overload = "–"
+        if burst:
+            counts = ", ".join(f"{n} × {code}" for code, n in sorted(burst["status_counts"].items()))
+            overload = f"{burst['burst']}: {counts}"
+        for level in load["levels"]:
+            rows.append(
+                f"| {run['run']} | {load['model']} {load['size']}² | {load.get('png_compression', '–')} "
+                f"| {level['clients']} | {level['req_per_s']:.1f} | {level['p50_s']:.3f} | {level['p95_s']:.3f} "
+                f"| {overload if level is load['levels'][-1] else ''} |"
+            )
+    return rows
