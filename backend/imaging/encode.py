@@ -11,7 +11,7 @@ from backend.errors import UnsupportedOption
 from backend.imaging.formats import normalize_output_format
 from backend.imaging.icc import profile_for_output
 from backend.imaging.pixels import composite_on_white, gray_to_rgb, luma, to_uint8
-from backend.imaging.png16 import encode_png16
+from backend.imaging.png_writer import write_png
 
 # Hard size limits of the formats (libjpeg and libwebp refuse anything larger).
 _MAX_SIDE = {"jpeg": 65_500, "webp": 16_383}
@@ -93,12 +93,8 @@ def _check_level(level: int) -> int:
 
 def _encode_png(color: np.ndarray, alpha: np.ndarray | None, icc_profile: bytes | None, level: int) -> bytes:
     profile = profile_for_output(icc_profile, gray=color.shape[-1] == 1)
-    if color.dtype == np.uint16:
-        planes = color if alpha is None else np.dstack([color, alpha])
-        return encode_png16(planes, profile, compress_level=level)
-    buffer = io.BytesIO()
-    _to_pillow(color, alpha).save(buffer, format="PNG", icc_profile=profile, compress_level=level)
-    return buffer.getvalue()
+    planes = color if alpha is None else np.dstack([color, alpha])
+    return write_png(planes, profile, compress_level=level)
 
 
 def _encode_jpeg(color: np.ndarray, alpha: np.ndarray | None, quality: int, icc_profile: bytes | None) -> bytes:

@@ -18,7 +18,7 @@ from imaging_samples import (
 from PIL import Image
 
 from backend.imaging import decode_image, encode_image
-from backend.imaging.png16 import encode_png16
+from backend.imaging.png_writer import write_png
 
 
 def rgb16() -> np.ndarray:
@@ -46,7 +46,7 @@ def test_color_16_bit_roundtrip_is_exact(make_pixels) -> None:
 def test_gray_alpha_16_bit_roundtrip_is_exact() -> None:
     gray = widen(np.asarray(Image.fromarray(photo("coffee")).convert("L")))
     alpha = alpha_ramp(*gray.shape, dtype=np.uint16)
-    decoded = decode_image(encode_png16(np.dstack([gray, alpha])), max_pixels=MAX_PIXELS)
+    decoded = decode_image(write_png(np.dstack([gray, alpha])), max_pixels=MAX_PIXELS)
     assert decoded.is_gray and decoded.has_alpha and decoded.bit_depth == 16
     np.testing.assert_array_equal(decoded.pixels, np.dstack([gray, gray, gray, alpha]))
     again = decode_image(encode_image(decoded.pixels, gray=True), max_pixels=MAX_PIXELS)
@@ -57,7 +57,7 @@ def test_gray_alpha_16_bit_roundtrip_is_exact() -> None:
 def test_paeth_filter_matches_pillows_native_16_bit_gray_decoder() -> None:
     # Pillow decodes 16-bit *gray* PNG at full precision on its own: an independent check of our writer.
     gray = widen(photo("chelsea")[..., 1])
-    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(encode_png16(gray)))), gray)
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(write_png(gray)))), gray)
 
 
 @pytest.mark.parametrize("make_pixels", [rgb16, rgba16], ids=["RGB16", "RGBA16"])
@@ -70,7 +70,7 @@ def test_interlaced_16_bit_png_from_another_writer(make_pixels) -> None:
 def test_16_bit_color_key_transparency_becomes_alpha() -> None:
     pixels = rgb16()
     key = tuple(int(v) for v in pixels[5, 7])
-    data = insert_chunk_after_ihdr(encode_png16(pixels), b"tRNS", struct.pack(">HHH", *key))
+    data = insert_chunk_after_ihdr(write_png(pixels), b"tRNS", struct.pack(">HHH", *key))
     decoded = decode_image(data, max_pixels=MAX_PIXELS)
     assert decoded.has_alpha and decoded.pixels.shape[-1] == 4
     expected_alpha = np.where(np.all(pixels == key, axis=-1), 0, 65535)

@@ -1,0 +1,114 @@
+"""PNG output for 8- and 16-bit pixels, deflated in parallel bands (as pigz does).
+
+An upscaled image is large (a 512² upload comes back as 2048²), and on a GPU server encoding
+it took longer than upscaling it: Pillow filters and deflates in one thread (a 2048² RGB result
+at zlib level 1: ~0.25 s, at 6: ~1.1 s, against ~0.06 s on an H100). Here (2 cores, same
+levels): ~0.07 s and ~0.37 s, for sizes within a few % of Pillow's. How:
+- every row uses PNG's "Up" filter (the byte-wise difference from the row above): one numpy
+  subtraction; on photos its output deflates to within ~5 % of Pillow's per-row adaptive
+  choice, at every level;
+- the filtered rows are cut into bands, each deflated on its own thread (zlib releases the
+  GIL) with the end of the band before it as a preset dictionary, so little is lost at the
+  seams. Every band but the last ends with a sync flush on a byte boundary, so the bands join
+  into one valid deflate stream; the zlib checksum is combined from the bands' own.
+The result is an ordinary PNG that any decoder reads.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_COLOR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}  # by channel count: gray, gray+alpha, RGB, RGBA
+_FILTER_UP = 2
+_BAND_BYTES = 256 << 10  # filtered bytes per band: a 512² RGB result makes 3 bands
+_WINDOW = 32 << 10  # deflate's window: the most of the previous band a dictionary can use
+_IDAT_CHUNK_BYTES = 8 << 20
+_ADLER_BASE = 65521
+# One pool for every encode in the process: concurrent jobs share the cores instead of each
+# starting its own threads.
+_POOL = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="png")
+
+
+def write_png(pixels: np.ndarray, icc_profile: bytes | None = None, compress_level: int = 1) -> bytes:
+    """(H, W) or (H, W, C) uint8/uint16 pixels, C in 1..4 (gray, gray+alpha, RGB, RGBA) -> PNG bytes."""
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    height, width, channels = pixels.shape
+    depth = 16 if pixels.dtype == np.uint16 else 8
+    rows = np.ascontiguousarray(pixels, dtype=">u2" if depth == 16 else np.uint8).view(np.uint8)
+    rows = rows.reshape(height, width * channels * depth // 8)
+    header = struct.pack(">IIBBBBB", width, height, depth, _COLOR_TYPES[channels], 0, 0, 0)
+    parts = [_PNG_SIGNATURE, _chunk(b"IHDR", header)]
+    if icc_profile:
+        parts.append(_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc_profile)))
+    stream = _zlib_stream(rows, compress_level)
+    for start in range(0, len(stream), _IDAT_CHUNK_BYTES):
+        parts.append(_chunk(b"IDAT", stream[start : start + _IDAT_CHUNK_BYTES]))
+    parts.append(_chunk(b"IEND", b""))
+    return b"".join(parts)
+
+
+def _chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def _filtered(rows: np.ndarray, top: int, bottom: int) -> bytes:
+    """Rows [top, bottom) with the Up filter: a filter-type byte, then row minus the row above."""
+    band = np.empty((bottom - top, rows.shape[1] + 1), dtype=np.uint8)
+    band[:, 0] = _FILTER_UP
+    if top == 0:
+        band[0, 1:] = rows[0]  # the row above the first is zeros
+        np.subtract(rows[1:bottom], rows[: bottom - 1], out=band[1:, 1:])
+    else:
+        np.subtract(rows[top:bottom], rows[top - 1 : bottom - 1], out=band[:, 1:])
+    return band.tobytes()
+
+
+def _zlib_stream(rows: np.ndarray, level: int) -> bytes:
+    height, stride = rows.shape
+    band_rows = max(1, _BAND_BYTES // (stride + 1))
+    bounds = [(top, min(top + band_rows, height)) for top in range(0, height, band_rows)]
+    context_rows = -(-_WINDOW // (stride + 1))  # rows of the previous band that fill the window
+
+    def deflate(index: int) -> tuple[bytes, int, int]:
+        top, bottom = bounds[index]
+        data = _filtered(rows, top, bottom)
+        if index == 0:
+            compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+        else:
+            before = _filtered(rows, max(0, top - context_rows), top)[-_WINDOW:]
+            compressor = zlib.compressobj(level, zlib.DEFLATED, -15, zdict=before)
+        last = index == len(bounds) - 1
+        body = compressor.compress(data) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+        return body, zlib.adler32(data), len(data)
+
+    bands = list(_POOL.map(deflate, range(len(bounds)))) if len(bounds) > 1 else [deflate(0)]
+    checksum = 1  # adler32 of nothing
+    for _, band_checksum, length in bands:
+        checksum = adler32_combine(checksum, band_checksum, length)
+    return _zlib_header(level) + b"".join(body for body, _, _ in bands) + struct.pack(">I", checksum)
+
+
+def _zlib_header(level: int) -> bytes:
+    """CMF (deflate, 32 KB window) and FLG with the level hint and the check bits."""
+    cmf = 0x78
+    hint = 0 if level < 2 else 1 if level < 6 else 2 if level == 6 else 3
+    flg = hint << 6
+    flg += 31 - (cmf * 256 + flg) % 31
+    return bytes([cmf, flg])
+
+
+def adler32_combine(first: int, second: int, second_length: int) -> int:
+    """adler32 of A + B from adler32(A), adler32(B) and len(B) (zlib's adler32_combine)."""
+    remainder = second_length % _ADLER_BASE
+    low = first & 0xFFFF
+    high = remainder * low % _ADLER_BASE
+    low += (second & 0xFFFF) + _ADLER_BASE - 1
+    high += (first >> 16) + (second >> 16) + _ADLER_BASE - remainder
+    return (low % _ADLER_BASE) | (high % _ADLER_BASE) << 16
