@@ -41,8 +41,7 @@ def write_png(pixels: np.ndarray, icc_profile: bytes | None = None, compress_lev
         pixels = pixels[:, :, None]
     height, width, channels = pixels.shape
     depth = 16 if pixels.dtype == np.uint16 else 8
-    rows = np.ascontiguousarray(pixels, dtype=">u2" if depth == 16 else np.uint8).view(np.uint8)
-    rows = rows.reshape(height, width * channels * depth // 8)
+    rows = np.ascontiguousarray(pixels).reshape(height, width * channels)  # samples; bytes per band
     header = struct.pack(">IIBBBBB", width, height, depth, _COLOR_TYPES[channels], 0, 0, 0)
     parts = [_PNG_SIGNATURE, _chunk(b"IHDR", header)]
     if icc_profile:
@@ -58,20 +57,26 @@ def _chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
 
+def _row_bytes(rows: np.ndarray) -> int:
+    return rows.shape[1] * rows.itemsize
+
+
 def _filtered(rows: np.ndarray, top: int, bottom: int) -> bytes:
-    """Rows [top, bottom) with the Up filter: a filter-type byte, then row minus the row above."""
-    band = np.empty((bottom - top, rows.shape[1] + 1), dtype=np.uint8)
+    """Rows [top, bottom) with the Up filter: a filter-type byte, then row minus the row above,
+    byte by byte (16-bit samples big-endian, converted one band at a time)."""
+    start = max(top - 1, 0)
+    raw = np.ascontiguousarray(rows[start:bottom], dtype=">u2" if rows.itemsize == 2 else np.uint8)
+    raw = raw.view(np.uint8).reshape(bottom - start, -1)
+    band = np.empty((bottom - top, raw.shape[1] + 1), dtype=np.uint8)
     band[:, 0] = _FILTER_UP
     if top == 0:
-        band[0, 1:] = rows[0]  # the row above the first is zeros
-        np.subtract(rows[1:bottom], rows[: bottom - 1], out=band[1:, 1:])
-    else:
-        np.subtract(rows[top:bottom], rows[top - 1 : bottom - 1], out=band[:, 1:])
+        band[0, 1:] = raw[0]  # the row above the first is zeros
+    np.subtract(raw[1:], raw[:-1], out=band[1 if top == 0 else 0 :, 1:])
     return band.tobytes()
 
 
 def _zlib_stream(rows: np.ndarray, level: int) -> bytes:
-    height, stride = rows.shape
+    height, stride = rows.shape[0], _row_bytes(rows)
     band_rows = max(1, _BAND_BYTES // (stride + 1))
     bounds = [(top, min(top + band_rows, height)) for top in range(0, height, band_rows)]
     context_rows = -(-_WINDOW // (stride + 1))  # rows of the previous band that fill the window

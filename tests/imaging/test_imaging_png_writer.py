@@ -63,16 +63,21 @@ def test_every_depth_channel_count_and_odd_shape_round_trips(channels: int, wide
         assert np.array_equal(decoded.pixels[..., -1], pixels[..., -1])
 
 
-def test_a_row_wider_than_a_band_and_many_bands_make_one_valid_zlib_stream(monkeypatch) -> None:
-    monkeypatch.setattr(png_writer, "_BAND_BYTES", 1000)  # rows of 1 201 bytes: one row per band
+@pytest.mark.parametrize("wide", [False, True], ids=["8bit", "16bit"])
+def test_a_row_wider_than_a_band_and_many_bands_make_one_valid_zlib_stream(monkeypatch, wide: bool) -> None:
+    monkeypatch.setattr(png_writer, "_BAND_BYTES", 1000)  # rows of 1 201 or 2 401 bytes: one row per band
     pixels = _large_photo(400)
+    if wide:
+        pixels = widen(pixels)
     data = write_png(pixels)
     stream = b"".join(payload for kind, payload in _chunks(data) if kind == b"IDAT")
     raw = zlib.decompress(stream)  # checks the header and the adler32 at the end
-    rows = np.frombuffer(raw, dtype=np.uint8).reshape(400, 1 + 400 * 3)
+    row_bytes = 400 * 3 * pixels.itemsize
+    rows = np.frombuffer(raw, dtype=np.uint8).reshape(400, 1 + row_bytes)
     assert (rows[:, 0] == 2).all()  # every row: the Up filter
     unfiltered = np.cumsum(rows[:, 1:], axis=0, dtype=np.uint8)
-    assert np.array_equal(unfiltered.reshape(400, 400, 3), pixels)
+    expected = pixels.astype(">u2").view(np.uint8) if wide else pixels
+    assert np.array_equal(unfiltered, expected.reshape(400, row_bytes))
 
 
 def test_sizes_stay_close_to_pillows_encoder() -> None:
