@@ -16,9 +16,11 @@ The result is an ordinary PNG that any decoder reads.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import zlib
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -28,7 +30,6 @@ _COLOR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}  # by channel count: gray, gray+alpha, R
 _FILTER_UP = 2
 _BAND_BYTES = 256 << 10  # filtered bytes per band: a 512² RGB result makes 3 bands
 _WINDOW = 32 << 10  # deflate's window: the most of the previous band a dictionary can use
-_IDAT_CHUNK_BYTES = 8 << 20
 _ADLER_BASE = 65521
 # One pool for every encode in the process: concurrent jobs share the cores instead of each
 # starting its own threads.
@@ -42,19 +43,22 @@ def write_png(pixels: np.ndarray, icc_profile: bytes | None = None, compress_lev
     height, width, channels = pixels.shape
     depth = 16 if pixels.dtype == np.uint16 else 8
     rows = np.ascontiguousarray(pixels).reshape(height, width * channels)  # samples; bytes per band
-    header = struct.pack(">IIBBBBB", width, height, depth, _COLOR_TYPES[channels], 0, 0, 0)
-    parts = [_PNG_SIGNATURE, _chunk(b"IHDR", header)]
+    out = io.BytesIO()
+    out.write(_PNG_SIGNATURE)
+    _write_chunk(out, b"IHDR", struct.pack(">IIBBBBB", width, height, depth, _COLOR_TYPES[channels], 0, 0, 0))
     if icc_profile:
-        parts.append(_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc_profile)))
-    stream = _zlib_stream(rows, compress_level)
-    for start in range(0, len(stream), _IDAT_CHUNK_BYTES):
-        parts.append(_chunk(b"IDAT", stream[start : start + _IDAT_CHUNK_BYTES]))
-    parts.append(_chunk(b"IEND", b""))
-    return b"".join(parts)
+        _write_chunk(out, b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc_profile))
+    for piece in _zlib_pieces(rows, compress_level):  # one IDAT per band: no copy of the whole stream
+        _write_chunk(out, b"IDAT", piece)
+    _write_chunk(out, b"IEND", b"")
+    return out.getvalue()
 
 
-def _chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+def _write_chunk(out: io.BytesIO, kind: bytes, payload: bytes) -> None:
+    out.write(struct.pack(">I", len(payload)))
+    out.write(kind)
+    out.write(payload)
+    out.write(struct.pack(">I", zlib.crc32(payload, zlib.crc32(kind))))
 
 
 def _row_bytes(rows: np.ndarray) -> int:
@@ -75,7 +79,8 @@ def _filtered(rows: np.ndarray, top: int, bottom: int) -> bytes:
     return band.tobytes()
 
 
-def _zlib_stream(rows: np.ndarray, level: int) -> bytes:
+def _zlib_pieces(rows: np.ndarray, level: int) -> Iterator[bytes]:
+    """The zlib stream of the filtered rows, one piece per band, in order."""
     height, stride = rows.shape[0], _row_bytes(rows)
     band_rows = max(1, _BAND_BYTES // (stride + 1))
     bounds = [(top, min(top + band_rows, height)) for top in range(0, height, band_rows)]
@@ -93,11 +98,15 @@ def _zlib_stream(rows: np.ndarray, level: int) -> bytes:
         body = compressor.compress(data) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
         return body, zlib.adler32(data), len(data)
 
-    bands = list(_POOL.map(deflate, range(len(bounds)))) if len(bounds) > 1 else [deflate(0)]
+    bands = _POOL.map(deflate, range(len(bounds))) if len(bounds) > 1 else iter([deflate(0)])
     checksum = 1  # adler32 of nothing
-    for _, band_checksum, length in bands:
+    for index, (body, band_checksum, length) in enumerate(bands):
         checksum = adler32_combine(checksum, band_checksum, length)
-    return _zlib_header(level) + b"".join(body for body, _, _ in bands) + struct.pack(">I", checksum)
+        if index == 0:
+            body = _zlib_header(level) + body
+        if index == len(bounds) - 1:
+            body += struct.pack(">I", checksum)
+        yield body
 
 
 def _zlib_header(level: int) -> bytes:
