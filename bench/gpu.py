@@ -224,8 +224,9 @@ def check_concurrency(
         pad_pixels = settings.pop("graph_pad_pixels", None)
         upscaler = _manager(device, **settings, **overrides).get(X4)
         upscaler.upscale(images[0])  # places the model (and makes its GraphedForward)
-        for graphed in upscaler._graphed.values():
-            graphed.pad_pixels = graphed.pad_pixels if pad_pixels is None else pad_pixels
+        if pad_pixels is not None:
+            for graphed in upscaler._graphed.values():
+                graphed.pad_pixels = pad_pixels
         row: dict = {}
         with ThreadPoolExecutor(count) as wide, ThreadPoolExecutor(4) as service_like:
             for pool in (wide, service_like):  # warm every thread, and the batch shapes

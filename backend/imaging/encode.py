@@ -31,7 +31,8 @@ def encode_image(
     """Encode (H, W, 3|4) uint8 or uint16 pixels (also (H, W) or (H, W, 1|2) gray).
 
     - png: uint16 stays 16-bit; `gray=True` writes L/LA (or 16-bit gray) from the luma of RGB input.
-      `png_compression` is the zlib level, 0-9 (the same pixels at any level; 1 is fastest but one).
+      `png_compression` is the zlib level, 0-9: the same pixels at any level; 0 stores, 1 is the
+      fastest that compresses, 9 the smallest.
     - jpeg: 8-bit; alpha is flattened onto white (JPEG has no alpha).
     - webp: 8-bit, alpha kept; quality 100 means lossless.
     uint16 input to jpeg/webp is narrowed to 8 bits. The ICC profile is written when it matches the

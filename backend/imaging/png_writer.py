@@ -61,10 +61,6 @@ def _write_chunk(out: io.BytesIO, kind: bytes, payload: bytes) -> None:
     out.write(struct.pack(">I", zlib.crc32(payload, zlib.crc32(kind))))
 
 
-def _row_bytes(rows: np.ndarray) -> int:
-    return rows.shape[1] * rows.itemsize
-
-
 def _filtered(rows: np.ndarray, top: int, bottom: int) -> bytes:
     """Rows [top, bottom) with the Up filter: a filter-type byte, then row minus the row above,
     byte by byte (16-bit samples big-endian, converted one band at a time)."""
@@ -81,7 +77,7 @@ def _filtered(rows: np.ndarray, top: int, bottom: int) -> bytes:
 
 def _zlib_pieces(rows: np.ndarray, level: int) -> Iterator[bytes]:
     """The zlib stream of the filtered rows, one piece per band, in order."""
-    height, stride = rows.shape[0], _row_bytes(rows)
+    height, stride = rows.shape[0], rows.shape[1] * rows.itemsize
     band_rows = max(1, _BAND_BYTES // (stride + 1))
     bounds = [(top, min(top + band_rows, height)) for top in range(0, height, band_rows)]
     context_rows = -(-_WINDOW // (stride + 1))  # rows of the previous band that fill the window
@@ -91,7 +87,7 @@ def _zlib_pieces(rows: np.ndarray, level: int) -> Iterator[bytes]:
         data = _filtered(rows, top, bottom)
         if index == 0:
             compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
-        else:
+        else:  # the previous band's tail, filtered again here so that bands need not wait for each other
             before = _filtered(rows, max(0, top - context_rows), top)[-_WINDOW:]
             compressor = zlib.compressobj(level, zlib.DEFLATED, -15, zdict=before)
         last = index == len(bounds) - 1
