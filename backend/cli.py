@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
 from tqdm import tqdm
 
 from backend.errors import UpscaleError, UserError
@@ -36,7 +37,7 @@ SUFFIX_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".tga"}
 _GLOB_CHARS = set("*?[")
 
-EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 @dataclass
@@ -350,6 +351,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return run(args)
+    except ValidationError as exc:  # a bad setting in the environment or .env: say which, no traceback
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper()
+            _say(f"invalid setting {name}={error.get('input')!r}: {error['msg']}")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         _say("interrupted")
         return EXIT_INTERRUPTED

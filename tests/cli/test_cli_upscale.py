@@ -126,3 +126,20 @@ def test_python_dash_m_backend_subprocess(photo: Path, shared_models_dir: Path) 
     result = subprocess.run(cmd, cwd=REPO_DIR, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1
     assert "file not found" in result.stderr
+
+
+@pytest.mark.parametrize(("name", "value"), [("PNG_COMPRESSION", "12"), ("TILE", "-5")])
+def test_a_bad_setting_exits_2_naming_it_without_a_traceback(
+    cli_env: Path,
+    photo: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    value: str,
+) -> None:
+    monkeypatch.setenv(name, value)
+    assert run_cli(str(photo)) == 2
+    err = capsys.readouterr().err
+    assert f"invalid setting {name}='{value}'" in err
+    assert "Traceback" not in err
+    assert not photo.with_name("face_x4.png").exists()
