@@ -59,7 +59,9 @@ def make_ours(model: str, tile: int, pad: int, variant: str = "") -> Upscale:
         if upscaler._forward_fn is not lean_forward.esrgan_chunked_forward:
             upscaler._forward_fn = lean_forward.plain_forward
     kinds = {type(m).__name__ for model in placed for m in model.modules()}
-    ENGINE_INFO["engine_cpu_path"] = "nnpack" if "NnpackConv2d" in kinds else "onednn"
+    ENGINE_INFO["engine_cpu_path"] = (
+        "winograd" if "WinogradCompact" in kinds else "nnpack" if "NnpackConv2d" in kinds else "onednn"
+    )
     ENGINE_INFO["engine_precision"] = upscaler.precision
     return lambda image: upscaler.upscale(image, tile=tile)
 

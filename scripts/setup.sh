@@ -81,6 +81,9 @@ if [ ! -x "$PY" ]; then
         missing+=(python3-venv)
     fi
 fi
+# A C compiler builds the CPU Winograd kernels (animevideov3) on first use; without one the
+# service still runs, on torch's slower convolutions.
+have cc || missing+=(gcc libc6-dev)
 if [ -f frontend/package.json ] && [ "${SKIP_FRONTEND:-0}" != 1 ] && ! have npm; then
     missing+=(nodejs npm)
 fi

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from spandrel import ImageModelDescriptor
 
 from backend.errors import Cancelled, OutOfDeviceMemory, UnsupportedOption
-from backend.models import devices, nnpack, tiling
+from backend.models import devices, nnpack, tiling, winograd
 from backend.models.batcher import BatcherStats, TileBatcher
 from backend.models.compiling import compile_network
 from backend.models.cuda_graphs import GraphedForward
@@ -233,7 +233,10 @@ class RealESRGANUpscaler:
             model = self._placed.get(key)
             if model is None:
                 model = copy.deepcopy(self.descriptor.model).to(device.torch_device, dtype)
-                if device.type == "cpu" and dtype == torch.float32 and nnpack.available():
+                native = self._native_network(model) if device.type == "cpu" and dtype == torch.float32 else None
+                if native is not None:
+                    model = native.eval()
+                elif device.type == "cpu" and dtype == torch.float32 and nnpack.available():
                     # Winograd 3x3 convolutions: ~1.7x faster than torch's default oneDNN path on
                     # the CPU, on par with ncnn (bench/FINDINGS.md). NNPACK wants NCHW tensors.
                     model = nnpack.use_nnpack(model).eval()
@@ -251,6 +254,15 @@ class RealESRGANUpscaler:
                 self._placed[key] = model
             return model
 
+    def _native_network(self, model: torch.nn.Module) -> winograd.WinogradCompact | None:
+        """Our Winograd kernels for a Compact model on the CPU in fp32 (CPU_WINOGRAD), if they run here."""
+        if self._settings.cpu_winograd == "off":
+            return None
+        native = winograd.network_for(model)
+        if native is not None:
+            log.info("%s: CPU convolutions run on the native Winograd kernels", self.name)
+        return native
+
     def _compiles_on(self, device: DeviceInfo) -> bool:
         """TORCH_COMPILE: auto compiles on CUDA only (Triton kernels; a CPU compile takes minutes)."""
         setting = self._settings.torch_compile
@@ -258,6 +270,8 @@ class RealESRGANUpscaler:
 
     def _run_model(self, model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
         """The single call into the network (tests wrap it to inject faults)."""
+        if isinstance(model, winograd.WinogradCompact):
+            return model(batch)  # the whole network, in C
         graphed = self._graphed.get(model)
         return graphed(batch) if graphed is not None else self._forward_fn(model, batch)
 
