@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from spandrel import ImageModelDescriptor
 
 from backend.errors import Cancelled, OutOfDeviceMemory, UnsupportedOption
-from backend.models import devices, nnpack, tiling, winograd
+from backend.models import devices, nnpack, tiling, winograd_compact
 from backend.models.batcher import BatcherStats, TileBatcher
 from backend.models.compiling import compile_network
 from backend.models.cuda_graphs import GraphedForward
@@ -254,11 +254,11 @@ class RealESRGANUpscaler:
                 self._placed[key] = model
             return model
 
-    def _native_network(self, model: torch.nn.Module) -> winograd.WinogradCompact | None:
+    def _native_network(self, model: torch.nn.Module) -> winograd_compact.WinogradCompact | None:
         """Our Winograd kernels for a Compact model on the CPU in fp32 (CPU_WINOGRAD), if they run here."""
         if self._settings.cpu_winograd == "off":
             return None
-        native = winograd.network_for(model)
+        native = winograd_compact.network_for(model)
         if native is not None:
             log.info("%s: CPU convolutions run on the native Winograd kernels", self.name)
         return native
@@ -270,7 +270,7 @@ class RealESRGANUpscaler:
 
     def _run_model(self, model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
         """The single call into the network (tests wrap it to inject faults)."""
-        if isinstance(model, winograd.WinogradCompact):
+        if isinstance(model, winograd_compact.WinogradCompact):
             return model(batch)  # the whole network, in C
         graphed = self._graphed.get(model)
         return graphed(batch) if graphed is not None else self._forward_fn(model, batch)

@@ -1,15 +1,15 @@
-"""SRVGGNetCompact (realesr-animevideov3, realesr-general-x4v3) on the CPU through our own
-Winograd F(6x6, 3x3) kernels (`native/winograd.c`, AVX-512), built with the system C compiler.
+"""Our Winograd F(6x6, 3x3) kernels for the CPU (`native/winograd.c`, AVX-512): the library,
+built with the system C compiler, and `Program`, a list of its operations on activation buffers.
 
-Why: this network is 18 3x3 convolutions with PReLU and nothing else, and torch's best CPU path
-(NNPACK, AVX2 kernels) stayed 9-27 % behind ncnn below 512² (bench/FINDINGS.md). The C chain
-keeps the activations in one padded, 16-channel-interleaved layout from the first layer to the
-last, transforms the kernels once here, and fuses bias and PReLU into the output transform.
+Why: torch's best CPU convolutions (NNPACK, AVX2 Winograd) left animevideov3 9-27 % behind ncnn
+below 512² (bench/FINDINGS.md). The C kernels keep activations in one padded, 16-channel-
+interleaved layout from the first operation to the last and fuse bias and activation into the
+output transform. `winograd_compact` and `winograd_trunk` build the programs for the models.
 
 The library is compiled on first use next to its source (`native/winograd-<hash>.so`, rebuilt
-when the source changes) and loaded with ctypes, which releases the GIL during the call. Where
-that cannot happen (no compiler, a read-only install, no AVX-512, another architecture),
-`load()` returns None and the engine keeps NNPACK.
+when the source changes; else in ~/.cache) and loaded with ctypes, which releases the GIL during
+the call. Where that cannot happen (no compiler, a read-only install and home, no AVX-512,
+another architecture), `load()` returns None and the engine keeps NNPACK.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from backend.models.compact_forward import is_compact
 from backend.models.winograd_matrices import transform_kernels
 
 log = logging.getLogger(__name__)
@@ -37,10 +36,30 @@ NATIVE_DIR = Path(__file__).with_name("native")
 SOURCES = (NATIVE_DIR / "winograd.c", NATIVE_DIR / "winograd_transforms.h")  # the library is built beside them
 CFLAGS = ("-O3", "-shared", "-fPIC", "-pthread")
 BLOCK = 16  # channels interleaved per pixel in the C layout
-MAX_CHANNELS = 64
 TILE = 6  # outputs per Winograd tile side
 
 _FLOAT_P = ctypes.POINTER(ctypes.c_float)
+OP_CONV, OP_AXPBY = 0, 1
+
+
+class Op(ctypes.Structure):
+    """One operation of `winograd_run` (the `Op` struct in native/winograd.c)."""
+
+    _fields_ = [
+        ("kind", ctypes.c_int),
+        ("src", ctypes.c_int),
+        ("src_block", ctypes.c_int),
+        ("dst", ctypes.c_int),
+        ("dst_block", ctypes.c_int),
+        ("cin", ctypes.c_int),
+        ("cout", ctypes.c_int),
+        ("kernels", _FLOAT_P),
+        ("weights", _FLOAT_P),
+        ("bias", _FLOAT_P),
+        ("slope", _FLOAT_P),
+        ("alpha", ctypes.c_float),
+        ("beta", ctypes.c_float),
+    ]
 
 
 def _library_name() -> str:
@@ -105,25 +124,22 @@ def load() -> ctypes.CDLL | None:
     if not library.winograd_supported():
         log.info("this CPU has no AVX-512: keeping torch's convolutions")
         return None
-    library.winograd_chain.restype = ctypes.c_int
-    library.winograd_chain.argtypes = [
-        _FLOAT_P,
-        _FLOAT_P,
-        _FLOAT_P,
-        ctypes.c_int,
-        ctypes.c_int,
-        ctypes.c_int,
-        ctypes.POINTER(ctypes.c_int),
-        ctypes.POINTER(ctypes.c_int),
-        ctypes.POINTER(_FLOAT_P),
-        ctypes.POINTER(_FLOAT_P),
-        ctypes.POINTER(_FLOAT_P),
-        ctypes.c_int,
+    library.winograd_run.restype = ctypes.c_int
+    library.winograd_run.argtypes = [
+        ctypes.POINTER(_FLOAT_P),  # buffers
+        ctypes.POINTER(ctypes.c_int),  # their depths in blocks
+        ctypes.c_int,  # how many
+        ctypes.c_int,  # H
+        ctypes.c_int,  # W
+        ctypes.POINTER(Op),
+        ctypes.c_int,  # how many ops
+        ctypes.c_int,  # threads
     ]
     return library
 
 
-def _blocks(channels: int) -> int:
+def blocks(channels: int) -> int:
+    """16-channel blocks that hold `channels`."""
     return -(-channels // BLOCK)
 
 
@@ -131,126 +147,105 @@ def _pointer(array: np.ndarray | None) -> ctypes._Pointer | None:
     return None if array is None else array.ctypes.data_as(_FLOAT_P)
 
 
-def _layers(model: nn.Module) -> list[tuple[nn.Conv2d, np.ndarray | None]] | None:
-    """The body as (3x3 conv, negative slopes or None) pairs, or None if some layer is not one
-    the C chain runs (stride 1, padding 1, no groups or dilation, ≤ 64 channels; PReLU, ReLU
-    or LeakyReLU after it)."""
-    if not is_compact(model):
-        return None
-    layers: list[tuple[nn.Conv2d, np.ndarray | None]] = []
-    for module in model.body:
-        if isinstance(module, nn.Conv2d):
-            ok = (
-                module.kernel_size == (3, 3)
-                and module.stride == (1, 1)
-                and module.padding == (1, 1)
-                and module.dilation == (1, 1)
-                and module.groups == 1
-                and module.padding_mode == "zeros"
-                and module.in_channels <= MAX_CHANNELS
-                and module.out_channels <= MAX_CHANNELS
-            )
-            if not ok:
-                return None
-            layers.append((module, None))
-            continue
-        if not layers or layers[-1][1] is not None:
-            return None  # an activation that follows no convolution
-        channels = layers[-1][0].out_channels
-        if isinstance(module, nn.PReLU):
-            slope = module.weight.detach().float().numpy().reshape(-1)
-            slope = np.broadcast_to(slope, (channels,)) if slope.size == 1 else slope
-        elif isinstance(module, nn.LeakyReLU):
-            slope = np.full(channels, module.negative_slope)
-        elif isinstance(module, nn.ReLU):
-            slope = np.zeros(channels)
-        else:
-            return None
-        layers[-1] = (layers[-1][0], np.asarray(slope, dtype=np.float32))
-    return layers if layers and layers[-1][1] is None else None
+def _padded(values: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros(size, dtype=np.float32)
+    out[: values.size] = values
+    return out
 
 
-class WinogradCompact(nn.Module):
-    """The network of a Compact model, run by the C chain: batch (N, 3, H, W) float32 in
-    [0, 1] -> (N, 3, H*r, W*r), the values of `model(batch)` to fp32 Winograd precision."""
+def blocked_buffer(depth: int, height: int, width: int) -> np.ndarray:
+    """A zeroed activation buffer in the C layout: (depth, Hp, Wp, 16), the image at (1, 1)."""
+    return np.zeros((depth, -(-height // TILE) * TILE + 2, -(-width // TILE) * TILE + 2, BLOCK), dtype=np.float32)
 
-    def __init__(self, model: nn.Module, library: ctypes.CDLL, layers: list[tuple[nn.Conv2d, np.ndarray | None]]):
-        super().__init__()
-        self.source = model  # kept for its parameters and attributes; never run
-        self.scale: int = model.upscale
+
+def interior(buffer: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The image region of a blocked buffer, (depth, H, W, 16), a view."""
+    return buffer[:, 1 : height + 1, 1 : width + 1, :]
+
+
+def conv_layer(conv: nn.Conv2d) -> tuple[np.ndarray, np.ndarray]:
+    """A conv's weights zero-padded to whole blocks, (Cout', Cin', 3, 3), and its bias, (Cout',)."""
+    cin, cout = blocks(conv.in_channels) * BLOCK, blocks(conv.out_channels) * BLOCK
+    weight = np.zeros((cout, cin, 3, 3), dtype=np.float32)
+    weight[: conv.out_channels, : conv.in_channels] = conv.weight.detach().float().numpy()
+    bias = conv.bias.detach().float().numpy() if conv.bias is not None else np.zeros(0, dtype=np.float32)
+    return weight, _padded(bias, cout)
+
+
+class Program:
+    """Operations for `winograd_run` on numbered buffers, with the arrays they point into."""
+
+    def __init__(self, library: ctypes.CDLL) -> None:
         self._library = library
-        self._arrays: list[np.ndarray] = []  # owns the memory the pointers below point into
-        cin, cout, kernels, biases, slopes = [], [], [], [], []
-        for conv, slope in layers:
-            c_in, c_out = _blocks(conv.in_channels) * BLOCK, _blocks(conv.out_channels) * BLOCK
-            weight = np.zeros((c_out, c_in, 3, 3), dtype=np.float32)  # zero channels pad to 16s
-            weight[: conv.out_channels, : conv.in_channels] = conv.weight.detach().float().numpy()
-            bias = np.zeros(c_out, dtype=np.float32)
-            if conv.bias is not None:
-                bias[: conv.out_channels] = conv.bias.detach().float().numpy()
-            padded_slope = None
-            if slope is not None:
-                padded_slope = np.zeros(c_out, dtype=np.float32)
-                padded_slope[: conv.out_channels] = slope
-            arrays = (transform_kernels(weight), bias, padded_slope)
-            self._arrays += [a for a in arrays if a is not None]
-            cin.append(c_in)
-            cout.append(c_out)
-            kernels.append(_pointer(arrays[0]))
-            biases.append(_pointer(bias))
-            slopes.append(_pointer(padded_slope))
-        self._count = len(layers)
-        self._in_blocks = cin[0] // BLOCK
-        self._widest = max(cout) // BLOCK
-        self._out_channels = layers[-1][0].out_channels
-        self._cin = (ctypes.c_int * self._count)(*cin)
-        self._cout = (ctypes.c_int * self._count)(*cout)
-        self._kernels = (_FLOAT_P * self._count)(*kernels)
-        self._biases = (_FLOAT_P * self._count)(*biases)
-        self._slopes = (_FLOAT_P * self._count)(*slopes)
+        self._ops: list[Op] = []
+        self._arrays: list[np.ndarray] = []  # owns the memory the ops point into
+        self._packed: ctypes.Array[Op] | None = None
 
-    def forward(self, batch: torch.Tensor) -> torch.Tensor:
-        return torch.stack([self._one(image) for image in batch])
+    def _keep(self, array: np.ndarray | None) -> ctypes._Pointer | None:
+        if array is not None:
+            self._arrays.append(array)
+        return _pointer(array)
 
-    def _one(self, image: torch.Tensor) -> torch.Tensor:
-        """(C, H, W) -> (C, H*r, W*r)."""
-        channels, height, width = image.shape
-        padded_h, padded_w = -(-height // TILE) * TILE + 2, -(-width // TILE) * TILE + 2
-        pixels = image.detach().float().permute(1, 2, 0).numpy()  # (H, W, C), a view
-        source = np.zeros((self._in_blocks, padded_h, padded_w, BLOCK), dtype=np.float32)
-        source[0, 1 : height + 1, 1 : width + 1, :channels] = pixels
-        # Zeroed once: layers only write the interior, so the borders stay the zero padding.
-        buffers = [np.zeros((self._widest, padded_h, padded_w, BLOCK), dtype=np.float32) for _ in range(2)]
-        status = self._library.winograd_chain(
-            _pointer(source),
-            _pointer(buffers[0]),
-            _pointer(buffers[1]),
-            height,
-            width,
-            self._count,
-            self._cin,
-            self._cout,
-            self._kernels,
-            self._biases,
-            self._slopes,
-            max(1, torch.get_num_threads()),
+    def conv(
+        self,
+        conv: nn.Conv2d,
+        source: tuple[int, int],
+        target: tuple[int, int],
+        slope: float | np.ndarray | None,
+        *,
+        pretransform: bool,
+    ) -> None:
+        """target[buffer][block...] = act(conv(source[buffer][block...])). `pretransform` keeps
+        the kernels in the Winograd domain (7x the weights' memory: small models only); else
+        they are transformed before each use, from a [Cin][3][3][Cout] copy."""
+        weight, bias = conv_layer(conv)
+        cout, cin = weight.shape[:2]
+        if slope is not None:
+            slope = _padded(np.broadcast_to(np.asarray(slope, dtype=np.float32), (conv.out_channels,)), cout)
+        kernels = transform_kernels(weight) if pretransform else None
+        taps = None if pretransform else np.ascontiguousarray(weight.transpose(1, 2, 3, 0))
+        self._ops.append(
+            Op(
+                kind=OP_CONV,
+                src=source[0],
+                src_block=source[1],
+                dst=target[0],
+                dst_block=target[1],
+                cin=cin,
+                cout=cout,
+                kernels=self._keep(kernels),
+                weights=self._keep(taps),
+                bias=self._keep(bias),
+                slope=self._keep(slope),
+            )
+        )
+        self._packed = None
+
+    def axpby(self, source: tuple[int, int], target: tuple[int, int], channels: int, alpha: float, beta: float) -> None:
+        """target = alpha * source + beta * target, over `channels` channels (whole blocks)."""
+        self._ops.append(
+            Op(
+                kind=OP_AXPBY,
+                src=source[0],
+                src_block=source[1],
+                dst=target[0],
+                dst_block=target[1],
+                cout=blocks(channels) * BLOCK,
+                alpha=alpha,
+                beta=beta,
+            )
+        )
+        self._packed = None
+
+    def run(self, buffers: list[np.ndarray], height: int, width: int) -> None:
+        """Runs every op on `buffers` (from `blocked_buffer`, all for this height and width)."""
+        if self._packed is None:
+            self._packed = (Op * len(self._ops))(*self._ops)
+        pointers = (_FLOAT_P * len(buffers))(*(_pointer(b) for b in buffers))
+        depths = (ctypes.c_int * len(buffers))(*(b.shape[0] for b in buffers))
+        threads = max(1, torch.get_num_threads())
+        status = self._library.winograd_run(
+            pointers, depths, len(buffers), height, width, self._packed, len(self._ops), threads
         )
         if status != 0:
-            raise RuntimeError(f"winograd_chain failed ({status})")
-        result = buffers[(self._count - 1) % 2][:, 1 : height + 1, 1 : width + 1, :]
-        # (blocks, H, W, 16) -> (H, W, C*r*r): channel c*r*r + i*r + j is sub-pixel (i, j) of
-        # colour c, as in pixel_shuffle; the nearest-upsampled input adds the same value to all.
-        r = self.scale
-        features = torch.from_numpy(result).permute(1, 2, 0, 3).reshape(height, width, -1)
-        features = features[..., : self._out_channels].reshape(height, width, channels, r, r)
-        features = features + torch.from_numpy(pixels)[..., None, None]
-        return features.permute(2, 0, 3, 1, 4).reshape(channels, height * r, width * r)
-
-
-def network_for(model: nn.Module) -> WinogradCompact | None:
-    """The C chain for this model, or None when the model or this machine cannot use it."""
-    layers = _layers(model)
-    if layers is None or layers[0][0].in_channels != model.num_in_ch:
-        return None
-    library = load()
-    return None if library is None else WinogradCompact(model, library, layers)
+            raise RuntimeError(f"winograd_run failed ({status})")

@@ -120,6 +120,22 @@ def header_source() -> str:
     lines += ["  }", f"  for (int l = 0; l < {m}; l++) {{"]
     lines += [f"    y[{j} * {m} + l] = {_linear(_AT[j], [f't[{i}][l]' for i in range(n)])};" for j in range(m)]
     lines += ["  }", "}", ""]
+    lines += [
+        "/* Kernel transform of one input channel for 16 output channels: u = G g Gᵀ, g = 9 vectors (3x3 taps). */",
+        "KERNEL static inline void kernel_transform(const __m512 g[9], float* dst, long ps) {",
+        f"  __m512 t[{n}][3];",
+    ]
+    lines += [
+        f"  t[{a}][{k}] = {_linear(_G[a], [f'g[{j} * 3 + {k}]' for j in range(TAPS)])};"
+        for a in range(n)
+        for k in range(TAPS)
+    ]
+    lines += [
+        f"  _mm512_storeu_ps(dst + ({a} * {n} + {b}) * ps, {_linear(_G[b], [f't[{a}][{k}]' for k in range(TAPS)])});"
+        for a in range(n)
+        for b in range(n)
+    ]
+    lines += ["}", ""]
     return "\n".join(lines)
 
 

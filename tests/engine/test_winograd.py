@@ -17,7 +17,7 @@ import torch
 from skimage import data
 from spandrel.architectures.Compact.__arch.SRVGG import SRVGGNetCompact
 
-from backend.models import nnpack, winograd
+from backend.models import nnpack, winograd, winograd_compact
 from backend.models.manager import ModelManager
 from backend.models.winograd_matrices import AT, BT, HEADER, G, header_source
 from backend.settings import Settings
@@ -73,7 +73,7 @@ def test_the_library_builds_and_runs_exactly_where_the_cpu_has_avx512() -> None:
 @pytest.mark.parametrize(("height", "width"), [(1, 1), (5, 7), (37, 29), (64, 64), (97, 130)])
 def test_real_weights_give_torchs_values_on_a_real_photo(manager: ModelManager, height: int, width: int) -> None:
     model = anime(manager)
-    network = winograd.network_for(model)
+    network = winograd_compact.network_for(model)
     assert network is not None
     batch = photo_crop(height, width)
     with torch.inference_mode():
@@ -86,7 +86,7 @@ def test_real_weights_give_torchs_values_on_a_real_photo(manager: ModelManager, 
 @needs_kernels
 def test_real_weights_agree_with_ncnn(manager: ModelManager) -> None:
     image = photo_crop(40, 44)
-    network = winograd.network_for(anime(manager))
+    network = winograd_compact.network_for(anime(manager))
     assert network is not None
     with torch.inference_mode():
         actual = network(image)[0].permute(1, 2, 0).numpy()
@@ -97,7 +97,7 @@ def test_real_weights_agree_with_ncnn(manager: ModelManager) -> None:
 @needs_kernels
 def test_any_thread_count_gives_the_same_bits(manager: ModelManager) -> None:
     """Each tile is computed alone, in the same order, whichever thread takes it."""
-    network = winograd.network_for(anime(manager))
+    network = winograd_compact.network_for(anime(manager))
     assert network is not None
     batch = torch.cat([photo_crop(70, 90), photo_crop(70, 90, top=200, left=40)])
     results = []
@@ -122,7 +122,7 @@ def test_other_compact_shapes_and_activations(act_type: str, features: int) -> N
     for module in model.modules():
         if isinstance(module, torch.nn.PReLU):
             module.weight.data.uniform_(0.0, 0.3)  # PyTorch's default 0.25 everywhere would hide a channel mix-up
-    network = winograd.network_for(model)
+    network = winograd_compact.network_for(model)
     assert network is not None
     batch = photo_crop(23, 31)
     with torch.inference_mode():
@@ -130,12 +130,12 @@ def test_other_compact_shapes_and_activations(act_type: str, features: int) -> N
 
 
 def test_models_outside_the_kernels_reach_are_left_to_torch(manager: ModelManager) -> None:
-    assert winograd.network_for(copy.deepcopy(manager.get("RealESRGAN_x4plus").descriptor.model)) is None
+    assert winograd_compact.network_for(copy.deepcopy(manager.get("RealESRGAN_x4plus").descriptor.model)) is None
     too_wide = SRVGGNetCompact(num_feat=80, num_conv=2, upscale=4)
-    assert winograd.network_for(too_wide) is None
+    assert winograd_compact.network_for(too_wide) is None
     odd_activation = SRVGGNetCompact(num_feat=16, num_conv=2, upscale=4)
     odd_activation.body[1] = torch.nn.GELU()
-    assert winograd.network_for(odd_activation) is None
+    assert winograd_compact.network_for(odd_activation) is None
 
 
 def test_a_failed_build_falls_back_to_torch(
@@ -148,7 +148,7 @@ def test_a_failed_build_falls_back_to_torch(
     try:
         with caplog.at_level(logging.WARNING, logger=winograd.__name__):
             assert winograd.load() is None
-            assert winograd.network_for(SRVGGNetCompact(num_feat=16, num_conv=1, upscale=4)) is None
+            assert winograd_compact.network_for(SRVGGNetCompact(num_feat=16, num_conv=1, upscale=4)) is None
     finally:
         winograd.load.cache_clear()
     assert "native Winograd kernels unavailable" in caplog.text
