@@ -108,13 +108,28 @@ class _DenseTrunk:
 
 
 _plans: weakref.WeakKeyDictionary[nn.Module, _DenseTrunk | None] = weakref.WeakKeyDictionary()
+# Trunks that run elsewhere (winograd_trunk.attach: our C kernels), (1, C, H, W) -> (1, nf, H, W).
+native_trunks: weakref.WeakKeyDictionary[nn.Module, Callable[[torch.Tensor], torch.Tensor]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def _trunk(stages: nn.Sequential, batch: torch.Tensor) -> torch.Tensor:
+def dense_plan(stages: nn.Sequential) -> _DenseTrunk | None:
+    """The dense-buffer plan of this trunk (cached), or None when it is not the RRDB layout on NNPACK."""
     plan = _plans.get(stages, False)
     if plan is False:
         plan = _plans[stages] = _dense_plan(stages)
-    if plan is None or batch.device.type != "cpu" or batch.dtype != torch.float32:
+    return plan
+
+
+def _trunk(stages: nn.Sequential, batch: torch.Tensor) -> torch.Tensor:
+    if batch.device.type != "cpu" or batch.dtype != torch.float32:
+        return stages[1](stages[0](batch))
+    native = native_trunks.get(stages)
+    if native is not None:
+        return torch.cat([native(sample[None]) for sample in batch])
+    plan = dense_plan(stages)
+    if plan is None:
         return stages[1](stages[0](batch))
     return torch.cat([_sample_trunk(plan, sample[None].contiguous()) for sample in batch])
 

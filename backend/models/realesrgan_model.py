@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from spandrel import ImageModelDescriptor
 
 from backend.errors import Cancelled, OutOfDeviceMemory, UnsupportedOption
-from backend.models import devices, nnpack, tiling, winograd_compact
+from backend.models import devices, nnpack, tiling, winograd_compact, winograd_trunk
 from backend.models.batcher import BatcherStats, TileBatcher
 from backend.models.compiling import compile_network
 from backend.models.cuda_graphs import GraphedForward
@@ -240,6 +240,8 @@ class RealESRGANUpscaler:
                     # Winograd 3x3 convolutions: ~1.7x faster than torch's default oneDNN path on
                     # the CPU, on par with ncnn (bench/FINDINGS.md). NNPACK wants NCHW tensors.
                     model = nnpack.use_nnpack(model).eval()
+                    if self._settings.cpu_winograd != "off" and winograd_trunk.attach(model):
+                        log.info("%s: the RRDB trunk runs on the native Winograd kernels", self.name)
                 else:
                     # NHWC tiles arrive as channels_last for free; keep the weights in the same layout.
                     model = model.to(memory_format=torch.channels_last).eval()

@@ -163,13 +163,13 @@ def interior(buffer: np.ndarray, height: int, width: int) -> np.ndarray:
     return buffer[:, 1 : height + 1, 1 : width + 1, :]
 
 
-def conv_layer(conv: nn.Conv2d) -> tuple[np.ndarray, np.ndarray]:
-    """A conv's weights zero-padded to whole blocks, (Cout', Cin', 3, 3), and its bias, (Cout',)."""
-    cin, cout = blocks(conv.in_channels) * BLOCK, blocks(conv.out_channels) * BLOCK
-    weight = np.zeros((cout, cin, 3, 3), dtype=np.float32)
-    weight[: conv.out_channels, : conv.in_channels] = conv.weight.detach().float().numpy()
-    bias = conv.bias.detach().float().numpy() if conv.bias is not None else np.zeros(0, dtype=np.float32)
-    return weight, _padded(bias, cout)
+def conv_layer(weight: torch.Tensor, bias: torch.Tensor | None) -> tuple[np.ndarray, np.ndarray]:
+    """A 3x3 conv's weights zero-padded to whole blocks, (Cout', Cin', 3, 3), and its bias, (Cout',)."""
+    cout, cin = weight.shape[:2]
+    padded = np.zeros((blocks(cout) * BLOCK, blocks(cin) * BLOCK, 3, 3), dtype=np.float32)
+    padded[:cout, :cin] = weight.detach().float().numpy()
+    values = bias.detach().float().numpy() if bias is not None else np.zeros(0, dtype=np.float32)
+    return padded, _padded(values, padded.shape[0])
 
 
 class Program:
@@ -188,20 +188,21 @@ class Program:
 
     def conv(
         self,
-        conv: nn.Conv2d,
+        conv: nn.Conv2d | nn.Module,
         source: tuple[int, int],
         target: tuple[int, int],
         slope: float | np.ndarray | None,
         *,
         pretransform: bool,
     ) -> None:
-        """target[buffer][block...] = act(conv(source[buffer][block...])). `pretransform` keeps
+        """target[buffer][block...] = act(conv(source[buffer][block...])) for a 3x3, stride 1,
+        padding 1 conv (anything with `weight` and `bias`). `pretransform` keeps
         the kernels in the Winograd domain (7x the weights' memory: small models only); else
         they are transformed before each use, from a [Cin][3][3][Cout] copy."""
-        weight, bias = conv_layer(conv)
+        weight, bias = conv_layer(conv.weight, conv.bias)
         cout, cin = weight.shape[:2]
         if slope is not None:
-            slope = _padded(np.broadcast_to(np.asarray(slope, dtype=np.float32), (conv.out_channels,)), cout)
+            slope = _padded(np.broadcast_to(np.asarray(slope, dtype=np.float32), (conv.weight.shape[0],)), cout)
         kernels = transform_kernels(weight) if pretransform else None
         taps = None if pretransform else np.ascontiguousarray(weight.transpose(1, 2, 3, 0))
         self._ops.append(

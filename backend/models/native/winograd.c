@@ -34,8 +34,9 @@ int winograd_supported(void) {
 
 #include "winograd_transforms.h"
 
-/* M[t][:] = sum_k V[t][k] U[k][:] for T tiles (a multiple of TILES), K input channels and
- * N = VECS*16 output channels; TILES x VECS accumulators (24 of the 32 registers). */
+/* M[t][:] = sum_k V[k/16][t][k%16] U[k][:] for T tiles (a multiple of TILES), K input
+ * channels and N = VECS*16 output channels; TILES x VECS accumulators (24 of 32 registers).
+ * V holds 16 channels of each tile together, so the input transform writes it sequentially. */
 #define GEMM(VECS, TILES)                                                                          \
     KERNEL static void gemm_##VECS(const float* V, const float* U, float* M, int T, int K) {      \
         const int N = VECS * 16;                                                                   \
@@ -43,14 +44,17 @@ int winograd_supported(void) {
             __m512 acc[TILES][VECS];                                                               \
             _Pragma("GCC unroll 16") for (int i = 0; i < TILES; i++)                               \
                 _Pragma("GCC unroll 4") for (int v = 0; v < VECS; v++) acc[i][v] = _mm512_setzero_ps(); \
-            const float* rows = V + (long)t0 * K;                                                  \
-            for (int k = 0; k < K; k++) {                                                          \
-                __m512 u[VECS];                                                                    \
-                _Pragma("GCC unroll 4") for (int v = 0; v < VECS; v++) u[v] = _mm512_loadu_ps(U + (long)k * N + 16 * v); \
-                _Pragma("GCC unroll 16") for (int i = 0; i < TILES; i++) {                         \
-                    __m512 b = _mm512_set1_ps(rows[(long)i * K + k]);                              \
-                    _Pragma("GCC unroll 4") for (int v = 0; v < VECS; v++)                         \
-                        acc[i][v] = _mm512_fmadd_ps(b, u[v], acc[i][v]);                           \
+            for (int k0 = 0; k0 < K; k0 += 16) {                                                   \
+                const float* rows = V + (long)k0 * T + (long)t0 * 16;                              \
+                const float* u_rows = U + (long)k0 * N;                                            \
+                for (int c = 0; c < 16; c++) {                                                     \
+                    __m512 u[VECS];                                                                \
+                    _Pragma("GCC unroll 4") for (int v = 0; v < VECS; v++) u[v] = _mm512_loadu_ps(u_rows + c * N + 16 * v); \
+                    _Pragma("GCC unroll 16") for (int i = 0; i < TILES; i++) {                     \
+                        __m512 b = _mm512_set1_ps(rows[i * 16 + c]);                               \
+                        _Pragma("GCC unroll 4") for (int v = 0; v < VECS; v++)                     \
+                            acc[i][v] = _mm512_fmadd_ps(b, u[v], acc[i][v]);                       \
+                    }                                                                              \
                 }                                                                                  \
             }                                                                                      \
             _Pragma("GCC unroll 16") for (int i = 0; i < TILES; i++)                               \
@@ -136,12 +140,12 @@ KERNEL static void conv_tiles(const Program* P, const Op* op, const float* U, in
         const int group = gemm_tiles(out_blocks);
         const int padded = (n + group - 1) / group * group; /* rows past n are computed, never read */
         const long ps_v = (long)padded * op->cin + STRIDE_PAD, ps_m = (long)padded * op->cout + STRIDE_PAD;
-        for (int i = 0; i < n; i++) {
-            const int ty = (c0 + i) / tw, tx = (c0 + i) % tw;
-            for (int b = 0; b < in_blocks; b++)
-                input_transform(in + b * plane + (ty * 6 * Wp + tx * 6) * 16, Wp * 16, V + (long)i * op->cin + b * 16,
+        for (int b = 0; b < in_blocks; b++) /* V[p][b][tile][16]: one plane at a time, written in order */
+            for (int i = 0; i < n; i++) {
+                const int ty = (c0 + i) / tw, tx = (c0 + i) % tw;
+                input_transform(in + b * plane + (ty * 6 * Wp + tx * 6) * 16, Wp * 16, V + ((long)b * padded + i) * 16,
                                 ps_v);
-        }
+            }
         for (int p = 0; p < 64; p++) {
             const float* Up = U + (long)p * op->cin * op->cout;
             switch (out_blocks) {
