@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> dict:
     upscaler.upscale(photo(64))  # placed model copy, lazy allocator state
     kinds = {type(m).__name__ for model in getattr(upscaler, "_placed", {}).values() for m in model.modules()}
     cpu_path = "NNPACK" if "NnpackConv2d" in kinds else "oneDNN, channels_last"
+    from backend.models.lean_forward import native_trunks
+
+    if any(getattr(model, "model", None) in native_trunks for model in upscaler._placed.values()):
+        cpu_path = "Winograd kernels (trunk), NNPACK (head)"
     image = photo(args.size)
     loaded = current_rss_mb()
     peak = {"mb": loaded}
@@ -63,7 +67,7 @@ def main(argv: list[str] | None = None) -> dict:
         "tile": settings.tile if args.tile is None else args.tile,
         "pad": settings.tile_pad,
         "tiles": tiles[-1] if tiles else None,
-        "nnpack": cpu_path == "NNPACK",
+        "nnpack": "NNPACK" in cpu_path,
         "dense": args.dense,
         "engine": f"engine at {_git()} ({cpu_path}{', + dense buffers' if args.dense else ''})",
         "threads": torch.get_num_threads(),

@@ -153,9 +153,24 @@ def _padded(values: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
+def _aligned_zeros(shape: tuple[int, ...]) -> np.ndarray:
+    """float32 zeros starting on a cache line (numpy's large arrays start 16 bytes into one), so
+    that no 16-float vector the kernels load or store straddles two lines."""
+    size = int(np.prod(shape))
+    raw = np.zeros(size + BLOCK, dtype=np.float32)
+    start = (-raw.ctypes.data % 64) // raw.itemsize
+    return raw[start : start + size].reshape(shape)
+
+
+def _aligned(array: np.ndarray) -> np.ndarray:
+    copy = _aligned_zeros(array.shape)
+    copy[...] = array
+    return copy
+
+
 def blocked_buffer(depth: int, height: int, width: int) -> np.ndarray:
     """A zeroed activation buffer in the C layout: (depth, Hp, Wp, 16), the image at (1, 1)."""
-    return np.zeros((depth, -(-height // TILE) * TILE + 2, -(-width // TILE) * TILE + 2, BLOCK), dtype=np.float32)
+    return _aligned_zeros((depth, -(-height // TILE) * TILE + 2, -(-width // TILE) * TILE + 2, BLOCK))
 
 
 def interior(buffer: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -203,8 +218,8 @@ class Program:
         cout, cin = weight.shape[:2]
         if slope is not None:
             slope = _padded(np.broadcast_to(np.asarray(slope, dtype=np.float32), (conv.weight.shape[0],)), cout)
-        kernels = transform_kernels(weight) if pretransform else None
-        taps = None if pretransform else np.ascontiguousarray(weight.transpose(1, 2, 3, 0))
+        kernels = _aligned(transform_kernels(weight)) if pretransform else None
+        taps = None if pretransform else _aligned(weight.transpose(1, 2, 3, 0))
         self._ops.append(
             Op(
                 kind=OP_CONV,

@@ -267,7 +267,11 @@ int winograd_run(float* const* buffers, const int* blocks, int n_buffers, int H,
     const size_t m_size = 64 * ((size_t)(48 + 12) * max_cout + STRIDE_PAD);
     Worker* workers = calloc(threads, sizeof(Worker));
     pthread_t* ids = calloc(threads, sizeof(pthread_t));
-    float* memory = calloc((v_size + m_size) * threads + 64 * max_pairs + 16, sizeof(float));
+    /* 64-byte aligned, so that no vector load or store straddles two cache lines. */
+    const size_t floats = (v_size + m_size) * threads + 64 * max_pairs + 16;
+    float* memory = NULL;
+    if (posix_memalign((void**)&memory, 64, floats * sizeof(float)) != 0) memory = NULL;
+    if (memory) memset(memory, 0, floats * sizeof(float));
     if (!workers || !ids || !memory) {
         free(workers), free(ids), free(memory);
         return -2;
