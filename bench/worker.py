@@ -59,8 +59,17 @@ def make_ours(model: str, tile: int, pad: int, variant: str = "") -> Upscale:
         if upscaler._forward_fn is not lean_forward.esrgan_chunked_forward:
             upscaler._forward_fn = lean_forward.plain_forward
     kinds = {type(m).__name__ for model in placed for m in model.modules()}
+    from backend.models.lean_forward import native_trunks
+
+    native_trunk = any(getattr(placed_model, "model", None) in native_trunks for placed_model in placed)
     ENGINE_INFO["engine_cpu_path"] = (
-        "winograd" if "WinogradCompact" in kinds else "nnpack" if "NnpackConv2d" in kinds else "onednn"
+        "winograd"
+        if "WinogradCompact" in kinds
+        else "winograd trunk, nnpack head"
+        if native_trunk
+        else "nnpack"
+        if "NnpackConv2d" in kinds
+        else "onednn"
     )
     ENGINE_INFO["engine_precision"] = upscaler.precision
     return lambda image: upscaler.upscale(image, tile=tile)
