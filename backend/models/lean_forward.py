@@ -67,6 +67,8 @@ def esrgan_chunked_forward(model: nn.Module, batch: torch.Tensor) -> torch.Tenso
     stages: nn.Sequential = model.model
     features = _trunk(stages, batch)  # first conv + RRDB trunk with its shortcut
     head = stages[2:]
+    if features.device.type == "cpu" and features.dtype == torch.float32:
+        head = native_heads.get(stages, head)
     rows, cols = features.shape[2:]
     scale = model.scale  # the head's upsampling on the trunk grid (x2plus: 4 after unshuffling by 2)
     bytes_per_row = features.shape[0] * cols * scale * scale * _HEAD_BYTES_PER_OUTPUT_PX * features.element_size()
@@ -108,10 +110,12 @@ class _DenseTrunk:
 
 
 _plans: weakref.WeakKeyDictionary[nn.Module, _DenseTrunk | None] = weakref.WeakKeyDictionary()
-# Trunks that run elsewhere (winograd_trunk.attach: our C kernels), (1, C, H, W) -> (1, nf, H, W).
+# Trunks and heads that run elsewhere (winograd_trunk / winograd_head.attach: our C kernels).
+# Trunk: (1, C, H, W) -> (1, nf, H, W); head: (N, nf, h, w) -> (N, out, h*s, w*s), on the CPU in fp32.
 native_trunks: weakref.WeakKeyDictionary[nn.Module, Callable[[torch.Tensor], torch.Tensor]] = (
     weakref.WeakKeyDictionary()
 )
+native_heads: weakref.WeakKeyDictionary[nn.Module, Callable[[torch.Tensor], torch.Tensor]] = weakref.WeakKeyDictionary()
 
 
 def dense_plan(stages: nn.Sequential) -> _DenseTrunk | None:

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from spandrel import ImageModelDescriptor
 
 from backend.errors import Cancelled, OutOfDeviceMemory, UnsupportedOption
-from backend.models import devices, nnpack, tiling, winograd_compact, winograd_trunk
+from backend.models import devices, nnpack, tiling, winograd_compact, winograd_head, winograd_trunk
 from backend.models.batcher import BatcherStats, TileBatcher
 from backend.models.compiling import compile_network
 from backend.models.cuda_graphs import GraphedForward
@@ -43,6 +43,8 @@ from backend.models.lean_forward import forward_for
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
+# ESRGAN parts our Winograd kernels can take over on the CPU in fp32 (CPU_WINOGRAD).
+_NATIVE_PARTS = (("RRDB trunk", winograd_trunk.attach), ("head", winograd_head.attach))
 # 8-bit planes are views of the caller's (often read-only, decoded) array; tensors made from
 # them are only read: copied, padded or converted, never written in place.
 warnings.filterwarnings("ignore", message="The given NumPy array is not writable", category=UserWarning)
@@ -240,8 +242,10 @@ class RealESRGANUpscaler:
                     # Winograd 3x3 convolutions: ~1.7x faster than torch's default oneDNN path on
                     # the CPU, on par with ncnn (bench/FINDINGS.md). NNPACK wants NCHW tensors.
                     model = nnpack.use_nnpack(model).eval()
-                    if self._settings.cpu_winograd != "off" and winograd_trunk.attach(model):
-                        log.info("%s: the RRDB trunk runs on the native Winograd kernels", self.name)
+                    if self._settings.cpu_winograd != "off":
+                        parts = [part for part, attach in _NATIVE_PARTS if attach(model)]
+                        if parts:
+                            log.info("%s: the %s run on the native Winograd kernels", self.name, " and ".join(parts))
                 else:
                     # NHWC tiles arrive as channels_last for free; keep the weights in the same layout.
                     model = model.to(memory_format=torch.channels_last).eval()

@@ -1,6 +1,6 @@
-"""The ESRGAN trunk on our Winograd kernels (backend/models/winograd_trunk.py): the real bundled
-x4plus and anime_6B weights on real photographs give what the NNPACK dense trunk gives, at odd
-sizes, batches and thread counts, and the engine runs it unless CPU_WINOGRAD=off."""
+"""ESRGAN on our Winograd kernels (backend/models/winograd_trunk.py and winograd_head.py): the
+real bundled x4plus and anime_6B weights on real photographs give what the NNPACK trunk and head
+give, at odd sizes, batches and thread counts, and the engine runs them unless CPU_WINOGRAD=off."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import torch
 from skimage import data
 from spandrel.architectures.ESRGAN.__arch.RRDB import RRDBNet
 
-from backend.models import lean_forward, nnpack, winograd_trunk
+from backend.models import lean_forward, nnpack, winograd_head, winograd_trunk
 from backend.models.manager import ModelManager
 from backend.settings import Settings
 from tests.engine.engine_helpers import psnr
@@ -33,10 +33,11 @@ def one_thread() -> Iterator[None]:
 
 
 def pair(model: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Module]:
-    """(NNPACK model with the native trunk, the same on NNPACK's dense trunk)."""
+    """(NNPACK model with the native trunk and head, the same on NNPACK's dense trunk and head)."""
     reference = nnpack.use_nnpack(copy.deepcopy(model).eval())
     native = copy.deepcopy(reference)
     assert winograd_trunk.attach(native)
+    assert winograd_head.attach(native)
     return native, reference
 
 
@@ -59,11 +60,15 @@ def test_real_weights_match_the_nnpack_trunk(
     with torch.inference_mode():
         features = lean_forward.native_trunks[native.model](batch[:1])
         expected_features = lean_forward._dense_trunk(lean_forward.dense_plan(reference.model), batch[:1].contiguous())
+        head = lean_forward.native_heads[native.model](expected_features)
+        expected_head = reference.model[2:](expected_features)
         actual = lean_forward.esrgan_chunked_forward(native, batch)
         expected = lean_forward.esrgan_chunked_forward(reference, batch)
     assert features.shape == expected_features.shape == (1, 64, height, width)
     # Both are fp32 Winograd F(6,3), with sums in another order, through 345 convolutions.
     assert (features - expected_features).abs().max().item() <= 1e-4
+    assert head.shape == expected_head.shape == (1, 3, 4 * height, 4 * width)
+    assert (head - expected_head).abs().max().item() <= 1e-5
     assert actual.shape == expected.shape == (count, 3, 4 * height, 4 * width)
     assert (actual - expected).abs().max().item() <= 5e-5
 
@@ -101,6 +106,10 @@ def test_layouts_the_kernels_do_not_cover_are_left_to_nnpack() -> None:
     assert odd_width.model not in lean_forward.native_trunks
     on_onednn = RRDBNet(num_filters=32, num_blocks=1).eval()  # not on NNPACK: no dense plan
     assert not winograd_trunk.attach(on_onednn)
+    bilinear = nnpack.use_nnpack(RRDBNet(num_filters=32, num_blocks=1).eval())
+    bilinear.model[2] = torch.nn.Upsample(scale_factor=2, mode="bilinear")
+    assert not winograd_head.attach(bilinear)
+    assert bilinear.model not in lean_forward.native_heads
 
 
 def upscaled(models_dir: Path, image: np.ndarray, **settings: object) -> tuple[np.ndarray, bool]:
@@ -109,7 +118,8 @@ def upscaled(models_dir: Path, image: np.ndarray, **settings: object) -> tuple[n
     )
     upscaler = manager.get("RealESRGAN_x4plus")
     result = upscaler.upscale(image)
-    native = any(getattr(model, "model", None) in lean_forward.native_trunks for model in upscaler._placed.values())
+    placed = [getattr(model, "model", None) for model in upscaler._placed.values()]
+    native = any(stages in lean_forward.native_trunks and stages in lean_forward.native_heads for stages in placed)
     return result, native
 
 
