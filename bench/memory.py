@@ -39,10 +39,12 @@ def main(argv: list[str] | None = None) -> dict:
     upscaler.upscale(photo(64))  # placed model copy, lazy allocator state
     kinds = {type(m).__name__ for model in getattr(upscaler, "_placed", {}).values() for m in model.modules()}
     cpu_path = "NNPACK" if "NnpackConv2d" in kinds else "oneDNN, channels_last"
-    from backend.models.lean_forward import native_trunks
+    from backend.models.lean_forward import native_heads, native_trunks
 
-    if any(getattr(model, "model", None) in native_trunks for model in upscaler._placed.values()):
-        cpu_path = "Winograd kernels (trunk), NNPACK (head)"
+    stages = [getattr(model, "model", None) for model in upscaler._placed.values()]
+    if any(s in native_trunks for s in stages):
+        head = "Winograd kernels" if any(s in native_heads for s in stages) else "NNPACK"
+        cpu_path = f"Winograd kernels (trunk), {head} (head)"
     image = photo(args.size)
     loaded = current_rss_mb()
     peak = {"mb": loaded}

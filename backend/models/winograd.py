@@ -19,6 +19,7 @@ import functools
 import hashlib
 import logging
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -116,6 +117,9 @@ def _built_library() -> Path:
 @functools.cache
 def load() -> ctypes.CDLL | None:
     """The compiled library if this CPU can run it (built on first call), else None."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        log.info("the native Winograd kernels are for x86-64 CPUs: keeping torch's convolutions")
+        return None  # (on a Mac without Xcode's tools, `cc` would only offer to install them)
     try:
         library = ctypes.CDLL(str(_built_library()))
     except (BuildError, OSError, subprocess.SubprocessError) as exc:

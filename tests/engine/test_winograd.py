@@ -155,6 +155,18 @@ def test_a_failed_build_falls_back_to_torch(
     assert not list(tmp_path.glob("*.so*"))  # no half-written library left behind
 
 
+def test_other_architectures_do_not_try_to_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On an Apple silicon Mac `cc` may only offer to install Xcode's tools: never call it there."""
+    monkeypatch.setattr(winograd.platform, "machine", lambda: "arm64")
+    monkeypatch.setattr(winograd, "_compile", lambda target: pytest.fail("tried to build"))
+    monkeypatch.setattr(winograd, "_build_dirs", lambda: ())
+    winograd.load.cache_clear()
+    try:
+        assert winograd.load() is None
+    finally:
+        winograd.load.cache_clear()
+
+
 @needs_kernels
 def test_a_read_only_install_builds_in_the_next_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     not_a_directory = tmp_path / "file"
