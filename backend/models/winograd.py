@@ -4,7 +4,8 @@ built with the system C compiler, and `Program`, a list of its operations on act
 Why: torch's best CPU convolutions (NNPACK, AVX2 Winograd) left animevideov3 9-27 % behind ncnn
 below 512² (bench/FINDINGS.md). The C kernels keep activations in one padded, 16-channel-
 interleaved layout from the first operation to the last and fuse bias and activation into the
-output transform. `winograd_compact` and `winograd_trunk` build the programs for the models.
+output transform. `winograd_compact`, `winograd_trunk` and `winograd_head` build the programs
+for the models.
 
 The library is compiled on first use next to its source (`native/winograd-<hash>.so`, rebuilt
 when the source changes; else in ~/.cache) and loaded with ctypes, which releases the GIL during
@@ -259,6 +260,9 @@ class Program:
 
     def run(self, buffers: list[np.ndarray], height: int, width: int) -> None:
         """Runs every op on `buffers` (from `blocked_buffer`, all for this height and width)."""
+        expected = blocked_buffer(0, height, width).shape[1:]
+        if any(b.shape[1:] != expected or b.dtype != np.float32 or not b.flags.c_contiguous for b in buffers):
+            raise ValueError(f"every buffer must be a blocked_buffer(..., {height}, {width})")  # C trusts the sizes
         if self._packed is None:
             self._packed = (Op * len(self._ops))(*self._ops)
         pointers = (_FLOAT_P * len(buffers))(*(_pointer(b) for b in buffers))

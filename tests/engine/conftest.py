@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from skimage import data
 
 from backend.models.manager import ModelManager
@@ -36,3 +37,12 @@ def manager(models_dir: Path) -> ModelManager:
 def photo() -> np.ndarray:
     """A 96x96 crop of a real photograph (the astronaut's face and badge)."""
     return np.ascontiguousarray(data.astronaut()[60:156, 150:246])
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """NNPACK's thread pool and OpenMP's spinning workers fight over 2 shared cores (bench/FINDINGS.md)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -9,7 +9,6 @@ and fall back to the plain modules off the NNPACK path.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -22,16 +21,10 @@ from backend.models import grouped_trunk, lean_forward, nnpack
 from backend.models.compact_forward import compact_forward
 from backend.models.manager import ModelManager
 
-pytestmark = pytest.mark.skipif(not nnpack.available(), reason="this torch build has no NNPACK")
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """NNPACK's thread pool and OpenMP's spinning workers fight over 2 shared cores (bench/FINDINGS.md)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [
+    pytest.mark.skipif(not nnpack.available(), reason="this torch build has no NNPACK"),
+    pytest.mark.usefixtures("one_thread"),  # tests/engine/conftest.py
+]
 
 
 def photo_batch(height: int, width: int, count: int = 2) -> torch.Tensor:

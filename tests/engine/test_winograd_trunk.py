@@ -5,7 +5,6 @@ give, at odd sizes, batches and thread counts, and the engine runs them unless C
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,16 +19,10 @@ from backend.settings import Settings
 from tests.engine.engine_helpers import psnr
 from tests.engine.test_winograd import RUNS_HERE, needs_kernels
 
-pytestmark = pytest.mark.skipif(not nnpack.available(), reason="this torch build has no NNPACK")
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """NNPACK (the reference here) and OpenMP's spinning workers fight over 2 shared cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [
+    pytest.mark.skipif(not nnpack.available(), reason="this torch build has no NNPACK"),
+    pytest.mark.usefixtures("one_thread"),  # tests/engine/conftest.py
+]
 
 
 def pair(model: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Module]:
