@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     torch_compile: Switch = "auto"  # torch.compile the network; auto = on CUDA (x4plus ~20% faster, ~15 s at warm-up)
     cuda_graphs: Switch = "auto"  # replay small passes (<= 8 x 128² px) from CUDA graphs; auto/on = on CUDA
     # CPU, fp32: SRVGGNetCompact models (animevideov3) and the RRDB trunk of ESRGAN models
-    # (x4plus) run on our own Winograd kernels (AVX-512, built with the system C compiler on
+    # (x4plus) run on our own Winograd kernels (AVX-512 or AVX2, built with the system C compiler on
     # first use); off, or where they cannot build or run = torch's NNPACK convolutions.
     # auto and on mean the same.
     cpu_winograd: Switch = "auto"

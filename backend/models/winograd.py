@@ -1,4 +1,4 @@
-"""Our Winograd F(6x6, 3x3) kernels for the CPU (`native/winograd.c`, AVX-512): the library,
+"""Our Winograd F(6x6, 3x3) kernels for the CPU (`native/winograd.c`, AVX-512 or AVX2): the library,
 built with the system C compiler, and `Program`, a list of its operations on activation buffers.
 
 Why: torch's best CPU convolutions (NNPACK, AVX2 Winograd) left animevideov3 9-27 % behind ncnn
@@ -9,8 +9,8 @@ for the models.
 
 The library is compiled on first use next to its source (`native/winograd-<hash>.so`, rebuilt
 when the source changes; else in ~/.cache) and loaded with ctypes, which releases the GIL during
-the call. Where that cannot happen (no compiler, a read-only install and home, no AVX-512,
-another architecture), `load()` returns None and the engine keeps NNPACK.
+the call. Where that cannot happen (no compiler, a read-only install and home, neither AVX-512
+nor AVX2, another architecture), `load()` returns None and the engine keeps NNPACK.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ TILE = 6  # outputs per Winograd tile side
 
 _FLOAT_P = ctypes.POINTER(ctypes.c_float)
 OP_CONV, OP_AXPBY = 0, 1
+ISA_NONE, ISA_AVX2, ISA_AVX512 = 0, 1, 2  # winograd_supported(): the best this CPU runs
+FORCE_ISA = ISA_NONE  # ISA_NONE = the best the CPU runs; tests set ISA_AVX2 to check those kernels here
 
 
 class Op(ctypes.Structure):
@@ -126,8 +128,8 @@ def load() -> ctypes.CDLL | None:
     except (BuildError, OSError, subprocess.SubprocessError) as exc:
         log.warning("native Winograd kernels unavailable, keeping torch's convolutions: %s", exc)
         return None
-    if not library.winograd_supported():
-        log.info("this CPU has no AVX-512: keeping torch's convolutions")
+    if library.winograd_supported() == ISA_NONE:
+        log.info("this CPU has neither AVX-512 nor AVX2 with FMA: keeping torch's convolutions")
         return None
     library.winograd_run.restype = ctypes.c_int
     library.winograd_run.argtypes = [
@@ -139,6 +141,7 @@ def load() -> ctypes.CDLL | None:
         ctypes.POINTER(Op),
         ctypes.c_int,  # how many ops
         ctypes.c_int,  # threads
+        ctypes.c_int,  # instruction set (ISA_*)
     ]
     return library
 
@@ -269,7 +272,7 @@ class Program:
         depths = (ctypes.c_int * len(buffers))(*(b.shape[0] for b in buffers))
         threads = max(1, torch.get_num_threads())
         status = self._library.winograd_run(
-            pointers, depths, len(buffers), height, width, self._packed, len(self._ops), threads
+            pointers, depths, len(buffers), height, width, self._packed, len(self._ops), threads, FORCE_ISA
         )
         if status != 0:
             raise RuntimeError(f"winograd_run failed ({status})")

@@ -10,8 +10,10 @@ import pytest
 import torch
 from skimage import data
 
+from backend.models import winograd
 from backend.models.manager import ModelManager
 from backend.settings import Settings
+from tests.engine.engine_helpers import ISAS
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +48,10 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(params=ISAS or [winograd.ISA_NONE], ids=lambda isa: {2: "avx512", 1: "avx2", 0: "none"}[isa])
+def isa(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Runs a test once per instruction set this CPU has (AVX-512 CPUs run the AVX2 kernels too)."""
+    monkeypatch.setattr(winograd, "FORCE_ISA", request.param)
+    return request.param

@@ -1,4 +1,4 @@
-"""Our Winograd F(6x6, 3x3) kernels (backend/models/native/winograd.c) on the real bundled
+"""Our Winograd F(6x6, 3x3) kernels (backend/models/native/winograd.c, AVX-512 and AVX2) on the real bundled
 animevideov3 weights and real photographs: the same values as torch's convolutions and as
 ncnn, at any size and thread count, and used by the engine wherever this CPU can run them."""
 
@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import platform
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,19 +19,8 @@ from backend.models import nnpack, winograd, winograd_compact
 from backend.models.manager import ModelManager
 from backend.models.winograd_matrices import AT, BT, HEADER, G, header_source
 from backend.settings import Settings
-from tests.engine.engine_helpers import psnr
+from tests.engine.engine_helpers import RUNS_HERE, needs_kernels, psnr
 from tests.engine.test_bundled_weights import ncnn_forward
-
-
-def cpu_has_avx512() -> bool:
-    """Read independently of the library's own check: the CPU flags the kernel reports."""
-    cpuinfo = Path("/proc/cpuinfo")
-    flags = cpuinfo.read_text().split() if cpuinfo.exists() else []
-    return platform.machine() in ("x86_64", "AMD64") and "avx512f" in flags and "fma" in flags
-
-
-RUNS_HERE = cpu_has_avx512() and any(shutil.which(c) for c in ("cc", "gcc", "clang"))
-needs_kernels = pytest.mark.skipif(not RUNS_HERE, reason="no AVX-512 or no C compiler: the engine keeps NNPACK")
 
 
 @pytest.fixture(autouse=True)
@@ -65,13 +52,15 @@ def test_the_transforms_compute_a_3x3_correlation() -> None:
     np.testing.assert_allclose(winograd_result, direct, atol=1e-12)
 
 
-def test_the_library_builds_and_runs_exactly_where_the_cpu_has_avx512() -> None:
+def test_the_library_builds_and_runs_exactly_where_the_cpu_has_avx2_or_avx512() -> None:
     assert (winograd.load() is not None) == RUNS_HERE
 
 
 @needs_kernels
 @pytest.mark.parametrize(("height", "width"), [(1, 1), (5, 7), (37, 29), (64, 64), (97, 130)])
-def test_real_weights_give_torchs_values_on_a_real_photo(manager: ModelManager, height: int, width: int) -> None:
+def test_real_weights_give_torchs_values_on_a_real_photo(
+    manager: ModelManager, height: int, width: int, isa: int
+) -> None:
     model = anime(manager)
     network = winograd_compact.network_for(model)
     assert network is not None
@@ -84,7 +73,7 @@ def test_real_weights_give_torchs_values_on_a_real_photo(manager: ModelManager, 
 
 
 @needs_kernels
-def test_real_weights_agree_with_ncnn(manager: ModelManager) -> None:
+def test_real_weights_agree_with_ncnn(manager: ModelManager, isa: int) -> None:
     image = photo_crop(40, 44)
     network = winograd_compact.network_for(anime(manager))
     assert network is not None
@@ -95,7 +84,7 @@ def test_real_weights_agree_with_ncnn(manager: ModelManager) -> None:
 
 
 @needs_kernels
-def test_any_thread_count_gives_the_same_bits(manager: ModelManager) -> None:
+def test_any_thread_count_gives_the_same_bits(manager: ModelManager, isa: int) -> None:
     """Each tile is computed alone, in the same order, whichever thread takes it."""
     network = winograd_compact.network_for(anime(manager))
     assert network is not None
@@ -114,7 +103,7 @@ def test_any_thread_count_gives_the_same_bits(manager: ModelManager) -> None:
 @needs_kernels
 @pytest.mark.parametrize("act_type", ["relu", "leakyrelu", "prelu"])
 @pytest.mark.parametrize("features", [16, 24])
-def test_other_compact_shapes_and_activations(act_type: str, features: int) -> None:
+def test_other_compact_shapes_and_activations(act_type: str, features: int, isa: int) -> None:
     """Random weights: this is about the layouts (16- and 24-channel bodies, padded to 16s; an x2
     tail of 12 channels) and activations, checked against the same model's torch forward."""
     torch.manual_seed(0)

@@ -16,8 +16,7 @@ from spandrel.architectures.ESRGAN.__arch.RRDB import RRDBNet
 from backend.models import lean_forward, nnpack, winograd_head, winograd_trunk
 from backend.models.manager import ModelManager
 from backend.settings import Settings
-from tests.engine.engine_helpers import psnr
-from tests.engine.test_winograd import RUNS_HERE, needs_kernels
+from tests.engine.engine_helpers import RUNS_HERE, needs_kernels, psnr
 
 pytestmark = [
     pytest.mark.skipif(not nnpack.available(), reason="this torch build has no NNPACK"),
@@ -46,7 +45,7 @@ def photo_batch(height: int, width: int, count: int) -> torch.Tensor:
     [("RealESRGAN_x4plus", 37, 29, 2), ("RealESRGAN_x4plus", 64, 64, 1), ("RealESRGAN_x4plus_anime_6B", 45, 51, 1)],
 )
 def test_real_weights_match_the_nnpack_trunk(
-    manager: ModelManager, name: str, height: int, width: int, count: int
+    manager: ModelManager, name: str, height: int, width: int, count: int, isa: int
 ) -> None:
     native, reference = pair(manager.get(name).descriptor.model)
     batch = photo_batch(height, width, count)
@@ -67,7 +66,7 @@ def test_real_weights_match_the_nnpack_trunk(
 
 
 @needs_kernels
-def test_thread_count_does_not_change_the_bits(manager: ModelManager) -> None:
+def test_thread_count_does_not_change_the_bits(manager: ModelManager, isa: int) -> None:
     native, _ = pair(manager.get("RealESRGAN_x4plus_anime_6B").descriptor.model)
     batch = photo_batch(30, 41, 1)
     results = []

@@ -1,10 +1,11 @@
 /* Programs of 3x3 convolutions (stride 1, zero padding 1) with a per-channel PReLU / LeakyReLU,
- * as Winograd F(6x6, 3x3) on AVX-512, plus the residual sums between them: the body of
- * SRVGGNetCompact (realesr-animevideov3) and the RRDB trunk of ESRGAN (x4plus) on the CPU.
+ * as Winograd F(6x6, 3x3) on AVX-512 or AVX2, plus the residual sums between them: the body of
+ * SRVGGNetCompact (realesr-animevideov3) and the trunk and head of ESRGAN (x4plus) on the CPU.
  *
- * Built by backend/models/winograd.py with the system C compiler and loaded with ctypes.
- * Everything AVX-512 is behind KERNEL (a target attribute), so the library loads on any x86-64
- * CPU and `winograd_supported()` tells the caller whether the kernels may run.
+ * Built by backend/models/winograd.py with the system C compiler and loaded with ctypes. The
+ * kernels (winograd_kernels.h) are compiled twice, with AVX-512 and with AVX2 + FMA target
+ * attributes, so the library loads on any x86-64 CPU; `winograd_supported()` tells the caller
+ * which set this CPU runs, and `winograd_run` uses it.
  *
  * Activation layout: buffers of [blocks][Hp][Wp][16] floats (16 channels interleaved per pixel),
  * the image at (1, 1), zeros around it; Hp = 6*ceil(H/6) + 2 and Wp likewise, so every 8x8
@@ -25,49 +26,16 @@
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
-#define KERNEL __attribute__((target("avx512f,fma")))
 
+enum { ISA_NONE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
+
+/* The best instruction set this CPU (and OS) runs: ISA_AVX512, ISA_AVX2 (with FMA) or ISA_NONE. */
 int winograd_supported(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+    if (!__builtin_cpu_supports("fma")) return ISA_NONE;
+    if (__builtin_cpu_supports("avx512f")) return ISA_AVX512;
+    return __builtin_cpu_supports("avx2") ? ISA_AVX2 : ISA_NONE;
 }
-
-#include "winograd_transforms.h"
-
-/* M[t][:] = sum_k V[k/16][t][k%16] U[k][:] for T tiles (a multiple of TILES), K input
- * channels and N = VECS*16 output channels; TILES x VECS accumulators (24 of 32 registers).
- * V holds 16 channels of each tile together, so the input transform writes it sequentially. */
-#define GEMM(VECS, TILES)                                                                          \
-    KERNEL static void gemm_##VECS(const float* V, const float* U, float* M, int T, int K) {      \
-        const int N = VECS * 16;                                                                   \
-        for (int t0 = 0; t0 < T; t0 += TILES) {                                                    \
-            __m512 acc[TILES][VECS];                                                               \
-            _Pragma("GCC unroll 16") for (int i = 0; i < TILES; i++)                               \
-                _Pragma("GCC unroll 4") for (int v = 0; v < VECS; v++) acc[i][v] = _mm512_setzero_ps(); \
-            for (int k0 = 0; k0 < K; k0 += 16) {                                                   \
-                const float* rows = V + (long)k0 * T + (long)t0 * 16;                              \
-                const float* u_rows = U + (long)k0 * N;                                            \
-                for (int c = 0; c < 16; c++) {                                                     \
-                    __m512 u[VECS];                                                                \
-                    _Pragma("GCC unroll 4") for (int v = 0; v < VECS; v++) u[v] = _mm512_loadu_ps(u_rows + c * N + 16 * v); \
-                    _Pragma("GCC unroll 16") for (int i = 0; i < TILES; i++) {                     \
-                        __m512 b = _mm512_set1_ps(rows[i * 16 + c]);                               \
-                        _Pragma("GCC unroll 4") for (int v = 0; v < VECS; v++)                     \
-                            acc[i][v] = _mm512_fmadd_ps(b, u[v], acc[i][v]);                       \
-                    }                                                                              \
-                }                                                                                  \
-            }                                                                                      \
-            _Pragma("GCC unroll 16") for (int i = 0; i < TILES; i++)                               \
-                _Pragma("GCC unroll 4") for (int v = 0; v < VECS; v++)                             \
-                    _mm512_storeu_ps(M + (long)(t0 + i) * N + 16 * v, acc[i][v]);                 \
-        }                                                                                          \
-    }
-GEMM(1, 12)
-GEMM(2, 12)
-GEMM(3, 8)
-GEMM(4, 6)
-
-static int gemm_tiles(int vecs) { return vecs == 4 ? 6 : vecs == 3 ? 8 : 12; }
 
 /* A barrier from a mutex and a condition variable (macOS has no pthread_barrier_t). */
 typedef struct {
@@ -109,6 +77,7 @@ typedef struct {
     long Wp, plane;
     const Op* ops;
     float* kernels; /* shared scratch for kernels transformed on the fly */
+    int isa;        /* ISA_AVX512 or ISA_AVX2: which kernels run */
     Barrier* barrier;
     int go; /* 0 until every thread exists, then 1 (work) or -1 (a thread failed to start: exit) */
 } Program;
@@ -124,76 +93,70 @@ static int chunk_for(int cin) { /* V of a chunk ~0.75 MB: 48 tiles at 64 channel
     return tiles < 24 ? 24 : tiles > 48 ? 48 : tiles;
 }
 
-/* Tiles [first, last) of one convolution, a chunk at a time, with this thread's V and M. */
-KERNEL static void conv_tiles(const Program* P, const Op* op, const float* U, int first, int last, float* V,
-                              float* M) {
-    const float* in = P->buffers[op->src] + op->src_block * P->plane;
-    float* out = P->buffers[op->dst] + op->dst_block * P->plane;
-    const long Wp = P->Wp, plane = P->plane;
-    const int tw = P->tw, H = P->H, W = P->W;
-    const int in_blocks = op->cin / 16, out_blocks = op->cout / 16;
-    /* Equal chunks of at most chunk_for(cin): 121 tiles run as 41+40+40, not 48+48+25. */
-    const int chunks = (last - first + chunk_for(op->cin) - 1) / chunk_for(op->cin);
-    const int step = (last - first + chunks - 1) / chunks;
-    for (int c0 = first; c0 < last; c0 += step) {
-        const int n = last - c0 < step ? last - c0 : step;
-        const int group = gemm_tiles(out_blocks);
-        const int padded = (n + group - 1) / group * group; /* rows past n are computed, never read */
-        const long ps_v = (long)padded * op->cin + STRIDE_PAD, ps_m = (long)padded * op->cout + STRIDE_PAD;
-        for (int b = 0; b < in_blocks; b++) /* V[p][b][tile][16]: one plane at a time, written in order */
-            for (int i = 0; i < n; i++) {
-                const int ty = (c0 + i) / tw, tx = (c0 + i) % tw;
-                input_transform(in + b * plane + (ty * 6 * Wp + tx * 6) * 16, Wp * 16, V + ((long)b * padded + i) * 16,
-                                ps_v);
-            }
-        for (int p = 0; p < 64; p++) {
-            const float* Up = U + (long)p * op->cin * op->cout;
-            switch (out_blocks) {
-                case 1: gemm_1(V + p * ps_v, Up, M + p * ps_m, padded, op->cin); break;
-                case 2: gemm_2(V + p * ps_v, Up, M + p * ps_m, padded, op->cin); break;
-                case 3: gemm_3(V + p * ps_v, Up, M + p * ps_m, padded, op->cin); break;
-                default: gemm_4(V + p * ps_v, Up, M + p * ps_m, padded, op->cin); break;
-            }
-        }
-        for (int i = 0; i < n; i++) {
-            const int ty = (c0 + i) / tw, tx = (c0 + i) % tw;
-            const int rows = H - ty * 6 < 6 ? H - ty * 6 : 6, cols = W - tx * 6 < 6 ? W - tx * 6 : 6;
-            for (int b = 0; b < out_blocks; b++) {
-                __m512 y[36];
-                output_transform(M + (long)i * op->cout + b * 16, ps_m, y);
-                const __m512 bias = _mm512_loadu_ps(op->bias + b * 16);
-                const __m512 slope = op->slope ? _mm512_loadu_ps(op->slope + b * 16) : _mm512_set1_ps(1.0f);
-                float* dst = out + b * plane + ((ty * 6 + 1) * Wp + tx * 6 + 1) * 16;
-                for (int r = 0; r < rows; r++)
-                    for (int c = 0; c < cols; c++) {
-                        __m512 x = _mm512_add_ps(y[r * 6 + c], bias);
-                        __mmask16 negative = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
-                        _mm512_storeu_ps(dst + (r * Wp + c) * 16, _mm512_mask_mul_ps(x, negative, x, slope));
-                    }
-            }
-        }
-    }
-}
 
-/* Input channels [first, last) of `weights` ([cin][3][3][cout]) -> U[64][cin][cout]. */
-KERNEL static void transform_weights(const Op* op, float* U, int first, int last) {
-    const long ps = (long)op->cin * op->cout;
-    for (int ci = first; ci < last; ci++)
-        for (int o = 0; o < op->cout; o += 16) {
-            __m512 g[9];
-            for (int k = 0; k < 9; k++) g[k] = _mm512_loadu_ps(op->weights + ((long)ci * 9 + k) * op->cout + o);
-            kernel_transform(g, U + (long)ci * op->cout + o, ps);
-        }
-}
+/* ---- AVX-512: a v16 is one register ---------------------------------------------------------- */
+#define NAME(f) f##_avx512
+#define KERNEL __attribute__((target("avx512f,fma")))
+#define v16 __m512
+#define V_LOAD _mm512_loadu_ps
+#define V_STORE _mm512_storeu_ps
+#define V_SET1 _mm512_set1_ps
+#define V_ZERO _mm512_setzero_ps
+#define V_ADD _mm512_add_ps
+#define V_SUB _mm512_sub_ps
+#define V_MUL _mm512_mul_ps
+#define V_FMA _mm512_fmadd_ps /* a * b + c */
+#define V_PRELU(x, slope) _mm512_mask_mul_ps(x, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), x, slope)
+#define GEMM_VECS 4
+#include "winograd_kernels.h"
+#undef NAME
+#undef KERNEL
+#undef v16
+#undef V_LOAD
+#undef V_STORE
+#undef V_SET1
+#undef V_ZERO
+#undef V_ADD
+#undef V_SUB
+#undef V_MUL
+#undef V_FMA
+#undef V_PRELU
+#undef GEMM_VECS
 
-/* dst = alpha * src + beta * dst over whole planes (the zero borders stay zero), floats [first, last). */
-KERNEL static void axpby(const Program* P, const Op* op, long first, long last) {
-    const float* src = P->buffers[op->src] + op->src_block * P->plane;
-    float* dst = P->buffers[op->dst] + op->dst_block * P->plane;
-    const __m512 a = _mm512_set1_ps(op->alpha), b = _mm512_set1_ps(op->beta);
-    for (long i = first; i < last; i += 16)
-        _mm512_storeu_ps(dst + i, _mm512_fmadd_ps(a, _mm512_loadu_ps(src + i), _mm512_mul_ps(b, _mm512_loadu_ps(dst + i))));
+/* ---- AVX2 + FMA: a v16 is two registers ------------------------------------------------------ */
+#define KERNEL __attribute__((target("avx2,fma")))
+typedef struct {
+    __m256 lo, hi;
+} v16x2;
+KERNEL static inline v16x2 x2_load(const float* p) { return (v16x2){_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
+KERNEL static inline void x2_store(float* p, v16x2 a) { _mm256_storeu_ps(p, a.lo), _mm256_storeu_ps(p + 8, a.hi); }
+KERNEL static inline v16x2 x2_set1(float a) { return (v16x2){_mm256_set1_ps(a), _mm256_set1_ps(a)}; }
+KERNEL static inline v16x2 x2_zero(void) { return (v16x2){_mm256_setzero_ps(), _mm256_setzero_ps()}; }
+KERNEL static inline v16x2 x2_add(v16x2 a, v16x2 b) { return (v16x2){_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)}; }
+KERNEL static inline v16x2 x2_sub(v16x2 a, v16x2 b) { return (v16x2){_mm256_sub_ps(a.lo, b.lo), _mm256_sub_ps(a.hi, b.hi)}; }
+KERNEL static inline v16x2 x2_mul(v16x2 a, v16x2 b) { return (v16x2){_mm256_mul_ps(a.lo, b.lo), _mm256_mul_ps(a.hi, b.hi)}; }
+KERNEL static inline v16x2 x2_fma(v16x2 a, v16x2 b, v16x2 c) {
+    return (v16x2){_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)};
 }
+/* x < 0 ? x * slope : x; blendv picks by the sign bit of x itself. */
+KERNEL static inline v16x2 x2_prelu(v16x2 x, v16x2 s) {
+    return (v16x2){_mm256_blendv_ps(x.lo, _mm256_mul_ps(x.lo, s.lo), x.lo),
+                   _mm256_blendv_ps(x.hi, _mm256_mul_ps(x.hi, s.hi), x.hi)};
+}
+#define NAME(f) f##_avx2
+#define v16 v16x2
+#define V_LOAD x2_load
+#define V_STORE x2_store
+#define V_SET1 x2_set1
+#define V_ZERO x2_zero
+#define V_ADD x2_add
+#define V_SUB x2_sub
+#define V_MUL x2_mul
+#define V_FMA x2_fma
+#define V_PRELU x2_prelu
+#define GEMM_VECS 1
+#include "winograd_kernels.h"
+#undef KERNEL
 
 static void share(long total, long grain, int threads, int index, long* first, long* last) {
     const long units = (total + grain - 1) / grain, per = (units + threads - 1) / threads;
@@ -203,7 +166,7 @@ static void share(long total, long grain, int threads, int index, long* first, l
     if (*first > total) *first = total;
 }
 
-KERNEL static void* run_worker(void* arg) {
+static void* run_worker(void* arg) {
     const Worker* w = arg;
     Program* P = w->program;
     if (w->index > 0) { /* wait until all threads exist, or were told to leave */
@@ -218,17 +181,19 @@ KERNEL static void* run_worker(void* arg) {
         const Op* op = &P->ops[i];
         if (op->kind == OP_AXPBY) {
             share((long)op->cout / 16 * P->plane, 16 * 64, P->threads, w->index, &first, &last);
-            axpby(P, op, first, last);
+            (P->isa == ISA_AVX512 ? axpby_avx512 : axpby_avx2)(P, op, first, last);
         } else {
             const float* U = op->kernels;
             if (!U) {
                 share(op->cin, 1, P->threads, w->index, &first, &last);
-                transform_weights(op, P->kernels, (int)first, (int)last);
+                (P->isa == ISA_AVX512 ? transform_weights_avx512 : transform_weights_avx2)(op, P->kernels, (int)first,
+                                                                                          (int)last);
                 if (P->threads > 1) barrier_wait(P->barrier);
                 U = P->kernels;
             }
             share(P->tiles, 1, P->threads, w->index, &first, &last);
-            if (first < last) conv_tiles(P, op, U, (int)first, (int)last, w->V, w->M);
+            if (first < last)
+                (P->isa == ISA_AVX512 ? conv_tiles_avx512 : conv_tiles_avx2)(P, op, U, (int)first, (int)last, w->V, w->M);
         }
         if (P->threads > 1) barrier_wait(P->barrier);
     }
@@ -236,10 +201,13 @@ KERNEL static void* run_worker(void* arg) {
 }
 
 /* Runs `ops` in order on buffers of the H x W image (layout above; `blocks` gives each
- * buffer's depth), with up to `threads` threads. 0 on success. */
+ * buffer's depth), with up to `threads` threads and the kernels of `isa` (ISA_NONE: the best
+ * this CPU runs). 0 on success. */
 int winograd_run(float* const* buffers, const int* blocks, int n_buffers, int H, int W, const Op* ops, int n_ops,
-                 int threads) {
-    if (!winograd_supported() || H < 1 || W < 1 || n_ops < 0 || threads < 1) return -1;
+                 int threads, int isa) {
+    const int best = winograd_supported();
+    if (isa == ISA_NONE) isa = best;
+    if (isa < ISA_AVX2 || isa > best || H < 1 || W < 1 || n_ops < 0 || threads < 1) return -1;
     long max_cin = 16, max_cout = 16, max_pairs = 0;
     for (int i = 0; i < n_ops; i++) {
         const Op* op = &ops[i];
@@ -278,8 +246,20 @@ int winograd_run(float* const* buffers, const int* blocks, int n_buffers, int H,
     }
     Barrier barrier = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, threads, 0};
     const long Wp = tw * 6 + 2, plane = (long)((H + 5) / 6 * 6 + 2) * Wp * 16;
-    Program program = {buffers, H, W, tiles, tw, threads, n_ops, Wp, plane, ops,
-                       memory + (v_size + m_size) * threads, &barrier, 0};
+    Program program = {.buffers = buffers,
+                       .H = H,
+                       .W = W,
+                       .tiles = tiles,
+                       .tw = tw,
+                       .threads = threads,
+                       .n_ops = n_ops,
+                       .Wp = Wp,
+                       .plane = plane,
+                       .ops = ops,
+                       .kernels = memory + (v_size + m_size) * threads,
+                       .isa = isa,
+                       .barrier = &barrier,
+                       .go = 0};
     int started = 0;
     for (int i = 0; i < threads; i++) {
         float* mine = memory + (v_size + m_size) * i;
@@ -309,7 +289,7 @@ int winograd_run(float* const* buffers, const int* blocks, int n_buffers, int H,
 int winograd_supported(void) { return 0; }
 
 int winograd_run(float* const* buffers, const int* blocks, int n_buffers, int H, int W, const void* ops, int n_ops,
-                 int threads) {
+                 int threads, int isa) {
     return -1;
 }
 
