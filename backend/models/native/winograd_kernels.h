@@ -62,8 +62,8 @@ KERNEL static void NAME(gemm)(const float* V, long block_stride, const float* U,
 #undef GEMM
 
 /* Tiles [first, last) of one convolution, a chunk at a time, with this thread's V and M. */
-KERNEL static void NAME(conv_tiles)(const Program* P, const Op* op, const float* U, int first, int last, float* V,
-                              float* M) {
+KERNEL static void NAME(conv_tiles)(const Program* P, const Op* op, const float* U, int first, int last,
+                                    float* V, float* M) {
     const float* in = P->buffers[op->src] + op->src_block * P->plane;
     float* out = P->buffers[op->dst] + op->dst_block * P->plane;
     const long Wp = P->Wp, plane = P->plane;
@@ -80,8 +80,8 @@ KERNEL static void NAME(conv_tiles)(const Program* P, const Op* op, const float*
         for (int b = 0; b < in_blocks; b++) /* V[p][b][tile][16]: one plane at a time, written in order */
             for (int i = 0; i < n; i++) {
                 const int ty = (c0 + i) / tw, tx = (c0 + i) % tw;
-                NAME(input_transform)(in + b * plane + (ty * 6 * Wp + tx * 6) * 16, Wp * 16, V + ((long)b * padded + i) * 16,
-                                ps_v);
+                NAME(input_transform)(in + b * plane + (ty * 6 * Wp + tx * 6) * 16, Wp * 16,
+                                      V + ((long)b * padded + i) * 16, ps_v);
             }
         for (int p = 0; p < 64; p++)
             NAME(gemm)(V + p * ps_v, (long)padded * 16, U + (long)p * op->cin * op->cout, M + p * ps_m, out_blocks,
