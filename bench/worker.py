@@ -59,12 +59,14 @@ def make_ours(model: str, tile: int, pad: int, variant: str = "") -> Upscale:
         if upscaler._forward_fn is not lean_forward.esrgan_chunked_forward:
             upscaler._forward_fn = lean_forward.plain_forward
     kinds = {type(m).__name__ for model in placed for m in model.modules()}
-    from backend.models.lean_forward import native_trunks
+    from backend.models.lean_forward import native_heads, native_trunks
 
-    native_trunk = any(getattr(placed_model, "model", None) in native_trunks for placed_model in placed)
+    stages = [getattr(placed_model, "model", None) for placed_model in placed]
+    native_trunk = any(s in native_trunks for s in stages)
+    native_head = any(s in native_heads for s in stages)
     ENGINE_INFO["engine_cpu_path"] = (
         "winograd"
-        if "WinogradCompact" in kinds
+        if "WinogradCompact" in kinds or (native_trunk and native_head)
         else "winograd trunk, nnpack head"
         if native_trunk
         else "nnpack"
