@@ -146,6 +146,26 @@ def load() -> ctypes.CDLL | None:
     return library
 
 
+MAX_OUT_CHANNELS = 64  # a convolution's widest output: 4 vectors of 16 per GEMM
+
+
+def runs_conv(module: nn.Module) -> bool:
+    """Whether the kernels compute this layer: a 3x3 convolution (nn.Conv2d or NNPACK's), stride
+    1, zero padding 1, no dilation or groups, at most 64 outputs (inputs are any number)."""
+    weight = getattr(module, "weight", None)
+    return (
+        isinstance(weight, torch.Tensor)
+        and weight.dim() == 4
+        and tuple(weight.shape[2:]) == (3, 3)
+        and weight.shape[0] <= MAX_OUT_CHANNELS
+        and list(getattr(module, "padding", [])) == [1, 1]
+        and list(getattr(module, "stride", [])) == [1, 1]
+        and tuple(getattr(module, "dilation", (1, 1))) == (1, 1)
+        and getattr(module, "groups", 1) == 1
+        and getattr(module, "padding_mode", "zeros") == "zeros"
+    )
+
+
 def blocks(channels: int) -> int:
     """16-channel blocks that hold `channels`."""
     return -(-channels // BLOCK)

@@ -13,23 +13,7 @@ from torch import nn
 from backend.models import winograd
 from backend.models.compact_forward import is_compact
 
-MAX_CHANNELS = 64  # the C convolution's widest output (4 vectors of 16)
-
 Layers = list[tuple[nn.Conv2d, np.ndarray | None]]
-
-
-def _is_plain_3x3(conv: nn.Module) -> bool:
-    return (
-        isinstance(conv, nn.Conv2d)
-        and conv.kernel_size == (3, 3)
-        and conv.stride == (1, 1)
-        and conv.padding == (1, 1)
-        and conv.dilation == (1, 1)
-        and conv.groups == 1
-        and conv.padding_mode == "zeros"
-        and conv.in_channels <= MAX_CHANNELS
-        and conv.out_channels <= MAX_CHANNELS
-    )
 
 
 def _slopes(module: nn.Module, channels: int) -> np.ndarray | None:
@@ -49,7 +33,7 @@ def _layers(model: nn.Module) -> Layers | None:
         return None
     layers: Layers = []
     for module in model.body:
-        if _is_plain_3x3(module):
+        if isinstance(module, nn.Conv2d) and winograd.runs_conv(module):
             layers.append((module, None))
             continue
         if not layers or layers[-1][1] is not None:

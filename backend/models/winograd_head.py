@@ -27,20 +27,6 @@ class _Convs:
     result: int  # the buffer that holds the last output
 
 
-def _is_3x3(module: nn.Module) -> bool:
-    weight = getattr(module, "weight", None)
-    return (
-        isinstance(weight, torch.Tensor)
-        and weight.dim() == 4
-        and tuple(weight.shape[2:]) == (3, 3)
-        and weight.shape[0] <= 64
-        and list(getattr(module, "padding", [])) == [1, 1]
-        and list(getattr(module, "stride", [])) == [1, 1]
-        and tuple(getattr(module, "dilation", (1, 1))) == (1, 1)
-        and getattr(module, "groups", 1) == 1
-    )
-
-
 def _is_nearest_2x(module: nn.Module) -> bool:
     return isinstance(module, nn.Upsample) and module.mode == "nearest" and module.scale_factor in (2, 2.0, (2.0, 2.0))
 
@@ -106,7 +92,7 @@ def _head(stages: nn.Sequential, library: object) -> WinogradHead | None:
         if _is_nearest_2x(module):
             close()
             steps.append(None)
-        elif _is_3x3(module):
+        elif winograd.runs_conv(module):
             slope = None
             if index + 1 < len(modules) and type(modules[index + 1]) is nn.LeakyReLU:
                 slope = float(modules[index + 1].negative_slope)

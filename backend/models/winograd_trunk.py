@@ -29,16 +29,13 @@ INPUT, FIRST, DENSE, SAVED, LAST = range(5)
 
 
 def _fits(plan: lean_forward._DenseTrunk) -> bool:
-    """Whole 16-channel blocks for the features and growths (x4plus: 64 and 32), ≤ 64 out."""
-    nf = plan.first.weight.shape[0]
-    growths = {conv.weight.shape[0] for rrdb in plan.blocks for block in rrdb for conv, _ in block.growth}
-    convs = [plan.first, plan.conv] + [conv for rrdb in plan.blocks for block in rrdb for conv, _ in block.growth]
-    return (
-        nf % winograd.BLOCK == 0
-        and nf <= 64
-        and all(g % winograd.BLOCK == 0 and g <= 64 for g in growths)
-        and all(tuple(conv.weight.shape[2:]) == (3, 3) for conv in convs)
-        and all(list(conv.padding) == [1, 1] and list(conv.stride) == [1, 1] for conv in convs)
+    """Every conv one the kernels run, and whole 16-channel blocks for the features and growths
+    (x4plus: 64 and 32), which are written into the dense buffer at block offsets."""
+    growths = [conv for rrdb in plan.blocks for block in rrdb for conv, _ in block.growth]
+    lasts = [block.last for rrdb in plan.blocks for block in rrdb]
+    convs = [plan.first, plan.conv, *growths, *lasts]
+    return all(winograd.runs_conv(conv) for conv in convs) and all(
+        conv.weight.shape[0] % winograd.BLOCK == 0 for conv in (plan.first, *growths)
     )
 
 
