@@ -35,7 +35,8 @@ from backend.models.winograd_matrices import transform_kernels
 log = logging.getLogger(__name__)
 
 NATIVE_DIR = Path(__file__).with_name("native")
-SOURCES = (NATIVE_DIR / "winograd.c", NATIVE_DIR / "winograd_transforms.h")  # the library is built beside them
+# The library is built beside them, named by a hash of all three: a change to any one rebuilds it.
+SOURCES = tuple(NATIVE_DIR / name for name in ("winograd.c", "winograd_kernels.h", "winograd_transforms.h"))
 CFLAGS = ("-O3", "-shared", "-fPIC", "-pthread")
 BLOCK = 16  # channels interleaved per pixel in the C layout
 TILE = 6  # outputs per Winograd tile side
@@ -281,8 +282,9 @@ class Program:
         )
         self._packed = None
 
-    def run(self, buffers: list[np.ndarray], height: int, width: int) -> None:
-        """Runs every op on `buffers` (from `blocked_buffer`, all for this height and width)."""
+    def run(self, buffers: list[np.ndarray], height: int, width: int, threads: int | None = None) -> None:
+        """Runs every op on `buffers` (from `blocked_buffer`, all for this height and width), on
+        `threads` threads (default: torch's intra-op thread count)."""
         expected = blocked_buffer(0, height, width).shape[1:]
         if any(b.shape[1:] != expected or b.dtype != np.float32 or not b.flags.c_contiguous for b in buffers):
             raise ValueError(f"every buffer must be a blocked_buffer(..., {height}, {width})")  # C trusts the sizes
@@ -290,7 +292,7 @@ class Program:
             self._packed = (Op * len(self._ops))(*self._ops)
         pointers = (_FLOAT_P * len(buffers))(*(_pointer(b) for b in buffers))
         depths = (ctypes.c_int * len(buffers))(*(b.shape[0] for b in buffers))
-        threads = max(1, torch.get_num_threads())
+        threads = max(1, torch.get_num_threads() if threads is None else threads)
         status = self._library.winograd_run(
             pointers, depths, len(buffers), height, width, self._packed, len(self._ops), threads, FORCE_ISA
         )

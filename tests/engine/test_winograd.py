@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
+import re
+import signal
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +103,58 @@ def test_any_thread_count_gives_the_same_bits(manager: ModelManager, isa: int) -
         assert torch.equal(result, results[0])
     with torch.inference_mode():
         assert torch.equal(network(batch[1:]), results[0][1:])  # batch members are independent
+
+
+@needs_kernels
+def test_concurrent_callers_each_get_their_own_result(manager: ModelManager, isa: int) -> None:
+    """Service workers call at once: one run has the thread pool, the others start their own
+    threads (native/winograd.c), and every caller gets what it gets alone."""
+    network = winograd_compact.network_for(anime(manager))
+    assert network is not None
+    crops = [photo_crop(30 + 7 * i, 41, top=20 * i) for i in range(6)]
+    torch.set_num_threads(2)
+    with torch.inference_mode():
+        alone = [network(crop) for crop in crops]
+        with ThreadPoolExecutor(len(crops)) as pool:
+            for _ in range(3):
+                together = list(pool.map(network, crops))
+                assert all(torch.equal(a, b) for a, b in zip(together, alone, strict=True))
+
+
+@needs_kernels
+def test_a_forked_child_runs_the_kernels(manager: ModelManager, isa: int) -> None:
+    """A fork keeps only the forking thread; the child must not wait for the parent's pool
+    workers (a server that forks its workers after loading, or multiprocessing)."""
+    network = winograd_compact.network_for(anime(manager))
+    assert network is not None
+    image = photo_crop(40, 52)[0].permute(1, 2, 0).numpy()
+
+    def run() -> np.ndarray:
+        buffers = [winograd.blocked_buffer(depth, 40, 52) for depth in (1, 4, 4)]
+        buffers[0][0, 1:41, 1:53, :3] = image
+        network._program.run(buffers, 40, 52, threads=3)
+        return buffers[network._result]
+
+    expected = run()  # the pool now has worker threads
+    child = os.fork()
+    if child == 0:  # no pytest, no torch ops here: report through the exit status only
+        os._exit(0 if np.array_equal(run(), expected) else 3)
+    deadline = time.monotonic() + 60
+    while (done := os.waitpid(child, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        pytest.fail("the forked child hung in the kernels")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
+
+
+def test_every_source_file_names_the_library() -> None:
+    """The library's name hashes its sources: each file they include must be one, or an edit to
+    it would load the stale build."""
+    includes = {name for path in winograd.SOURCES for name in re.findall(r'#include "([^"]+)"', path.read_text())}
+    assert includes
+    assert {path.name for path in winograd.SOURCES} == {"winograd.c", *includes}
 
 
 @needs_kernels

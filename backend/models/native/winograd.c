@@ -17,8 +17,16 @@
  * the Winograd domain, [64][Cin][Cout], transformed at load or, for big models, just before the
  * convolution), output transform + bias + activation. A barrier separates operations, because
  * a tile reads its neighbours' outputs of the one before.
+ *
+ * Threads: a pool of worker threads and their scratch memory live from one run to the next, and
+ * the barrier spins briefly before it sleeps. Creating threads and zeroing scratch on every call
+ * cost ~0.8-1.5 ms, more than the whole work of a 32x32 image. A run that finds the pool in use
+ * (another caller's run) starts threads of its own, as every run did before.
  */
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,23 +45,33 @@ int winograd_supported(void) {
     return __builtin_cpu_supports("avx2") ? ISA_AVX2 : ISA_NONE;
 }
 
-/* A barrier from a mutex and a condition variable (macOS has no pthread_barrier_t). */
+#define SPIN_ROUNDS 2000 /* pause instructions (~40-80 us) a waiting thread spins before it sleeps */
+
+/* A barrier that spins, then sleeps on a condition variable (macOS has no pthread_barrier_t). */
 typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t turn;
-    int waiting, parties, round;
+    atomic_int waiting;
+    atomic_uint round; /* unsigned: wraps around, defined, in a service that runs for months */
+    int parties;
 } Barrier;
 
 static void barrier_wait(Barrier* b) {
-    pthread_mutex_lock(&b->lock);
-    const int round = b->round;
-    if (++b->waiting == b->parties) {
-        b->waiting = 0;
-        b->round++;
+    const unsigned round = atomic_load_explicit(&b->round, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&b->waiting, 1, memory_order_acq_rel) + 1 == b->parties) {
+        atomic_store_explicit(&b->waiting, 0, memory_order_relaxed); /* before anyone can pass */
+        pthread_mutex_lock(&b->lock);
+        atomic_store_explicit(&b->round, round + 1, memory_order_release);
         pthread_cond_broadcast(&b->turn);
-    } else {
-        while (round == b->round) pthread_cond_wait(&b->turn, &b->lock);
+        pthread_mutex_unlock(&b->lock);
+        return;
     }
+    for (int i = 0; i < SPIN_ROUNDS; i++) {
+        if (atomic_load_explicit(&b->round, memory_order_acquire) != round) return;
+        _mm_pause();
+    }
+    pthread_mutex_lock(&b->lock);
+    while (atomic_load_explicit(&b->round, memory_order_acquire) == round) pthread_cond_wait(&b->turn, &b->lock);
     pthread_mutex_unlock(&b->lock);
 }
 
@@ -77,16 +95,11 @@ typedef struct {
     long Wp, plane;
     const Op* ops;
     float* kernels; /* shared scratch for kernels transformed on the fly */
+    long v_floats;  /* a thread's scratch: V, then M at this offset */
     int isa;        /* ISA_AVX512 or ISA_AVX2: which kernels run */
     Barrier* barrier;
-    int go; /* 0 until every thread exists, then 1 (work) or -1 (a thread failed to start: exit) */
+    int go; /* private threads: 0 until every thread exists, then 1 (work) or -1 (a thread failed to start: exit) */
 } Program;
-
-typedef struct {
-    Program* program;
-    int index;
-    float *V, *M;
-} Worker;
 
 static int chunk_for(int cin) { /* V of a chunk ~0.75 MB: 48 tiles at 64 channels, 24 at 128 or 192 */
     int tiles = (int)(196608 / (64L * cin)) / 24 * 24;
@@ -166,38 +179,218 @@ static void share(long total, long grain, int threads, int index, long* first, l
     if (*first > total) *first = total;
 }
 
-static void* run_worker(void* arg) {
-    const Worker* w = arg;
-    Program* P = w->program;
-    if (w->index > 0) { /* wait until all threads exist, or were told to leave */
-        pthread_mutex_lock(&P->barrier->lock);
-        while (P->go == 0) pthread_cond_wait(&P->barrier->turn, &P->barrier->lock);
-        const int go = P->go;
-        pthread_mutex_unlock(&P->barrier->lock);
-        if (go < 0) return NULL;
-    }
+/* One thread's part of the program: every operation, with a barrier after each. Touches nothing
+ * of the program after its last barrier (the caller's stack frame may be gone by then). */
+static void work(Program* P, int index, float* V, float* M) {
+    const int n_ops = P->n_ops, threads = P->threads;
     long first, last;
-    for (int i = 0; i < P->n_ops; i++) {
+    for (int i = 0; i < n_ops; i++) {
         const Op* op = &P->ops[i];
         if (op->kind == OP_AXPBY) {
-            share((long)op->cout / 16 * P->plane, 16 * 64, P->threads, w->index, &first, &last);
+            share((long)op->cout / 16 * P->plane, 16 * 64, threads, index, &first, &last);
             (P->isa == ISA_AVX512 ? axpby_avx512 : axpby_avx2)(P, op, first, last);
         } else {
             const float* U = op->kernels;
             if (!U) {
-                share(op->cin, 1, P->threads, w->index, &first, &last);
+                share(op->cin, 1, threads, index, &first, &last);
                 (P->isa == ISA_AVX512 ? transform_weights_avx512 : transform_weights_avx2)(op, P->kernels, (int)first,
                                                                                           (int)last);
-                if (P->threads > 1) barrier_wait(P->barrier);
+                if (threads > 1) barrier_wait(P->barrier);
                 U = P->kernels;
             }
-            share(P->tiles, 1, P->threads, w->index, &first, &last);
+            share(P->tiles, 1, threads, index, &first, &last);
             if (first < last)
-                (P->isa == ISA_AVX512 ? conv_tiles_avx512 : conv_tiles_avx2)(P, op, U, (int)first, (int)last, w->V, w->M);
+                (P->isa == ISA_AVX512 ? conv_tiles_avx512 : conv_tiles_avx2)(P, op, U, (int)first, (int)last, V, M);
         }
-        if (P->threads > 1) barrier_wait(P->barrier);
+        if (threads > 1) barrier_wait(P->barrier);
+    }
+}
+
+/* Scratch sizes of a run, in floats: per thread (a chunk's V and M, rounded up to a whole GEMM
+ * group, plus the stride padding) and shared (kernels transformed on the fly). */
+typedef struct {
+    size_t per_thread, v, shared;
+} Sizes;
+
+/* Zeroed, 64-byte aligned (no vector load or store straddles two cache lines); NULL if none. */
+static float* zeroed(size_t floats) {
+    float* memory = NULL;
+    if (posix_memalign((void**)&memory, 64, floats * sizeof(float) + 64) != 0) return NULL;
+    memset(memory, 0, floats * sizeof(float) + 64);
+    return memory;
+}
+
+/* ---- private threads: for a run that finds the pool busy ------------------------------------ */
+
+typedef struct {
+    Program* program;
+    int index;
+    float *V, *M;
+} Worker;
+
+static void* private_worker(void* arg) {
+    const Worker* w = arg;
+    Program* P = w->program;
+    pthread_mutex_lock(&P->barrier->lock); /* wait until all threads exist, or were told to leave */
+    while (P->go == 0) pthread_cond_wait(&P->barrier->turn, &P->barrier->lock);
+    const int go = P->go;
+    pthread_mutex_unlock(&P->barrier->lock);
+    if (go > 0) work(P, w->index, w->V, w->M);
+    return NULL;
+}
+
+static int run_private(Program* P, Sizes sizes) {
+    const int threads = P->threads;
+    Worker* workers = calloc(threads, sizeof(Worker));
+    pthread_t* ids = calloc(threads, sizeof(pthread_t));
+    float* memory = zeroed(sizes.per_thread * threads + sizes.shared);
+    if (!workers || !ids || !memory) {
+        free(workers), free(ids), free(memory);
+        return -2;
+    }
+    Barrier barrier = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, threads};
+    P->barrier = &barrier;
+    P->kernels = memory + sizes.per_thread * threads;
+    int started = 0;
+    for (int i = 0; i < threads; i++) {
+        float* mine = memory + sizes.per_thread * i;
+        workers[i] = (Worker){P, i, mine, mine + sizes.v};
+        if (i > 0) {
+            if (pthread_create(&ids[i], NULL, private_worker, &workers[i]) != 0) break;
+            started++;
+        }
+    }
+    pthread_mutex_lock(&barrier.lock);
+    P->go = started == threads - 1 ? 1 : -1;
+    pthread_cond_broadcast(&barrier.turn);
+    pthread_mutex_unlock(&barrier.lock);
+    if (P->go < 0) { /* no thread for every share: those that started leave, this one does it all */
+        for (int i = 1; i <= started; i++) pthread_join(ids[i], NULL);
+        started = 0;
+        P->threads = 1;
+    }
+    work(P, 0, workers[0].V, workers[0].M);
+    for (int i = 1; i <= started; i++) pthread_join(ids[i], NULL);
+    free(memory), free(ids), free(workers);
+    return 0;
+}
+
+/* ---- the pool: threads and scratch kept between runs ----------------------------------------- */
+
+#define POOL_THREADS 256 /* most threads a pooled run uses */
+
+static struct {
+    pthread_mutex_t busy;  /* held by the run that uses the pool */
+    pthread_mutex_t lock;  /* guards generation, program and active; with `wake` */
+    pthread_cond_t wake;
+    atomic_uint generation; /* one more for each run handed to the workers */
+    Program* program;      /* that run's */
+    int active;            /* threads in that run: workers with a smaller index take part */
+    int started;           /* worker threads alive: indices 1..started */
+    unsigned born[POOL_THREADS]; /* the generation when each worker was created */
+    float* scratch[POOL_THREADS];
+    size_t scratch_floats[POOL_THREADS];
+    float* shared;
+    size_t shared_floats;
+    Barrier barrier;
+} pool = {.busy = PTHREAD_MUTEX_INITIALIZER,
+          .lock = PTHREAD_MUTEX_INITIALIZER,
+          .wake = PTHREAD_COND_INITIALIZER,
+          .barrier = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0}};
+
+static void* pool_worker(void* arg) {
+    const int index = (int)(intptr_t)arg;
+    unsigned seen = pool.born[index];
+    for (;;) {
+        pthread_mutex_lock(&pool.lock);
+        while (atomic_load(&pool.generation) == seen) pthread_cond_wait(&pool.wake, &pool.lock);
+        /* Read together, under the lock: a run cannot end (and the next begin) without its workers. */
+        seen = atomic_load(&pool.generation);
+        Program* P = index < pool.active ? pool.program : NULL;
+        float* scratch = pool.scratch[index];
+        pthread_mutex_unlock(&pool.lock);
+        if (P) work(P, index, scratch, scratch + P->v_floats);
     }
     return NULL;
+}
+
+/* A fork keeps only the forking thread: the child starts with an empty, unlocked pool. Its
+ * scratch (copied into the child) is kept. */
+static void pool_after_fork(void) {
+    pool.busy = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    pool.lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    pool.wake = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+    pool.barrier.lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    pool.barrier.turn = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+    atomic_store(&pool.barrier.waiting, 0);
+    pool.started = 0;
+    pool.active = 0;
+}
+
+static void pool_register_fork(void) { pthread_atfork(NULL, NULL, pool_after_fork); }
+
+/* Workers 1..wanted-1 alive (with every signal blocked: Python handles signals on its main
+ * thread); returns how many threads a run can use, at least 1. Pool held. */
+static int pool_grow(int wanted) {
+    if (wanted > POOL_THREADS) wanted = POOL_THREADS;
+    if (pool.started + 1 >= wanted) return wanted;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    while (pool.started + 1 < wanted) {
+        const int index = pool.started + 1;
+        pool.born[index] = atomic_load(&pool.generation);
+        pthread_t id;
+        if (pthread_create(&id, &attr, pool_worker, (void*)(intptr_t)index) != 0) break;
+        pool.started = index;
+    }
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return pool.started + 1 < wanted ? pool.started + 1 : wanted;
+}
+
+/* Scratch of at least `floats` at *slot, zeroed when (re)allocated; 0 on success. Pool held. */
+static int pool_scratch(float** slot, size_t* have, size_t floats) {
+    if (*have >= floats) return 0;
+    float* memory = zeroed(floats);
+    if (!memory) return -1;
+    free(*slot);
+    *slot = memory;
+    *have = floats;
+    return 0;
+}
+
+/* 0 when run here, 1 when the pool is busy (the caller runs with private threads), -2 without memory. */
+static int run_pooled(Program* P, Sizes sizes) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, pool_register_fork);
+    if (pthread_mutex_trylock(&pool.busy) != 0) return 1;
+    const int threads = pool_grow(P->threads);
+    int failed = pool_scratch(&pool.shared, &pool.shared_floats, sizes.shared);
+    for (int i = 0; i < threads && !failed; i++)
+        failed = pool_scratch(&pool.scratch[i], &pool.scratch_floats[i], sizes.per_thread);
+    if (failed) {
+        pthread_mutex_unlock(&pool.busy);
+        return -2;
+    }
+    P->threads = threads;
+    P->kernels = pool.shared;
+    P->barrier = &pool.barrier;
+    if (threads > 1) {
+        pthread_mutex_lock(&pool.lock);
+        pool.barrier.parties = threads;
+        pool.program = P;
+        pool.active = threads;
+        atomic_fetch_add(&pool.generation, 1);
+        pthread_cond_broadcast(&pool.wake);
+        pthread_mutex_unlock(&pool.lock);
+    }
+    work(P, 0, pool.scratch[0], pool.scratch[0] + sizes.v);
+    pthread_mutex_unlock(&pool.busy); /* every worker passed the last barrier: the run is done */
+    return 0;
 }
 
 /* Runs `ops` in order on buffers of the H x W image (layout above; `blocks` gives each
@@ -230,21 +423,11 @@ int winograd_run(float* const* buffers, const int* blocks, int n_buffers, int H,
     }
     const int tw = (W + 5) / 6, tiles = ((H + 5) / 6) * tw;
     if (threads > tiles) threads = tiles;
-    /* Scratch per thread: a chunk's V and M (rounded up to a whole GEMM group) plus the stride padding. */
-    const size_t v_size = 64 * ((size_t)(48 + 12) * max_cin + STRIDE_PAD);
-    const size_t m_size = 64 * ((size_t)(48 + 12) * max_cout + STRIDE_PAD);
-    Worker* workers = calloc(threads, sizeof(Worker));
-    pthread_t* ids = calloc(threads, sizeof(pthread_t));
-    /* 64-byte aligned, so that no vector load or store straddles two cache lines. */
-    const size_t floats = (v_size + m_size) * threads + 64 * max_pairs + 16;
-    float* memory = NULL;
-    if (posix_memalign((void**)&memory, 64, floats * sizeof(float)) != 0) memory = NULL;
-    if (memory) memset(memory, 0, floats * sizeof(float));
-    if (!workers || !ids || !memory) {
-        free(workers), free(ids), free(memory);
-        return -2;
-    }
-    Barrier barrier = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, threads, 0};
+    /* Per thread: a chunk's V and M (rounded up to a whole GEMM group) plus the stride padding;
+     * each a multiple of 16 floats, so M starts on a cache line too. */
+    const size_t v = 64 * ((size_t)(48 + 12) * max_cin + STRIDE_PAD);
+    const size_t m = 64 * ((size_t)(48 + 12) * max_cout + STRIDE_PAD);
+    const Sizes sizes = {v + m, v, 64 * (size_t)max_pairs};
     const long Wp = tw * 6 + 2, plane = (long)((H + 5) / 6 * 6 + 2) * Wp * 16;
     Program program = {.buffers = buffers,
                        .H = H,
@@ -256,32 +439,10 @@ int winograd_run(float* const* buffers, const int* blocks, int n_buffers, int H,
                        .Wp = Wp,
                        .plane = plane,
                        .ops = ops,
-                       .kernels = memory + (v_size + m_size) * threads,
-                       .isa = isa,
-                       .barrier = &barrier,
-                       .go = 0};
-    int started = 0;
-    for (int i = 0; i < threads; i++) {
-        float* mine = memory + (v_size + m_size) * i;
-        workers[i] = (Worker){&program, i, mine, mine + v_size};
-        if (i > 0) {
-            if (pthread_create(&ids[i], NULL, run_worker, &workers[i]) != 0) break;
-            started++;
-        }
-    }
-    pthread_mutex_lock(&barrier.lock);
-    program.go = started == threads - 1 ? 1 : -1;
-    pthread_cond_broadcast(&barrier.turn);
-    pthread_mutex_unlock(&barrier.lock);
-    if (program.go < 0) { /* no thread for every share: those that started leave, this one does it all */
-        for (int i = 1; i <= started; i++) pthread_join(ids[i], NULL);
-        started = 0;
-        program.threads = 1;
-    }
-    run_worker(&workers[0]);
-    for (int i = 1; i <= started; i++) pthread_join(ids[i], NULL);
-    free(memory), free(ids), free(workers);
-    return 0;
+                       .v_floats = (long)v,
+                       .isa = isa};
+    const int pooled = run_pooled(&program, sizes);
+    return pooled == 1 ? run_private(&program, sizes) : pooled;
 }
 
 #else /* not x86-64: the library builds, and says it cannot run */
