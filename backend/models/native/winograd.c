@@ -19,11 +19,12 @@
  * a tile reads its neighbours' outputs of the one before.
  *
  * Threads: a pool of worker threads and their scratch memory live from one run to the next, and
- * the barrier spins briefly before it sleeps. Creating threads and zeroing scratch on every call
+ * the barrier yields a little before it sleeps. Creating threads and zeroing scratch on every call
  * cost ~0.8-1.5 ms, more than the whole work of a 32x32 image. A run that finds the pool in use
  * (another caller's run) starts threads of its own, as every run did before.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -45,9 +46,12 @@ int winograd_supported(void) {
     return __builtin_cpu_supports("avx2") ? ISA_AVX2 : ISA_NONE;
 }
 
-#define SPIN_ROUNDS 2000 /* pause instructions (~40-80 us) a waiting thread spins before it sleeps */
+/* A waiting thread first yields this many times (each returns at once when no other thread wants
+ * the core) before it sleeps. Yielding, not spinning on pause: on a busy box (the event loop,
+ * other requests) a spinning thread took the core from them and cost the service throughput. */
+#define SPIN_ROUNDS 200
 
-/* A barrier that spins, then sleeps on a condition variable (macOS has no pthread_barrier_t). */
+/* A barrier that yields, then sleeps on a condition variable (macOS has no pthread_barrier_t). */
 typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t turn;
@@ -68,7 +72,7 @@ static void barrier_wait(Barrier* b) {
     }
     for (int i = 0; i < SPIN_ROUNDS; i++) {
         if (atomic_load_explicit(&b->round, memory_order_acquire) != round) return;
-        _mm_pause();
+        sched_yield();
     }
     pthread_mutex_lock(&b->lock);
     while (atomic_load_explicit(&b->round, memory_order_acquire) == round) pthread_cond_wait(&b->turn, &b->lock);
