@@ -248,6 +248,14 @@ def check_concurrency(
                     list(pool.map(upscaler.upscale, images))
                     _sync(device)
                     concurrents[label].append(time.perf_counter() - start)
+            # Steady state: each thread a client that sends its next request when the last one
+            # returns (rounds of them), against the same requests one at a time above. No burst
+            # start here, where the first request runs alone while the others are still arriving.
+            start = time.perf_counter()
+            list(wide.map(lambda image: [upscaler.upscale(image) for _ in range(rounds)], images))
+            _sync(device)
+            steady = time.perf_counter() - start
+            row[f"steady_{count}_clients"] = {"wall_s": steady, "throughput_ratio": sum(sequentials) / steady}
             if profile and variant == "sharing_on":
                 row["forward_split"] = _forward_split(upscaler, wide, images, device)
             for label, times in concurrents.items():
@@ -265,6 +273,7 @@ def check_concurrency(
         result[variant] = row
         print(f"  concurrency {variant}: {json.dumps(row)[:500]}", flush=True)
     result["throughput_ratio"] = result["sharing_on"][f"{count}_threads"]["throughput_ratio"]
+    result["steady_throughput_ratio"] = result["sharing_on"][f"steady_{count}_clients"]["throughput_ratio"]
     return result
 
 

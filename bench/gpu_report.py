@@ -71,10 +71,12 @@ def _concurrency_rows(run: dict) -> list[str]:
             size = f"{section.get('size', 128)}²"
             start = f"| {run['run']} | {size} | {label} | {sharing} | {row['sequential_s']:.3f} |"
             if "8_threads" not in row:  # run 1: fresh threads per round, each re-ran cuDNN autotuning
-                rows.append(f"{start} {row['concurrent_s']:.3f} | {row['throughput_ratio']:.2f}× (fresh threads) | – |")
+                rows.append(f"{start} {row['concurrent_s']:.3f} | {row['throughput_ratio']:.2f}× (fresh threads) | – | – |")
                 continue
             eight, four = row["8_threads"], row["4_threads"]
-            ratios = f"{eight['throughput_ratio']:.2f}× | {four['throughput_ratio']:.2f}×"
+            steady = row.get("steady_8_clients")  # runs before 2026-11-26 16:30 did not measure it
+            steady_ratio = f"{steady['throughput_ratio']:.2f}×" if steady else "–"
+            ratios = f"{eight['throughput_ratio']:.2f}× | {four['throughput_ratio']:.2f}× | {steady_ratio}"
             rows.append(f"{start} {eight['concurrent_s']:.3f} | {ratios} |")
     return rows
 
@@ -155,8 +157,9 @@ def gpu_section() -> list[str]:
         "",
         "### 8 concurrent small requests vs one at a time (target ≥ 2× throughput)",
         "",
-        "| run | request | engine | shared passes | sequential s | 8 threads s | 8 threads ratio | 4 threads ratio |",
-        "|---|---|---|---|---:|---:|---:|---:|",
+        "| run | request | engine | shared passes | sequential s | 8 threads s | 8 threads ratio | 4 threads ratio "
+        "| 8 clients, steady |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         parts += _concurrency_rows(run)
