@@ -71,7 +71,8 @@ def _concurrency_rows(run: dict) -> list[str]:
             size = f"{section.get('size', 128)}²"
             start = f"| {run['run']} | {size} | {label} | {sharing} | {row['sequential_s']:.3f} |"
             if "8_threads" not in row:  # run 1: fresh threads per round, each re-ran cuDNN autotuning
-                rows.append(f"{start} {row['concurrent_s']:.3f} | {row['throughput_ratio']:.2f}× (fresh threads) | – | – |")
+                fresh = f"{row['throughput_ratio']:.2f}× (fresh threads)"
+                rows.append(f"{start} {row['concurrent_s']:.3f} | {fresh} | – | – |")
                 continue
             eight, four = row["8_threads"], row["4_threads"]
             steady = row.get("steady_8_clients")  # runs before 2026-11-26 16:30 did not measure it
