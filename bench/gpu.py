@@ -193,6 +193,7 @@ def check_big_memory(device: str, size: int, tiles: tuple[int | None, ...] = (No
 CONCURRENCY_VARIANTS = {
     "sharing_on": {},  # the defaults: shared passes and CUDA graphs
     "sharing_on_split": {"graph_pad_pixels": 0},  # graphed passes split into powers of two, never padded
+    "sharing_on_flush_each": {"finished_passes": False},  # each request quantises and copies its own output
     "sharing_on_no_graphs": {"cuda_graphs": "off"},
     "sharing_off": {"batch_across_jobs": "off"},
 }
@@ -222,7 +223,9 @@ def check_concurrency(
     for variant in variants:
         settings = dict(CONCURRENCY_VARIANTS[variant])
         pad_pixels = settings.pop("graph_pad_pixels", None)
+        finished_passes = settings.pop("finished_passes", True)
         upscaler = _manager(device, **settings, **overrides).get(X4)
+        upscaler.finished_passes = finished_passes
         upscaler.upscale(images[0])  # places the model (and makes its GraphedForward)
         if pad_pixels is not None:
             for graphed in upscaler._graphed.values():

@@ -48,6 +48,7 @@ def _speed_rows(run: dict) -> list[str]:
 CONCURRENCY_LABELS = {
     "sharing_on": "on",
     "sharing_on_split": "on, graphs never padded",
+    "sharing_on_flush_each": "on, each request copies its own output",
     "sharing_on_no_graphs": "on, CUDA_GRAPHS=off",
     "sharing_off": "off",
 }

@@ -73,9 +73,15 @@ class _PassKey:
     height: int  # window size before padding to the model's multiple
     width: int
     host_dtype: torch.dtype  # uint8, or float32 in [0, 1] (16-bit images)
+    to_uint8: bool = False  # the pass returns finished uint8 pixels on the host, (N, h*s, w*s, 3)
 
 
 class RealESRGANUpscaler:
+    # Whole-image 8-bit results come back from the forward pass quantised and on the host (one
+    # copy per shared pass); off, each request quantises and copies its own output, as before.
+    # bench/gpu.py compares the two in one run (no GPU was at hand when this was written).
+    finished_passes: bool = True
+
     def __init__(self, name: str, descriptor: ImageModelDescriptor, settings: Settings, device: DeviceInfo) -> None:
         self.name = name
         self.descriptor = descriptor
@@ -281,14 +287,15 @@ class RealESRGANUpscaler:
         graphed = self._graphed.get(model)
         return graphed(batch) if graphed is not None else self._forward_fn(model, batch)
 
-    def _forward(self, windows: np.ndarray, plan: _Plan) -> torch.Tensor:
-        """(N, h, w, 3) uint8, or float32 in [0, 1] -> (N, 3, h*s, w*s) float32 in [0, 1], on the plan's device."""
+    def _forward(self, windows: np.ndarray, plan: _Plan, to_uint8: bool = False) -> torch.Tensor:
+        """(N, h, w, 3) uint8, or float32 in [0, 1] -> (N, 3, h*s, w*s) float32 in [0, 1], on the plan's
+        device; with `to_uint8`, (N, h*s, w*s, 3) uint8 on the host, quantised as `_flush` does."""
         _, h, w, _ = windows.shape
         batch = torch.from_numpy(windows).permute(0, 3, 1, 2)  # NHWC memory = channels_last
         pad_h, pad_w = (-h) % self._multiple_of, (-w) % self._multiple_of
         if pad_h or pad_w:
             batch = F.pad(batch, (0, pad_w, 0, pad_h), mode="reflect")
-        key = _PassKey(plan.device, plan.dtype, h, w, batch.dtype)
+        key = _PassKey(plan.device, plan.dtype, h, w, batch.dtype, to_uint8)
         # Other requests' tiles may join this pass, up to the pixels of `tile_batch` full tiles.
         window = self._settings.tile + 2 * self._settings.tile_pad if self._settings.tile else max(h, w)
         budget = self._settings.tile_batch * max(window * window, h * w) if plan.share else 0
@@ -314,7 +321,8 @@ class RealESRGANUpscaler:
                 log.warning("non-finite output in %s on %s; recomputing in fp32", dtype, key.device.type)
                 fp32 = self._model_on(key.device, torch.float32)
                 result = self._run_model(fp32, _model_input(batch, target, torch.float32))
-            return result[:, :, : key.height * self.scale, : key.width * self.scale].float().clamp_(0, 1)
+            result = result[:, :, : key.height * self.scale, : key.width * self.scale].float().clamp_(0, 1)
+            return _to_host_uint8(result) if key.to_uint8 else result
 
     def _run_tiled(
         self,
@@ -381,12 +389,19 @@ class RealESRGANUpscaler:
         progress: ProgressCallback | None,
         is_cancelled: CancelCheck | None,
     ) -> None:
-        """One window covers the image: no blend weights, no strip, straight into the canvas."""
+        """One window covers the image: no blend weights, no strip, straight into the canvas.
+
+        8-bit results come back finished: the pass quantises and copies every request's pixels
+        at once, so a shared pass of small requests costs one copy to the host, not one each."""
+        finished = self.finished_passes and canvas.dtype == np.uint8
         for index, plane in enumerate(planes):
             if is_cancelled is not None and is_cancelled():
                 raise Cancelled("cancelled")
-            output = self._forward(plane[None], plan)[0]
-            self._flush(output, canvas[..., 3 * index : 3 * index + 3], 0, quantize_to)
+            output = self._forward(plane[None], plan, to_uint8=finished)[0]
+            if finished:
+                torch.from_numpy(canvas[..., 3 * index : 3 * index + 3]).copy_(output)
+            else:
+                self._flush(output, canvas[..., 3 * index : 3 * index + 3], 0, quantize_to)
             if progress is not None:
                 progress(index + 1, len(planes))
 
@@ -427,6 +442,16 @@ def _model_input(batch: torch.Tensor, target: torch.device, dtype: torch.dtype) 
         # The float32 division numpy would do on the host: the same values, a quarter of the copy.
         moved = moved.to(torch.float32).div_(255)
     return moved.to(dtype)
+
+
+def _to_host_uint8(result: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) floats in [0, 1] -> (N, H, W, 3) uint8 on the host: rint(x * 255), as `_flush`."""
+    pixels = result.mul_(255.0).round_().to(torch.uint8).permute(0, 2, 3, 1)
+    if pixels.device.type == "cpu":
+        return pixels
+    # One copy for the whole pass, into pinned memory (DMA, no staging buffer).
+    host = torch.empty(pixels.shape, dtype=torch.uint8, pin_memory=pixels.device.type == "cuda")
+    return host.copy_(pixels)
 
 
 def _resize_float(image: np.ndarray, out_h: int, out_w: int) -> np.ndarray:

@@ -19,7 +19,7 @@ import torch
 from skimage import data
 
 from backend.models.manager import ModelManager
-from backend.models.realesrgan_model import RealESRGANUpscaler
+from backend.models.realesrgan_model import RealESRGANUpscaler, _to_host_uint8
 from backend.settings import Settings
 
 FAST = "realesr-animevideov3"
@@ -104,6 +104,31 @@ def test_small_whole_image_requests_run_as_one_pass(
         _assert_same_image(shared, own)
     assert len(passes) < len(images)  # the leader waited for the others' tiles
     assert max(shape[0] for shape in passes) >= 2
+
+
+def test_a_shared_pass_hands_back_the_pixels_each_request_would_quantise_itself(
+    manager: ModelManager, make_settings: Callable[..., Settings]
+) -> None:
+    """Whole 8-bit images come back from the shared pass finished (quantised, on the host, one
+    copy per pass); the same requests quantising their own float outputs give the same bits."""
+    images = _photos(4, 40)
+    results = {}
+    for finished in (True, False):
+        upscaler = _sharing_upscaler(manager, make_settings, tile=400, tile_batch=4)
+        upscaler.finished_passes = finished
+        passes = _record_passes(upscaler)
+        results[finished] = _run_together(upscaler, images)
+        assert max(shape[0] for shape in passes) >= 2  # they did share passes
+    for finished, own in zip(results[True], results[False], strict=True):
+        assert finished.dtype == np.uint8
+        _assert_same_image(finished, own)  # passes may group differently from run to run
+    # The quantisation itself is the same arithmetic, to the bit, ties included.
+    floats = torch.rand(3, 3, 17, 23)
+    floats[0, 0, 0, :4] = torch.tensor([0.5 / 255, 1.5 / 255, 254.5 / 255, 1.0])
+    canvas = np.zeros((3, 17, 23, 3), dtype=np.uint8)
+    for index in range(3):
+        RealESRGANUpscaler._flush(floats[index], canvas[index], 0, 255.0)
+    np.testing.assert_array_equal(_to_host_uint8(floats.clone()).numpy(), canvas)
 
 
 def test_different_tile_shapes_are_never_mixed(manager: ModelManager, make_settings: Callable[..., Settings]) -> None:
