@@ -194,6 +194,7 @@ CONCURRENCY_VARIANTS = {
     "sharing_on": {},  # the defaults: shared passes and CUDA graphs
     "sharing_on_split": {"graph_pad_pixels": 0},  # graphed passes split into powers of two, never padded
     "sharing_on_flush_each": {"finished_passes": False},  # each request quantises and copies its own output
+    "sharing_on_first_wait": {"first_wait_s": 0.0005},  # a lone leader waits 0.5 ms for a burst's next arrival
     "sharing_on_no_graphs": {"cuda_graphs": "off"},
     "sharing_off": {"batch_across_jobs": "off"},
 }
@@ -224,8 +225,10 @@ def check_concurrency(
         settings = dict(CONCURRENCY_VARIANTS[variant])
         pad_pixels = settings.pop("graph_pad_pixels", None)
         finished_passes = settings.pop("finished_passes", True)
+        first_wait_s = settings.pop("first_wait_s", 0.0)
         upscaler = _manager(device, **settings, **overrides).get(X4)
         upscaler.finished_passes = finished_passes
+        upscaler._batcher.first_wait_s = first_wait_s  # sequential rounds pay it too
         upscaler.upscale(images[0])  # places the model (and makes its GraphedForward)
         if pad_pixels is not None:
             for graphed in upscaler._graphed.values():

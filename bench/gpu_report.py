@@ -49,6 +49,7 @@ CONCURRENCY_LABELS = {
     "sharing_on": "on",
     "sharing_on_split": "on, graphs never padded",
     "sharing_on_flush_each": "on, each request copies its own output",
+    "sharing_on_first_wait": "on, a lone leader waits 0.5 ms",
     "sharing_on_no_graphs": "on, CUDA_GRAPHS=off",
     "sharing_off": "off",
 }

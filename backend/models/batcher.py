@@ -11,7 +11,10 @@ itself, at once.
 The leader waits up to `wait_s` for callers that are inside `upscale` but have not
 submitted yet (they are stitching their previous batch) and whose last batch had the
 leader's key (or who have none yet), so that concurrent requests line up instead of taking
-turns, while a job with other tile shapes never makes it wait.
+turns, while a job with other tile shapes never makes it wait. With `first_wait_s` (0 by
+default), a leader with nobody to wait for still waits that long for a caller to arrive: the
+first request of a burst would otherwise run alone while the rest are still entering `upscale`.
+bench/gpu.py measures it; a lone request pays the whole wait.
 
 If a combined pass fails (out of memory, a device error), each batch in it is rerun alone,
 so every caller gets its own result or its own exception and recovers as it would have alone.
@@ -62,9 +65,10 @@ class BatcherStats:
 
 
 class TileBatcher:
-    def __init__(self, run_pass: RunPass, wait_s: float = 0.002) -> None:
+    def __init__(self, run_pass: RunPass, wait_s: float = 0.002, first_wait_s: float = 0.0) -> None:
         self._run_pass = run_pass
         self._wait_s = wait_s
+        self.first_wait_s = first_wait_s
         self._cond = threading.Condition()
         self._queue: list[_Request] = []
         self._busy = False  # a leader is collecting or running a pass
@@ -78,6 +82,7 @@ class TileBatcher:
         caller = _Caller()
         with self._cond:
             self._callers.add(caller)
+            self._cond.notify_all()  # a leader in its first wait may now wait for this caller
         self._local.caller = caller
         try:
             yield
@@ -124,13 +129,19 @@ class TileBatcher:
     def _collect(self, leader: _Request) -> list[_Request]:
         """Take the leader's request and queued ones with its key, within its budget (lock held)."""
         if leader.budget > leader.pixels:
-            deadline = time.monotonic() + self._wait_s
-            # Wait while an active caller that may bring this key has not queued yet, and there is room.
-            while (
-                self._may_join(leader.key)
-                and self._pixels_like(leader) < leader.budget
-                and (left := deadline - time.monotonic()) > 0
-            ):
+            now = time.monotonic()
+            deadline, first_deadline = now + self._wait_s, now + self.first_wait_s
+            # Wait while an active caller that may bring this key has not queued yet (or, in the
+            # first wait, while the leader is still alone), and there is room.
+            while (queued := self._pixels_like(leader)) < leader.budget:
+                if self._may_join(leader.key):
+                    until = deadline
+                elif queued == leader.pixels:  # nobody else yet
+                    until = first_deadline
+                else:
+                    break
+                if (left := until - time.monotonic()) <= 0:
+                    break
                 self._cond.wait(left)
         group = [leader]
         total = leader.pixels

@@ -283,6 +283,29 @@ def test_a_leader_waits_for_a_running_job_with_its_tile_shape() -> None:
     assert passes == [2]  # the leader waited 0.2 s for the other job's tile: one pass for both
 
 
+@pytest.mark.parametrize("first_wait_s", [0.0, 2.0])
+def test_a_first_wait_lets_a_burst_share_its_first_pass(first_wait_s: float) -> None:
+    """The first request of a burst finds nobody else in `upscale` yet: by default it runs at
+    once, alone; with a first wait it waits for the next arrival and they share a pass."""
+    batcher, passes = _fake_batcher(wait_s=0.5)
+    batcher.first_wait_s = first_wait_s
+
+    def late_arrival() -> torch.Tensor:
+        with batcher.active():
+            return batcher.submit("A", torch.ones(1, 3, 4, 4), budget=10**6)
+
+    results: list = []
+    with ThreadPoolExecutor(1) as pool, batcher.active():
+        timer = threading.Timer(0.2, lambda: results.append(pool.submit(late_arrival)))
+        timer.start()
+        out = batcher.submit("A", torch.full((1, 3, 4, 4), 3.0), budget=10**6)
+        timer.join()
+        late = results[0].result()
+    assert torch.equal(out, torch.full((1, 3, 4, 4), 6.0))
+    assert torch.equal(late, torch.full((1, 3, 4, 4), 2.0))
+    assert passes == ([1, 1] if first_wait_s == 0 else [2])
+
+
 def test_a_job_with_other_tile_shapes_never_makes_a_leader_wait() -> None:
     import time
 
