@@ -409,9 +409,8 @@ class RealESRGANUpscaler:
     def _flush(rows: torch.Tensor, canvas: np.ndarray, top: int, quantize_to: float) -> None:
         """Write (C, r, W) finished rows into the host canvas (r, W, C), quantised where it is integer."""
         if canvas.dtype != np.float32:
-            # rint(clip(x) * max), as uint8 when it fits, so only a quarter of the bytes travel.
-            rows = rows.clamp(0.0, 1.0).mul_(quantize_to).round_()
-            rows = rows.to(torch.uint8 if canvas.dtype == np.uint8 else torch.int32)
+            # As uint8 when it fits, so only a quarter of the bytes travel.
+            rows = _quantised(rows, quantize_to, torch.uint8 if canvas.dtype == np.uint8 else torch.int32)
         # Straight into the canvas: no host-side buffer to copy from again (2048² RGB: 12 MB).
         torch.from_numpy(canvas[top : top + rows.shape[1]]).copy_(rows.permute(1, 2, 0))
 
@@ -444,9 +443,14 @@ def _model_input(batch: torch.Tensor, target: torch.device, dtype: torch.dtype) 
     return moved.to(dtype)
 
 
+def _quantised(floats: torch.Tensor, max_value: float, dtype: torch.dtype) -> torch.Tensor:
+    """rint(clip(x, 0, 1) * max_value) as `dtype`: the one rounding every integer output goes through."""
+    return floats.clamp(0.0, 1.0).mul_(max_value).round_().to(dtype)
+
+
 def _to_host_uint8(result: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) floats in [0, 1] -> (N, H, W, 3) uint8 on the host: rint(x * 255), as `_flush`."""
-    pixels = result.mul_(255.0).round_().to(torch.uint8).permute(0, 2, 3, 1)
+    """(N, 3, H, W) floats -> (N, H, W, 3) uint8 on the host, quantised as `_flush` does."""
+    pixels = _quantised(result, 255.0, torch.uint8).permute(0, 2, 3, 1)
     if pixels.device.type == "cpu":
         return pixels
     # One copy for the whole pass, into pinned memory (DMA, no staging buffer).
