@@ -210,10 +210,10 @@ static void work(Program* P, int index, float* V, float* M) {
     }
 }
 
-/* Scratch sizes of a run, in floats: per thread (a chunk's V and M, rounded up to a whole GEMM
- * group, plus the stride padding) and shared (kernels transformed on the fly). */
+/* Scratch sizes of a run, in floats: per thread (a chunk's V, then M at the program's v_floats)
+ * and shared (kernels transformed on the fly). */
 typedef struct {
-    size_t per_thread, v, shared;
+    size_t per_thread, shared;
 } Sizes;
 
 /* Zeroed, 64-byte aligned (no vector load or store straddles two cache lines); NULL if none. */
@@ -258,7 +258,7 @@ static int run_private(Program* P, Sizes sizes) {
     int started = 0;
     for (int i = 0; i < threads; i++) {
         float* mine = memory + sizes.per_thread * i;
-        workers[i] = (Worker){P, i, mine, mine + sizes.v};
+        workers[i] = (Worker){P, i, mine, mine + P->v_floats};
         if (i > 0) {
             if (pthread_create(&ids[i], NULL, private_worker, &workers[i]) != 0) break;
             started++;
@@ -392,7 +392,7 @@ static int run_pooled(Program* P, Sizes sizes) {
         pthread_cond_broadcast(&pool.wake);
         pthread_mutex_unlock(&pool.lock);
     }
-    work(P, 0, pool.scratch[0], pool.scratch[0] + sizes.v);
+    work(P, 0, pool.scratch[0], pool.scratch[0] + P->v_floats);
     pthread_mutex_unlock(&pool.busy); /* every worker passed the last barrier: the run is done */
     return 0;
 }
@@ -431,7 +431,7 @@ int winograd_run(float* const* buffers, const int* blocks, int n_buffers, int H,
      * each a multiple of 16 floats, so M starts on a cache line too. */
     const size_t v = 64 * ((size_t)(48 + 12) * max_cin + STRIDE_PAD);
     const size_t m = 64 * ((size_t)(48 + 12) * max_cout + STRIDE_PAD);
-    const Sizes sizes = {v + m, v, 64 * (size_t)max_pairs};
+    const Sizes sizes = {v + m, 64 * (size_t)max_pairs};
     const long Wp = tw * 6 + 2, plane = (long)((H + 5) / 6 * 6 + 2) * Wp * 16;
     Program program = {.buffers = buffers,
                        .H = H,
