@@ -250,3 +250,49 @@ def test_a_replica_that_is_down_is_skipped(multi_gpu_nginx) -> None:
     for _ in range(4):
         assert _json(nginx.url("/api/jobs"), "POST")["replica"] == "gpu1"
         assert _json(nginx.url("/api/health"))["replica"] == "gpu1"
+
+
+def _raw_post(port: int, path: str, declared: int, body: bytes = b"") -> tuple[int, bytes]:
+    """A POST that declares `declared` bytes but may send fewer: nginx judges by Content-Length."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {declared}\r\nConnection: close\r\n\r\n"
+        sock.sendall(head.encode() + body)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    answer = b"".join(chunks)
+    status = int(answer.split(b" ", 2)[1])
+    return status, answer.partition(b"\r\n\r\n")[2]
+
+
+def test_nginx_errors_on_api_paths_are_json(tmp_path: Path, fake_backends) -> None:
+    """nginx's own 413 and 502 reach API clients as {detail, code}, not as HTML pages."""
+    import json
+
+    backend, frontend = fake_backends
+    port = free_port()
+    site = _write(tmp_path, render_host_site(backend.port, frontend.port, port))
+    nginx = NginxProcess(find_tool("nginx"), tmp_path, site, port)
+    try:
+        status, body = _raw_post(port, "/api/upscale", 65 * 1024 * 1024 + 1)
+        assert status == 413 and json.loads(body)["code"] == "upload_too_large"
+
+        # A batch may be bigger than one upload: nginx passes it on and the backend judges it.
+        payload = b"x" * (70 * 1024 * 1024)
+        status, body = _raw_post(port, "/api/upscale-batch", len(payload), payload)
+        assert status == 200 and json.loads(body)["replica"] == backend.name
+    finally:
+        nginx.stop()
+
+    # No backend listening at all.
+    port = free_port()
+    site = _write(tmp_path, render_host_site(free_port(), frontend.port, port))
+    nginx = NginxProcess(find_tool("nginx"), tmp_path, site, port)
+    try:
+        status, headers, body = _request(nginx.url("/api/health"))
+        assert status == 502 and headers["Content-Type"] == "application/json"
+        assert json.loads(body)["code"] == "backend_unreachable" and headers["Retry-After"] == "5"
+    finally:
+        nginx.stop()
