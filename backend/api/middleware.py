@@ -1,7 +1,8 @@
 """Per-request plumbing, as plain ASGI so it never buffers or breaks streaming responses.
 
 - a request id (taken from `X-Request-ID` when sane, else new), echoed in the response;
-- a body-size cap, enforced from Content-Length and while the body streams in;
+- a body-size cap, enforced from Content-Length and while the body streams in (the excess is
+  read and dropped up to a bound first, so a proxy still sending gets our 413, not a reset);
 - request count and latency metrics, labelled by route template;
 - a last-resort 500 with the request id, so no traceback ever reaches the client.
 """
@@ -23,6 +24,21 @@ log = logging.getLogger(__name__)
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 BodyLimit = Callable[[str], int | None]  # path -> max body bytes (None = no limit)
+# How much of an over-limit body is read and dropped before the 413. Closing a socket with
+# unread data resets it, and nginx, still sending, then shows its client a 502 instead of
+# our 413; nginx's own client_max_body_size (64m) refuses anything much bigger itself.
+_DRAIN_PAST_LIMIT_BYTES = 64 * 1024 * 1024
+
+
+async def _drain(receive: Receive, budget: int) -> None:
+    """Read and drop the rest of the request body, up to `budget` bytes."""
+    while budget > 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 class RequestContextMiddleware:
@@ -72,6 +88,8 @@ class RequestContextMiddleware:
                 received += len(message.get("body", b""))
                 if received > limit:
                     too_large = True
+                    if message.get("more_body", False):
+                        await _drain(receive, _DRAIN_PAST_LIMIT_BYTES)
                     return {"type": "http.disconnect"}
             return message
 
@@ -82,6 +100,9 @@ class RequestContextMiddleware:
         try:
             if limit is not None and declared > limit:
                 status = 413
+                # Not with `Expect: 100-continue`: reading would invite the client to send it all.
+                if declared - limit <= _DRAIN_PAST_LIMIT_BYTES and "100-continue" not in headers.get("expect", ""):
+                    await _drain(receive, declared)
                 await self._send_error(
                     send,
                     413,
@@ -120,3 +141,24 @@ class RequestContextMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+class HeadAsGet:
+    """HEAD wherever GET works (RFC 9110): load balancers and uptime monitors probe health
+    with HEAD, and FastAPI routes only answer the methods they declare. The GET runs and
+    its body is dropped; an event stream is left out, since it would never end."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD" or scope["path"].endswith("/events"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)

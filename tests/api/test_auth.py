@@ -47,3 +47,36 @@ def test_wildcard_cors_never_allows_credentials(keyed: Server) -> None:
         response = client.get("/api/health", headers={"Origin": "http://anywhere.example"})
         assert response.headers["access-control-allow-origin"] == "*"
         assert "access-control-allow-credentials" not in response.headers
+
+
+def test_no_key_is_refused_before_the_body_is_read(keyed: Server) -> None:
+    """A caller without a key must not make the server read (and spool) its upload: the 401
+    comes while the declared body has not even been sent."""
+    import json
+    import socket
+    from urllib.parse import urlsplit
+
+    with socket.create_connection(("127.0.0.1", urlsplit(keyed.url).port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /api/upscale-batch HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+            b"Content-Length: 900000\r\n\r\n"
+        )
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)  # times out (fails) if the server waits for the body
+            if not chunk:
+                break
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 401")
+    assert b"www-authenticate" in head.lower()
+    assert json.loads(body)["code"] == "unauthorized"
+
+
+def test_head_works_where_get_does(keyed: Server) -> None:
+    with keyed.client() as client:
+        response = client.head("/api/health")
+        assert response.status_code == 200 and response.content == b""
+        assert client.head("/api/info").status_code == 401
+        assert client.head("/api/info", headers={"X-API-Key": "alpha-key"}).status_code == 200
+        assert client.head("/api/upscale").status_code in (401, 405)
