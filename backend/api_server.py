@@ -12,6 +12,7 @@ if __package__ in (None, ""):  # run as `cd backend && python api_server.py`: ma
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import logging  # noqa: E402
+import math  # noqa: E402
 from collections.abc import AsyncIterator  # noqa: E402
 from contextlib import asynccontextmanager  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
@@ -20,11 +21,13 @@ from fastapi import FastAPI  # noqa: E402
 from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
 from starlette.concurrency import run_in_threadpool  # noqa: E402
 
+from backend.api.auth import ApiKeyGate  # noqa: E402
 from backend.api.errors import install_error_handlers  # noqa: E402
 from backend.api.metrics import Metrics  # noqa: E402
-from backend.api.middleware import RequestContextMiddleware  # noqa: E402
+from backend.api.middleware import HeadAsGet, RequestContextMiddleware  # noqa: E402
 from backend.api.routes import jobs, system, upscale  # noqa: E402
 from backend.api.routes import metrics as metrics_route  # noqa: E402
+from backend.api.shutdown import call_on_exit_signals  # noqa: E402
 from backend.service.core import UpscaleService  # noqa: E402
 from backend.service.limits import max_upload_bytes  # noqa: E402
 from backend.settings import Settings, get_settings  # noqa: E402
@@ -48,6 +51,7 @@ EXPOSED_HEADERS = [
     "Content-Disposition",
 ]
 _MULTIPART_SLACK_BYTES = 256 * 1024  # form fields and part headers around the file(s)
+_GRACEFUL_BACKSTOP_SECONDS = 3
 
 
 def _body_limit(settings: Settings):  # noqa: ANN202
@@ -73,6 +77,7 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service.start()  # worker, job reaper, and the model warm-up in the background
+        call_on_exit_signals(service.begin_shutdown)
         log.info("serving on %s (replica %s, device %s)", settings.port, service.replica, manager.device.type)
         yield
         log.info("shutting down: finishing queued work within %.0f s", settings.shutdown_timeout)
@@ -94,14 +99,18 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
     for router in (system.public, system.router, upscale.router, jobs.router, metrics_route.router):
         app.include_router(router)
 
-    # Added first = inner: request ids and the 500 guard sit inside CORS, so errors carry CORS headers too.
+    # Added first = inner: the key check runs before any body is read; request ids and the 500
+    # guard sit inside CORS, so errors carry CORS headers too.
+    open_paths = {route.path for route in system.public.routes}
+    app.add_middleware(ApiKeyGate, keys=settings.api_keys, open_paths=open_paths)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, body_limit=_body_limit(settings))
+    app.add_middleware(HeadAsGet)
     wildcard = "*" in settings.cors_origins
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_credentials=not wildcard,  # never `*` together with credentials
-        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+        allow_methods=["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
         allow_headers=["Content-Type", "Authorization", "X-API-Key", "X-Request-ID", "Last-Event-ID"],
         expose_headers=EXPOSED_HEADERS,
         max_age=600,
@@ -119,7 +128,8 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=int(settings.shutdown_timeout) or None,
+        # A backstop: the service's own stop (started at the signal) ends open requests by SHUTDOWN_TIMEOUT.
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout) + _GRACEFUL_BACKSTOP_SECONDS,
     )
 
 

@@ -10,6 +10,7 @@ from fastapi import Request
 from backend.errors import Cancelled
 from backend.service.core import UpscaleService
 from backend.service.jobs import Job, JobState
+from backend.service.scheduler import ShuttingDown
 
 _DISCONNECT_POLL_SECONDS = 0.25
 
@@ -39,7 +40,12 @@ async def wait_for_job(job: Job, request: Request, service: UpscaleService) -> N
                 raise ClientGone("the client disconnected")
     except asyncio.CancelledError:  # server shutdown or the connection task was cancelled
         service.cancel(job)
-        raise
+        if service.accepting:
+            raise
+        # The server gave up waiting at shutdown: answer 503 JSON rather than let uvicorn send a bare 500.
+        raise ShuttingDown() from None
+    if job.state is JobState.cancelled and not service.accepting:
+        raise ShuttingDown()  # cancelled by the shutdown, not by anyone's choice
 
 
 def raise_unless_succeeded(job: Job) -> None:

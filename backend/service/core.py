@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING
 
 from backend.service import pipeline
@@ -31,15 +32,34 @@ class UpscaleService:
         runner = pipeline.make_runner(manager, settings.jobs_dir, settings.png_compression)
         self.scheduler = Scheduler(runner, queue_size=settings.queue_size, workers=workers)
         self.readiness = Readiness()
+        self._stop_lock = threading.Lock()
+        self._stopper: threading.Thread | None = None
 
     def start(self) -> None:
         self.store.start()
         self.scheduler.start()
         self.readiness.start(self.manager, self.settings)
 
+    def begin_shutdown(self) -> None:
+        """Called at SIGTERM, before the server waits for open requests: refuse new work now and
+        let queued and running jobs finish within SHUTDOWN_TIMEOUT, so those requests end in time."""
+        with self._stop_lock:
+            if self._stopper is None:
+                self.scheduler.stop_accepting()
+                self._stopper = threading.Thread(
+                    target=self.scheduler.stop, args=(self.settings.shutdown_timeout,), name="shutdown", daemon=True
+                )
+                self._stopper.start()
+
     def stop(self) -> None:
-        self.scheduler.stop(self.settings.shutdown_timeout)
+        self.begin_shutdown()
+        assert self._stopper is not None
+        self._stopper.join()
         self.store.stop()
+
+    @property
+    def accepting(self) -> bool:
+        return self.scheduler.accepting
 
     # --- work ---
 

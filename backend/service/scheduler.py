@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 Runner = Callable[[Job], None]  # does the work; calls job.succeed(...) or raises
 Listener = Callable[[Job], None]
+_JOIN_GRACE_SECONDS = 5.0  # after the shutdown deadline, how long running jobs get to notice their cancel
 
 
 class QueueFull(UpscaleError):
@@ -72,11 +73,16 @@ class Scheduler:
             thread.start()
             self._threads.append(thread)
 
-    def stop(self, timeout: float) -> None:
-        """Stop accepting; let queued and running jobs finish within `timeout`, then cancel the rest."""
+    def stop_accepting(self) -> None:
+        """New submissions get ShuttingDown (503) from now on; queued and running jobs go on."""
         with self._cond:
             self._accepting = False
-            deadline = time.monotonic() + timeout
+
+    def stop(self, timeout: float) -> None:
+        """Stop accepting; let queued and running jobs finish within `timeout`, then cancel the rest."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._accepting = False
             while (self._pending or self._running) and (left := deadline - time.monotonic()) > 0:
                 self._cond.wait(min(left, 0.5))
             leftovers = list(self._pending) + list(self._running)
@@ -87,9 +93,11 @@ class Scheduler:
             log.warning("cancelling job %s at shutdown", job.id)
             job.request_cancel()
             if job.state is JobState.queued:
-                job.mark_cancelled()
+                self._cancelled_before_running(job)
+        # A running job stops at its next tile batch; don't let a stuck one hold the exit for long.
+        join_until = time.monotonic() + _JOIN_GRACE_SECONDS
         for thread in self._threads:
-            thread.join(timeout=10)
+            thread.join(timeout=max(0.0, join_until - time.monotonic()))
 
     def add_listener(self, listener: Listener) -> None:
         """Called from the worker thread after each job ends (metrics)."""
@@ -151,7 +159,11 @@ class Scheduler:
             except ValueError:
                 return
             self._cond.notify_all()
+        self._cancelled_before_running(job)
+
+    def _cancelled_before_running(self, job: Job) -> None:
         job.mark_cancelled()
+        self._notify(job)  # so metrics count it like a job cancelled while running
 
     # --- worker ---
 
@@ -182,11 +194,14 @@ class Scheduler:
                     self._running.discard(job)
                     self._avg_seconds = 0.8 * self._avg_seconds + 0.2 * (time.monotonic() - started)
                     self._cond.notify_all()
-            for listener in self._listeners:
-                try:
-                    listener(job)
-                except Exception:  # a metrics bug must not kill the worker
-                    log.exception("job listener failed")
+            self._notify(job)
+
+    def _notify(self, job: Job) -> None:
+        for listener in self._listeners:
+            try:
+                listener(job)
+            except Exception:  # a metrics bug must not kill the worker
+                log.exception("job listener failed")
 
     def _run(self, job: Job) -> None:
         if job.is_cancelled() or not job.mark_running():

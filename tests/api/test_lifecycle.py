@@ -88,3 +88,45 @@ def test_default_model_that_fails_to_load_reports_unhealthy(tmp_path, models_dir
             assert (missing.status_code, missing.json()["code"]) == (404, "model_not_found")
     finally:
         server.stop()
+
+
+def test_shutdown_ends_waiting_requests_and_streams_within_the_timeout(tmp_path, models_dir) -> None:  # noqa: ANN001
+    """SIGTERM with a synchronous upscale running and a queued job being watched over SSE:
+    under plain `uvicorn` (no graceful timeout of its own) both end within SHUTDOWN_TIMEOUT,
+    the upscale with its result or a 503 JSON, the stream with a final `done` event."""
+    import threading
+
+    server = start_server(tmp_path, models_dir, SHUTDOWN_TIMEOUT="1")
+    answers: dict[str, object] = {}
+
+    def upscale() -> None:
+        with server.client(timeout=60) as client:
+            slower = {**SLOW, "tile": "8"}  # about 1300 tiles: still running at the deadline
+            answers["upscale"] = client.post("/api/upscale", params=slower, files={"file": ("n.png", _slow_image())})
+
+    def watch(job_id: str) -> None:
+        with server.client(timeout=60) as client, client.stream("GET", f"/api/jobs/{job_id}/events") as stream:
+            answers["events"] = [line for line in stream.iter_lines() if line.startswith("event:")]
+
+    with server.client() as client:
+        sync = threading.Thread(target=upscale)
+        sync.start()
+        deadline = time.monotonic() + 30
+        while not client.get("/api/info").json()["queue"]["running"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        queued = client.post("/api/jobs", params=SLOW, files={"file": ("q.png", _slow_image())}).json()
+    watcher = threading.Thread(target=watch, args=(queued["id"],))
+    watcher.start()
+    time.sleep(0.5)
+    code, seconds = _exit_within(server, 60)
+    sync.join(10)
+    watcher.join(10)
+    assert code in (0, -15), server.log()
+    assert seconds < 1 + 7, server.log()  # the timeout, plus the worker noticing its cancel
+    response = answers["upscale"]
+    assert isinstance(response, httpx.Response)
+    assert response.status_code == 503, response.status_code
+    assert response.json()["code"] == "shutting_down" and response.headers["retry-after"]
+    assert answers["events"][-1] == "event: done", answers
+    assert "Exception in ASGI application" not in server.log()
