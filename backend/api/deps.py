@@ -25,7 +25,7 @@ _SCALE = "Output scale (float), 1 to MAX_SCALE; default: the model's native scal
 _FORMAT = "Output format: png (default), jpeg or webp"
 _QUALITY = "JPEG/WebP quality, 1-100 (default 95)"
 _TILE = "Tile size in input pixels; 0 = no tiling; default: server setting"
-_DENOISE = "realesr-general-x4v3 only: denoise strength 0-1"
+_DENOISE = "realesr-general-x4v3 only: denoise strength 0-1, in steps of 0.01"
 
 
 def upscale_options(

@@ -55,7 +55,8 @@ def build_options(
         format=normalize_format(fmt),
         quality=95 if quality is None else quality,
         tile=tile,
-        denoise_strength=denoise_strength,
+        # Steps of 0.01 are finer than anyone can see, and bound how many blends can exist.
+        denoise_strength=None if denoise_strength is None else round(denoise_strength, 2),
     )
 
 
