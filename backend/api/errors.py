@@ -24,7 +24,8 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
 }
 # Server-side errors whose message is ours and safe to show (no paths, no tracebacks).
-_SAFE_SERVER_CODES = {"queue_full", "shutting_down", "out_of_memory", "cancelled"}
+# model_load_failed names the model's file and why it did not load: the operator's file, not our internals.
+_SAFE_SERVER_CODES = {"queue_full", "shutting_down", "out_of_memory", "cancelled", "model_load_failed"}
 
 _DESCRIPTIONS = {
     400: "Bad request (e.g. empty upload)",
@@ -70,12 +71,23 @@ async def _upscale_error(request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"loc": list(error.get("loc", ())), "msg": str(error.get("msg", "")), "type": str(error.get("type", ""))}
+        {
+            "loc": list(error.get("loc", ())),
+            "msg": _readable(str(error.get("msg", ""))),
+            "type": str(error.get("type", "")),
+        }
         for error in exc.errors()
     ]
     summary = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors) or "invalid request"
     body = ErrorResponse(detail=summary, code="validation_error", errors=errors)
     return JSONResponse(body.model_dump(exclude_none=True), status_code=422)
+
+
+def _readable(message: str) -> str:
+    # A multipart part without a filename reaches FastAPI as text, not as a file.
+    if "Expected UploadFile" in message:
+        return "must be a file upload with a filename, e.g. curl -F file=@photo.jpg"
+    return message
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

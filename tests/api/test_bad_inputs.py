@@ -91,6 +91,13 @@ def test_missing_file_field_is_422(client: httpx.Client) -> None:
     assert response.json()["code"] == "validation_error"
 
 
+def test_file_part_without_a_filename_says_how_to_send_a_file(client: httpx.Client) -> None:
+    # What `curl -F 'file=<photo.png'` sends: the part's content, but no filename.
+    response = client.post("/api/upscale", data={"file": "not a file"}, files={"other": ("x", b"x")})
+    assert response.status_code == 422
+    assert "must be a file upload with a filename" in response.json()["detail"]
+
+
 def test_not_multipart_is_422(client: httpx.Client) -> None:
     response = client.post("/api/upscale", content=b"{}", headers={"Content-Type": "application/json"})
     assert response.status_code == 422
