@@ -18,13 +18,12 @@ from contextlib import asynccontextmanager  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
 from fastapi import FastAPI  # noqa: E402
-from fastapi.middleware.cors import CORSMiddleware  # noqa: E402
 from starlette.concurrency import run_in_threadpool  # noqa: E402
 
 from backend.api.auth import ApiKeyGate  # noqa: E402
 from backend.api.errors import install_error_handlers  # noqa: E402
 from backend.api.metrics import Metrics  # noqa: E402
-from backend.api.middleware import HeadAsGet, RequestContextMiddleware  # noqa: E402
+from backend.api.middleware import HeadAsGet, JsonCORSMiddleware, RequestContextMiddleware  # noqa: E402
 from backend.api.routes import jobs, system, upscale  # noqa: E402
 from backend.api.routes import metrics as metrics_route  # noqa: E402
 from backend.api.shutdown import call_on_exit_signals  # noqa: E402
@@ -107,7 +106,7 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
     app.add_middleware(HeadAsGet)
     wildcard = "*" in settings.cors_origins
     app.add_middleware(
-        CORSMiddleware,
+        JsonCORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_credentials=not wildcard,  # never `*` together with credentials
         allow_methods=["GET", "HEAD", "POST", "DELETE", "OPTIONS"],

@@ -195,6 +195,11 @@ def test_cors_allows_configured_origin_and_exposes_headers(client: httpx.Client)
     assert error.headers["access-control-allow-origin"] == origin
     other = client.get("/api/health", headers={"Origin": "http://evil.example"})
     assert "access-control-allow-origin" not in other.headers
+    refused = client.options(
+        "/api/upscale", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert refused.status_code == 400 and refused.json()["code"] == "cors_rejected"
+    assert "access-control-allow-origin" not in refused.headers
 
 
 def test_onnx_download_is_cached_binary(client: httpx.Client, server: Server) -> None:
