@@ -14,6 +14,11 @@ from backend.imaging.pixels import alpha_from_color_key, gray_to_rgb
 _GRAY_MODES = {"1", "L", "LA", "La"}
 _GRAY16_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
 _UINT16_MAX = 65535
+# (largest value, the value that is white; None = the data's own maximum) for wide gray data, first
+# match wins; see _wide_gray. The 0.5 absorbs rounding; above 2**31 - 1 only uint32 data can reach.
+_FLOAT_WHITES = ((1.5, 1.0), (255.5, 255.0), (65535.5, 65535.0))
+_INT_WHITES = ((65535.0, 65535.0), (2.0**31 - 1, None), (2.0**32 - 1, 2.0**32 - 1))
+_TIFF_SAMPLE_FORMAT = 339
 # (is_gray, has_alpha) -> the Pillow mode to read 8-bit pixels in.
 _TARGET_MODES = {(True, False): "L", (True, True): "LA", (False, False): "RGB", (False, True): "RGBA"}
 
@@ -67,15 +72,44 @@ def _gray16_pixels(gray: np.ndarray, transparency: object, icc_profile: bytes | 
 
 
 def _wide_gray(image: Image.Image) -> np.ndarray:
-    """16-bit, 32-bit integer and float gray images -> (H, W) uint16."""
+    """16-bit, 32-bit integer and float gray images -> (H, W) uint16.
+
+    Wide data carries no "white" of its own, so the largest value picks the convention it follows
+    (the smallest one that holds it): floats up to 1.5 are 0..1 (HDR overshoot clipped), up to 255
+    8-bit counts, up to 65535 16-bit counts; integers up to 65535 are 16-bit counts, and uint32 data
+    that uses the upper half of its range is full-range 32-bit. Anything else is scaled by its own
+    maximum. Zero is always black and negative values are clipped.
+    """
     array = np.asarray(image)
-    if image.mode != "F":
-        return np.clip(array, 0, _UINT16_MAX).astype(np.uint16)
-    if not np.isfinite(array).all():
+    if image.mode in _GRAY16_MODES:
+        return array.astype(np.uint16)
+    if image.mode == "F" and not np.isfinite(array).all():
         raise InvalidImage("The image holds non-finite floating-point values (NaN or infinity).")
-    # Float images are usually normalised to [0, 1]; anything brighter is taken as 16-bit counts.
-    scale = _UINT16_MAX if array.size == 0 or float(array.max()) <= 1.0 else 1.0
-    return np.clip(np.rint(array * scale), 0, _UINT16_MAX).astype(np.uint16)
+    if image.mode == "I" and _is_unsigned_tiff(image):
+        array = array.view(np.uint32)  # Pillow reads uint32 TIFFs as int32: values >= 2**31 wrap negative
+    peak = float(array.max()) if array.size else 0.0
+    white = _white_level(peak, _FLOAT_WHITES if image.mode == "F" else _INT_WHITES)
+    if white == _UINT16_MAX and image.mode != "F":
+        return np.clip(array, 0, _UINT16_MAX).astype(np.uint16)  # already counts: no rounding needed
+    scaled = array.astype(np.float32) * np.float32(_UINT16_MAX / white)
+    return np.clip(np.rint(scaled), 0, _UINT16_MAX).astype(np.uint16)
+
+
+def _white_level(peak: float, whites: tuple[tuple[float, float | None], ...]) -> float:
+    """The white of the first (largest value, white) convention that holds `peak`; else `peak` itself."""
+    for largest, white in whites:
+        if peak <= largest:
+            return peak if white is None else white
+    return peak
+
+
+def _is_unsigned_tiff(image: Image.Image) -> bool:
+    tags = getattr(image, "tag_v2", None)
+    if tags is None:
+        return False
+    sample_format = tags.get(_TIFF_SAMPLE_FORMAT, 1)  # the TIFF default is unsigned integer
+    first = sample_format[0] if isinstance(sample_format, tuple) else sample_format
+    return first == 1
 
 
 def _cmyk_to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:
