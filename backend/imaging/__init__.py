@@ -2,6 +2,7 @@
 
     decode_image(data, *, max_pixels) -> DecodedImage   # upright RGB(A) uint8/uint16 pixels
     encode_image(pixels, *, fmt, quality, icc_profile, gray, png_compression) -> bytes
+    check_output_size(fmt, width, height)               # the format's side limit, before any work
     probe_size(data) -> (width, height)                 # header only, for limit checks
     MEDIA_TYPES                                         # output format -> Content-Type
 
@@ -10,7 +11,7 @@ png16 (16-bit colour PNG), orientation (EXIF), icc, pixels (numpy helpers), deco
 """
 
 from backend.imaging.decode import DecodedImage, decode_image
-from backend.imaging.encode import encode_image
+from backend.imaging.encode import check_output_size, encode_image
 from backend.imaging.formats import INPUT_FORMATS, MEDIA_TYPES, normalize_output_format
 from backend.imaging.limits import check_pixel_limit, probe_size
 
@@ -18,6 +19,7 @@ __all__ = [
     "INPUT_FORMATS",
     "MEDIA_TYPES",
     "DecodedImage",
+    "check_output_size",
     "check_pixel_limit",
     "decode_image",
     "encode_image",

@@ -44,7 +44,7 @@ def encode_image(
     color, alpha = _split_channels(pixels)
     if color.shape[-1] == 3 and gray:
         color = luma(color)[..., None]
-    _check_size(name, color.shape[1], color.shape[0])
+    check_output_size(name, color.shape[1], color.shape[0])
 
     if name == "png":
         return _encode_png(color, alpha, icc_profile, _check_level(png_compression))
@@ -73,7 +73,12 @@ def _split_channels(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return pixels, None
 
 
-def _check_size(name: str, width: int, height: int) -> None:
+def check_output_size(fmt: str, width: int, height: int) -> None:
+    """Raise UnsupportedOption when `fmt` cannot hold a width x height image (JPEG and WebP cap a side).
+
+    Cheap and needs only the size, so callers can check before the upscale instead of after it.
+    """
+    name = normalize_output_format(fmt)
     limit = _MAX_SIDE.get(name)
     if limit is not None and max(width, height) > limit:
         raise UnsupportedOption(

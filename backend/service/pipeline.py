@@ -1,8 +1,8 @@
 """From upload bytes to a queued job, and from a job to encoded result bytes.
 
 `prepare` runs in a request thread and rejects bad input before any inference:
-upload size, header size, model, output size, then the full decode. `run` is what the
-worker does with a prepared job.
+upload size, header size, model, output size (pixels and the format's side limit), then
+the full decode. `run` is what the worker does with a prepared job.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backend.errors import Cancelled, EmptyUpload, UnsupportedOption
-from backend.imaging import decode_image, encode_image, probe_size
+from backend.imaging import check_output_size, decode_image, encode_image, probe_size
 from backend.models.registry import ModelEntry, find_model
 from backend.service.jobs import Job, JobInput
 from backend.service.limits import (
@@ -56,6 +56,9 @@ def prepare(
         raise UnsupportedOption(f"denoise_strength only applies to realesr-general-x4v3, not {entry.name!r}")
     scale = options.scale if options.scale is not None else float(native_scale(manager, entry))
     check_output_pixels(settings, output_size(width, height, scale))
+    # JPEG and WebP cap a side: refuse now rather than after the whole upscale. EXIF orientation
+    # may swap width and height below, which leaves the longer side, all this checks, unchanged.
+    check_output_size(options.format, *output_size(width, height, scale))
 
     decoded = decode_image(data, max_pixels=settings.max_input_pixels)
     # EXIF orientation may have swapped width and height: take the decoded size as the truth.
