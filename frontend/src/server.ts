@@ -4,10 +4,14 @@
  */
 import { apiPath, type AppConfig } from './config'
 import type { OutputFormat } from './filename'
+import type { MessageKey } from './i18n'
 
 export class ApiError extends Error {
   status: number
   code: string | null
+  /** Set when the body was unusable (a proxy's HTML page): the page shows this key, translated. */
+  key?: MessageKey
+  params?: Record<string, string | number>
   constructor(message: string, status: number, code: string | null = null) {
     super(message)
     this.name = 'ApiError'
@@ -22,6 +26,10 @@ export class BackendUnreachable extends Error {
     super(message)
     this.name = 'BackendUnreachable'
   }
+}
+
+export function abortError(): DOMException {
+  return new DOMException('cancelled', 'AbortError')
 }
 
 export interface DeviceInfo {
@@ -102,32 +110,70 @@ async function request(config: AppConfig, path: string, init: RequestInit = {}, 
   }
 }
 
-/** Turn a non-2xx response into an ApiError carrying the backend's `detail` and `code`. */
+/** A readable message for a status whose body cannot be shown (a proxy's HTML page, nothing at all). */
+export function statusMessage(status: number): { key: MessageKey; params?: Record<string, number>; text: string } {
+  if (status === 413) return { key: 'errUploadTooLarge', text: 'the file is too large for the server' }
+  if (status === 502 || status === 503) return { key: 'errBackendUnreachable', text: 'the backend is not reachable' }
+  if (status === 504) return { key: 'errBackendTimeout', text: 'the backend did not answer in time' }
+  return { key: 'errHttpStatus', params: { status }, text: `the server answered ${status}` }
+}
+
+function looksLikeHtml(res: Response, text: string): boolean {
+  return (res.headers.get('Content-Type') ?? '').includes('html') || text.startsWith('<')
+}
+
+/**
+ * Turn a non-2xx response into an ApiError carrying the backend's `detail` and `code`.
+ * Only JSON or short plain text is shown as is; anything else (an HTML error page) gets a
+ * message from the status.
+ */
 export async function errorFromResponse(res: Response): Promise<ApiError> {
-  let message = `${res.status} ${res.statusText}`.trim()
   let code: string | null = null
   try {
     const body = await res.clone().json()
     const detail = body?.detail ?? body?.message ?? body?.error
+    let message: string | null = null
     if (typeof detail === 'string') message = detail
     else if (Array.isArray(detail))
       message = detail.map((d) => (typeof d === 'string' ? d : (d?.msg ?? JSON.stringify(d)))).join('; ')
     else if (detail) message = JSON.stringify(detail)
     if (typeof body?.code === 'string') code = body.code
-    if (typeof body?.request_id === 'string') message += ` (request ${body.request_id})`
+    if (message !== null) {
+      if (typeof body?.request_id === 'string') message += ` (request ${body.request_id})`
+      return new ApiError(message, res.status, code)
+    }
   } catch {
     try {
       const text = (await res.text()).trim()
-      if (text && text.length < 300) message = text
+      if (text && text.length < 300 && !looksLikeHtml(res, text)) return new ApiError(text, res.status)
     } catch {
-      /* keep status text */
+      /* fall through to the status */
     }
   }
-  return new ApiError(message, res.status, code)
+  const { key, params, text } = statusMessage(res.status)
+  const err = new ApiError(text, res.status, code)
+  err.key = key
+  err.params = params
+  return err
+}
+
+// Our nginx answers these codes itself when the backend is down; a stopping backend says
+// shutting_down. Any other code on a 503 (queue_full) comes from a live backend and is shown.
+const GONE_CODES = new Set(['backend_unreachable', 'backend_timeout', 'shutting_down'])
+
+/** A 502/503/504 from a proxy (no backend code) means the backend is gone, not that the request was bad. */
+export function isBackendGone(err: ApiError): boolean {
+  return [502, 503, 504].includes(err.status) && (err.code === null || GONE_CODES.has(err.code))
+}
+
+/** The error to throw for a non-2xx response: BackendUnreachable when a proxy says the backend is gone. */
+export async function failure(res: Response): Promise<Error> {
+  const err = await errorFromResponse(res)
+  return isBackendGone(err) ? new BackendUnreachable(`backend answered ${res.status}: ${err.message}`) : err
 }
 
 async function json<T>(res: Response): Promise<T> {
-  if (!res.ok) throw await errorFromResponse(res)
+  if (!res.ok) throw await failure(res)
   return (await res.json()) as T
 }
 
@@ -197,17 +243,31 @@ export interface JobOptions {
   format: OutputFormat
 }
 
-export async function createJob(config: AppConfig, file: Blob, fileName: string, opts: JobOptions): Promise<string> {
+/**
+ * Upload the image and create a job. The signal aborts the upload; if the backend created the
+ * job just as the signal fired, the job is deleted so it does not run for nobody.
+ */
+export async function createJob(
+  config: AppConfig,
+  file: Blob,
+  fileName: string,
+  opts: JobOptions,
+  signal?: AbortSignal,
+): Promise<string> {
   const form = new FormData()
   form.append('file', file, fileName)
   form.append('model', opts.model)
   form.append('scale', String(opts.scale))
   form.append('format', opts.format)
   const body = await json<{ id?: string; job_id?: string }>(
-    await request(config, '/api/jobs', { method: 'POST', body: form }),
+    await request(config, '/api/jobs', { method: 'POST', body: form, signal }),
   )
   const id = body.id ?? body.job_id
   if (!id) throw new ApiError('the backend did not return a job id', 500)
+  if (signal?.aborted) {
+    void cancelJob(config, id)
+    throw abortError()
+  }
   return id
 }
 
@@ -268,10 +328,18 @@ export interface JobResult {
 
 export async function getResult(config: AppConfig, id: string, signal?: AbortSignal): Promise<JobResult> {
   const res = await request(config, `/api/jobs/${encodeURIComponent(id)}/result`, { signal })
-  if (!res.ok) throw await errorFromResponse(res)
+  if (!res.ok) throw await failure(res)
+  let blob: Blob
+  try {
+    blob = await res.blob()
+  } catch (err) {
+    // The connection broke mid-download.
+    if (signal?.aborted) throw err
+    throw new BackendUnreachable(err instanceof Error ? err.message : String(err))
+  }
   const t = res.headers.get('X-Process-Time')
   return {
-    blob: await res.blob(),
+    blob,
     processTime: t ? Number(t) : null,
     device: res.headers.get('X-Device'),
     outputSize: res.headers.get('X-Output-Size'),
@@ -280,20 +348,28 @@ export async function getResult(config: AppConfig, id: string, signal?: AbortSig
 
 const SSE_EVENT_NAMES = ['message', 'progress', 'state', 'status', 'queued', 'running', 'done', 'succeeded', 'failed', 'cancelled', 'complete', 'end']
 
+/** How long the progress stream may stay silent before the job is checked directly. */
+export const WATCHDOG_MS = 45_000
+
 /**
  * Follow a job until it ends: SSE first (real progress), polling if the stream breaks.
- * Resolves with the final progress record; rejects on abort.
+ * A watchdog asks for the job directly when nothing has been heard for `silenceMs` (the stream
+ * can stay open while the backend behind it is gone). Resolves with the final progress record;
+ * rejects on abort, and with BackendUnreachable when the backend is gone.
  */
 export function watchJob(
   config: AppConfig,
   id: string,
   onProgress: (p: JobProgress) => void,
   signal: AbortSignal,
+  silenceMs = WATCHDOG_MS,
 ): Promise<JobProgress> {
   return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortError())
     let settled = false
     let source: EventSource | null = null
     let pollTimer: ReturnType<typeof setTimeout> | null = null
+    let watchdog: ReturnType<typeof setTimeout> | null = null
     let last: JobProgress | null = null
 
     const finish = (p: JobProgress | null, err?: unknown) => {
@@ -301,11 +377,12 @@ export function watchJob(
       settled = true
       source?.close()
       if (pollTimer) clearTimeout(pollTimer)
+      if (watchdog) clearTimeout(watchdog)
       signal.removeEventListener('abort', onAbort)
       if (err !== undefined) reject(err)
       else resolve(p!)
     }
-    const onAbort = () => finish(null, new DOMException('cancelled', 'AbortError'))
+    const onAbort = () => finish(null, abortError())
     signal.addEventListener('abort', onAbort)
 
     const handle = (p: JobProgress | null) => {
@@ -317,17 +394,31 @@ export function watchJob(
       if (isTerminal(p.state)) finish(p)
     }
 
-    const poll = async () => {
-      if (settled) return
+    /** One direct look at the job; false when the watch has ended (job over, backend gone, aborted). */
+    const check = async (): Promise<boolean> => {
       try {
         handle(await getJob(config, id, signal))
+        heard()
       } catch (err) {
-        if (err instanceof ApiError || err instanceof BackendUnreachable) return finish(null, err)
-        if (signal.aborted) return
+        if (err instanceof ApiError || err instanceof BackendUnreachable) finish(null, err)
+        else if (signal.aborted) return false
       }
-      if (!settled) pollTimer = setTimeout(poll, 700)
+      return !settled
     }
 
+    // Every sign of life (an event, a poll answer, the stream opening) re-arms the watchdog.
+    const heard = () => {
+      if (settled) return
+      if (watchdog) clearTimeout(watchdog)
+      watchdog = setTimeout(() => void check(), silenceMs)
+    }
+
+    const poll = async () => {
+      if (settled) return
+      if (await check()) pollTimer = setTimeout(poll, 700)
+    }
+
+    heard()
     if (typeof EventSource === 'undefined' || config.apiKey) {
       // EventSource cannot send headers; poll when a key is needed.
       void poll()
@@ -335,6 +426,7 @@ export function watchJob(
     }
     source = new EventSource(apiPath(config, `/api/jobs/${encodeURIComponent(id)}/events`))
     const onMessage = (ev: MessageEvent) => {
+      heard()
       let data: unknown
       try {
         data = JSON.parse(ev.data)
@@ -346,6 +438,7 @@ export function watchJob(
       handle(p)
     }
     for (const name of SSE_EVENT_NAMES) source.addEventListener(name, onMessage as EventListener)
+    source.addEventListener('open', heard)
     source.onerror = () => {
       if (settled) return
       // The stream ended or broke: the job may be over, or the backend gone. Ask directly.

@@ -1,6 +1,43 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DEFAULT_CONFIG } from '../src/config'
-import { BackendUnreachable, errorFromResponse, getHealth, isReady, parseProgress } from '../src/server'
+import {
+  ApiError,
+  BackendUnreachable,
+  createJob,
+  errorFromResponse,
+  getHealth,
+  getJob,
+  getResult,
+  isReady,
+  parseProgress,
+  watchJob,
+  type JobProgress,
+} from '../src/server'
+
+const cfg = { ...DEFAULT_CONFIG, apiUrl: 'http://b' }
+const jsonRes = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } })
+const htmlRes = (status: number, title: string) =>
+  new Response(`<html><head><title>${status} ${title}</title></head><body><center><h1>${status} ${title}</h1></center><hr><center>nginx</center></body></html>`, {
+    status,
+    headers: { 'Content-Type': 'text/html' },
+  })
+
+type Call = { url: string; method: string }
+/** Replace fetch with `answer`; returns the calls made. */
+function mockFetch(answer: (url: string, init: RequestInit) => Response | Promise<Response>): Call[] {
+  const calls: Call[] = []
+  vi.stubGlobal('fetch', async (url: string, init: RequestInit = {}) => {
+    calls.push({ url: String(url), method: init.method ?? 'GET' })
+    return answer(String(url), init)
+  })
+  return calls
+}
+
+afterEach(() => {
+  vi.unstubAllGlobals()
+  vi.useRealTimers()
+})
 
 describe('parseProgress', () => {
   it('reads job snapshots', () => {
@@ -32,8 +69,138 @@ describe('errorFromResponse', () => {
     const res = new Response(JSON.stringify({ detail: [{ msg: 'field required' }, { msg: 'bad scale' }] }), { status: 422 })
     expect((await errorFromResponse(res)).message).toBe('field required; bad scale')
   })
-  it('falls back to text', async () => {
+  it('falls back to plain text', async () => {
     expect((await errorFromResponse(new Response('Bad Gateway', { status: 502 }))).message).toBe('Bad Gateway')
+  })
+  it('never shows a proxy HTML page: a message from the status instead', async () => {
+    const tooLarge = await errorFromResponse(htmlRes(413, 'Request Entity Too Large'))
+    expect(tooLarge.message).toBe('the file is too large for the server')
+    expect(tooLarge.key).toBe('errUploadTooLarge')
+    const gateway = await errorFromResponse(htmlRes(502, 'Bad Gateway'))
+    expect(gateway.message).not.toContain('<')
+    expect(gateway.key).toBe('errBackendUnreachable')
+    expect((await errorFromResponse(htmlRes(504, 'Gateway Time-out'))).key).toBe('errBackendTimeout')
+    // HTML without a content type is still recognised.
+    const bare = await errorFromResponse(new Response('<!doctype html><p>oops</p>', { status: 500 }))
+    expect(bare).toMatchObject({ key: 'errHttpStatus', params: { status: 500 } })
+  })
+})
+
+describe('backend gone behind a proxy', () => {
+  it('getJob: a proxy 502/503/504 means unreachable', async () => {
+    for (const res of [() => htmlRes(502, 'Bad Gateway'), () => new Response('', { status: 503 }), () => htmlRes(504, 'Gateway Time-out')]) {
+      mockFetch(res)
+      await expect(getJob(cfg, 'j1')).rejects.toBeInstanceOf(BackendUnreachable)
+    }
+  })
+  it("getJob: our nginx's JSON 502 is unreachable too", async () => {
+    mockFetch(() => jsonRes({ detail: 'the upscaling backend is not reachable; retry shortly', code: 'backend_unreachable' }, 502))
+    await expect(getJob(cfg, 'j1')).rejects.toBeInstanceOf(BackendUnreachable)
+  })
+  it("a backend's own 503 queue_full stays an ApiError", async () => {
+    mockFetch(() => jsonRes({ detail: 'the queue is full (8 jobs waiting); retry later', code: 'queue_full' }, 503))
+    const err = await getJob(cfg, 'j1').catch((e) => e)
+    expect(err).toBeInstanceOf(ApiError)
+    expect(err.code).toBe('queue_full')
+    await expect(createJob(cfg, new Blob(['x']), 'a.png', { model: 'm', scale: 4, format: 'png' })).rejects.toBeInstanceOf(ApiError)
+  })
+  it('getResult: a proxy 502 means unreachable; a 409 stays an ApiError', async () => {
+    mockFetch(() => htmlRes(502, 'Bad Gateway'))
+    await expect(getResult(cfg, 'j1')).rejects.toBeInstanceOf(BackendUnreachable)
+    mockFetch(() => jsonRes({ detail: 'job not finished', code: 'job_not_finished' }, 409))
+    await expect(getResult(cfg, 'j1')).rejects.toBeInstanceOf(ApiError)
+  })
+})
+
+describe('createJob', () => {
+  const opts = { model: 'm', scale: 4, format: 'png' as const }
+  it('aborts the upload when cancelled', async () => {
+    mockFetch(
+      (_url, init) =>
+        new Promise((_resolve, reject) =>
+          init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))),
+        ),
+    )
+    const abort = new AbortController()
+    const pending = createJob(cfg, new Blob(['x']), 'a.png', opts, abort.signal)
+    abort.abort()
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' })
+  })
+  it('deletes a job the backend created just as the user cancelled', async () => {
+    const abort = new AbortController()
+    const calls = mockFetch((_url, init) => {
+      if (init.method === 'POST') abort.abort() // the answer arrives, but the user has cancelled
+      return jsonRes({ id: 'j9' }, 202)
+    })
+    await expect(createJob(cfg, new Blob(['x']), 'a.png', opts, abort.signal)).rejects.toMatchObject({ name: 'AbortError' })
+    expect(calls).toContainEqual({ url: 'http://b/api/jobs/j9', method: 'DELETE' })
+  })
+})
+
+/** A stand-in for the browser's EventSource: tests push events or stay silent. */
+class FakeEventSource {
+  static last: FakeEventSource | null = null
+  listeners = new Map<string, ((ev: MessageEvent) => void)[]>()
+  onerror: (() => void) | null = null
+  closed = false
+  constructor(public url: string) {
+    FakeEventSource.last = this
+  }
+  addEventListener(name: string, fn: (ev: MessageEvent) => void) {
+    this.listeners.set(name, [...(this.listeners.get(name) ?? []), fn])
+  }
+  emit(name: string, data: unknown) {
+    for (const fn of this.listeners.get(name) ?? []) fn(new MessageEvent(name, { data: JSON.stringify(data) }))
+  }
+  close() {
+    this.closed = true
+  }
+}
+
+describe('watchJob', () => {
+  it('rejects at once when already cancelled (e.g. during the upload)', async () => {
+    const abort = new AbortController()
+    abort.abort()
+    await expect(watchJob(cfg, 'j1', () => undefined, abort.signal)).rejects.toMatchObject({ name: 'AbortError' })
+  })
+
+  it('checks the job when the stream stays silent, and gives up when the backend is gone', async () => {
+    vi.useFakeTimers()
+    vi.stubGlobal('EventSource', FakeEventSource)
+    const calls = mockFetch(() => htmlRes(502, 'Bad Gateway'))
+    const seen: JobProgress[] = []
+    const watching = watchJob(cfg, 'j1', (p) => seen.push(p), new AbortController().signal, 45_000)
+    const outcome = watching.catch((e) => e)
+    FakeEventSource.last!.emit('progress', { state: 'running', progress: 10 })
+    await vi.advanceTimersByTimeAsync(44_000)
+    expect(calls).toHaveLength(0) // an event 44 s ago: nothing to check yet
+    await vi.advanceTimersByTimeAsync(2_000)
+    expect(calls.map((c) => c.url)).toEqual(['http://b/api/jobs/j1'])
+    expect(await outcome).toBeInstanceOf(BackendUnreachable)
+    expect(FakeEventSource.last!.closed).toBe(true)
+    expect(seen.map((p) => p.progress)).toEqual([10])
+  })
+
+  it('keeps watching a silent stream while the job answers, and ends with it', async () => {
+    vi.useFakeTimers()
+    vi.stubGlobal('EventSource', FakeEventSource)
+    let state = 'running'
+    const calls = mockFetch(() => jsonRes({ state, progress: state === 'running' ? 40 : 100 }))
+    const watching = watchJob(cfg, 'j1', () => undefined, new AbortController().signal, 45_000)
+    await vi.advanceTimersByTimeAsync(46_000)
+    expect(calls).toHaveLength(1)
+    state = 'succeeded'
+    await vi.advanceTimersByTimeAsync(46_000)
+    expect(calls).toHaveLength(2)
+    expect((await watching).state).toBe('succeeded')
+  })
+
+  it('falls back to polling when the stream breaks, and a proxy 502 there means unreachable', async () => {
+    vi.stubGlobal('EventSource', FakeEventSource)
+    mockFetch(() => htmlRes(502, 'Bad Gateway'))
+    const watching = watchJob(cfg, 'j1', () => undefined, new AbortController().signal)
+    FakeEventSource.last!.onerror!()
+    await expect(watching).rejects.toBeInstanceOf(BackendUnreachable)
   })
 })
 
@@ -47,7 +214,6 @@ describe('isReady', () => {
 })
 
 describe('getHealth', () => {
-  const cfg = { ...DEFAULT_CONFIG, apiUrl: 'http://b' }
   const withFetch = async (res: Response | Error, fn: () => Promise<void>) => {
     const orig = globalThis.fetch
     globalThis.fetch = (async () => {
