@@ -17,6 +17,7 @@ export type WorkerEvent =
   | { type: 'download'; loaded: number; total: number | null }
   | { type: 'progress'; done: number; total: number }
   | { type: 'done'; width: number; height: number; scale: number; rgba: ArrayBuffer; backend: ExecutionBackend }
-  | { type: 'error'; message: string }
+  /** missingModel: no URL served that model (the page says how to install it). */
+  | { type: 'error'; message: string; missingModel?: string }
 
 export type ExecutionBackend = 'webgpu' | 'wasm'

@@ -1,4 +1,5 @@
 /** Page side of in-browser upscaling: decode, run the worker, restore alpha, resize, encode. */
+import { ModelMissing } from './modelFetch'
 import type { ExecutionBackend, RunRequest, WorkerEvent } from './protocol'
 
 export interface DecodedImage {
@@ -30,6 +31,13 @@ export async function decodeImage(file: Blob): Promise<DecodedImage> {
   } finally {
     bitmap.close()
   }
+}
+
+/** The decoded pixels as a PNG (a still of an animation's first frame). */
+export function encodePng(data: ImageData): Promise<Blob> {
+  const c = canvas(data.width, data.height)
+  ctx2d(c).putImageData(data, 0, 0)
+  return new Promise((resolve, reject) => c.toBlob((b) => (b ? resolve(b) : reject(new Error('could not encode PNG'))), 'image/png'))
 }
 
 export function hasTransparency(data: ImageData): boolean {
@@ -100,7 +108,7 @@ function runWorker(req: RunRequest, events: BrowserRunEvents) {
           break
         case 'error':
           rejectCurrent = null
-          reject(new Error(m.message))
+          reject(m.missingModel ? new ModelMissing(m.missingModel, m.message) : new Error(m.message))
           break
       }
     }

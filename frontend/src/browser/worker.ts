@@ -6,6 +6,7 @@
  */
 import * as ort from 'onnxruntime-web'
 import { accumulateTile, axisWeights, extractTile, planTiles, toRGBA } from '../tiling'
+import { fetchModel, ModelMissing } from './modelFetch'
 import type { ExecutionBackend, RunRequest, WorkerEvent } from './protocol'
 
 declare const self: DedicatedWorkerGlobalScope
@@ -15,7 +16,6 @@ ort.env.wasm.numThreads = 1
 ort.env.wasm.proxy = false
 ort.env.logLevel = 'error'
 
-const CACHE_NAME = 'upscaler-onnx-v1'
 const sessions = new Map<string, { session: ort.InferenceSession; backend: ExecutionBackend }>()
 
 function post(ev: WorkerEvent, transfer: Transferable[] = []) {
@@ -32,85 +32,14 @@ async function webgpuAvailable(): Promise<boolean> {
   }
 }
 
-async function readWithProgress(res: Response): Promise<ArrayBuffer> {
-  const total = Number(res.headers.get('Content-Length')) || null
-  if (!res.body) return res.arrayBuffer()
-  const reader = res.body.getReader()
-  const chunks: Uint8Array[] = []
-  let loaded = 0
-  let lastPost = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    chunks.push(value)
-    loaded += value.length
-    const now = Date.now()
-    if (now - lastPost > 150) {
-      lastPost = now
-      post({ type: 'download', loaded, total })
-    }
-  }
-  post({ type: 'download', loaded, total: total ?? loaded })
-  const out = new Uint8Array(loaded)
-  let off = 0
-  for (const c of chunks) {
-    out.set(c, off)
-    off += c.length
-  }
-  return out.buffer
-}
-
-/** Fetch the model from the first URL that answers, through the Cache API so it is downloaded once. */
-async function fetchModel(name: string, urls: string[]): Promise<{ buffer: ArrayBuffer; url: string }> {
-  let cache: Cache | null = null
-  try {
-    cache = await caches.open(CACHE_NAME)
-  } catch {
-    cache = null // no Cache API (e.g. insecure context)
-  }
-  const cacheKey = new URL(`onnx-cache/${encodeURIComponent(name)}.onnx`, self.location.href).href
-  if (cache) {
-    const hit = await cache.match(cacheKey)
-    if (hit) return { buffer: await hit.arrayBuffer(), url: 'cache' }
-  }
-  const failures: string[] = []
-  for (const url of urls) {
-    try {
-      const res = await fetch(url)
-      const type = res.headers.get('Content-Type') ?? ''
-      if (!res.ok || type.includes('text/html')) {
-        let detail = `${res.status}`
-        try {
-          const body = await res.json()
-          if (body?.detail) detail += ` ${body.detail}`
-        } catch {
-          /* not JSON */
-        }
-        failures.push(`${url}: ${detail}`)
-        continue
-      }
-      const buffer = await readWithProgress(res)
-      if (cache) {
-        try {
-          await cache.put(cacheKey, new Response(buffer.slice(0), { headers: { 'Content-Type': 'application/octet-stream' } }))
-        } catch {
-          /* quota: fine, just not cached */
-        }
-      }
-      return { buffer, url }
-    } catch (err) {
-      failures.push(`${url}: ${err instanceof Error ? err.message : String(err)}`)
-    }
-  }
-  throw new Error(`could not download model ${name} (${failures.join('; ')})`)
-}
-
 async function getSession(req: RunRequest) {
   const key = req.modelName
   const cached = sessions.get(key)
   if (cached) return cached
   post({ type: 'stage', stage: 'loading-model' })
-  const { buffer, url } = await fetchModel(req.modelName, req.modelUrls)
+  const { buffer, url } = await fetchModel(req.modelName, req.modelUrls, (loaded, total) =>
+    post({ type: 'download', loaded, total }),
+  )
   const options: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' }
   let entry: { session: ort.InferenceSession; backend: ExecutionBackend } | null = null
   if (req.preferWebGPU && (await webgpuAvailable())) {
@@ -169,5 +98,11 @@ async function run(req: RunRequest) {
 
 self.onmessage = (ev: MessageEvent<RunRequest>) => {
   if (ev.data?.type !== 'run') return
-  run(ev.data).catch((err) => post({ type: 'error', message: err instanceof Error ? err.message : String(err) }))
+  run(ev.data).catch((err) =>
+    post({
+      type: 'error',
+      message: err instanceof Error ? err.message : String(err),
+      missingModel: err instanceof ModelMissing ? err.model : undefined,
+    }),
+  )
 }
