@@ -9,16 +9,28 @@ interface Props {
   afterLabel: string
 }
 
-/** Before/after comparison: the original (stretched to the result's size) is revealed left of the handle. */
+/**
+ * Before/after comparison: the original (stretched to the result's size) left of the handle, the
+ * result right of it. Each layer is clipped to its own side rather than stacked, so transparent
+ * areas of one never show the other through them.
+ */
 export function CompareSlider({ before, after, width, height, beforeLabel, afterLabel }: Props) {
   const [pos, setPos] = useState(50)
   return (
     <div className="compare" style={{ aspectRatio: `${width} / ${height}` }} data-testid="compare">
-      <img className="compare-img" src={after} alt={afterLabel} data-testid="result-image" draggable={false} />
+      <img
+        className="compare-img"
+        src={after}
+        alt={afterLabel}
+        data-testid="result-image"
+        draggable={false}
+        style={{ clipPath: `inset(0 0 0 ${pos}%)` }}
+      />
       <img
         className="compare-img compare-before"
         src={before}
         alt={beforeLabel}
+        data-testid="before-image"
         draggable={false}
         style={{ clipPath: `inset(0 ${100 - pos}% 0 0)` }}
       />
