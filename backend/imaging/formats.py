@@ -29,6 +29,10 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"MM\x00*", "TIFF"),
 )
 
+_MAX_FTYP = 256
+_AVIF_BRANDS = {b"avif", b"avis"}
+_HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+
 
 def sniff_format(data: bytes) -> str | None:
     """Name the image format from the leading magic bytes, or None when none matches."""
@@ -37,8 +41,19 @@ def sniff_format(data: bytes) -> str | None:
             return name
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WEBP"
-    if data[4:8] == b"ftyp" and data[8:12] in (b"avif", b"avis"):
-        return "AVIF"
+    if data[4:8] == b"ftyp":
+        return _iso_brand(data)
+    return None
+
+
+def _iso_brand(data: bytes) -> str | None:
+    """AVIF or HEIC from an ISO-BMFF ftyp box: its major brand, then its compatible brands."""
+    size = int.from_bytes(data[:4], "big")
+    box = data[8 : min(max(size, 16), _MAX_FTYP)]  # a garbage size must not make us scan the whole file
+    brands = [box[i : i + 4] for i in range(0, len(box) - 3, 4) if i != 4]  # skip minor_version
+    for names, kind in ((_AVIF_BRANDS, "AVIF"), (_HEIC_BRANDS, "HEIC")):
+        if any(brand in names for brand in brands):
+            return kind
     return None
 
 

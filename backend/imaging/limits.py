@@ -8,16 +8,29 @@ from PIL import Image, UnidentifiedImageError
 
 from backend.errors import DecompressionBomb, EmptyUpload, InvalidImage, TruncatedImage
 from backend.imaging.formats import INPUT_FORMATS, sniff_format
+from backend.imaging.variants import unsupported_variant
 
-# Pillow's parsers raise a zoo of exception types on malformed headers.
-_HEADER_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, ArithmeticError)
+# Pillow's parsers raise a zoo of exception types on malformed headers. UserWarning: Pillow warns on a
+# short TIFF tag read, which arrives raised when warnings are turned into errors.
+_HEADER_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    ArithmeticError,
+    UserWarning,
+)
 
 
 def open_header(data: bytes) -> Image.Image:
     """Parse only the header of `data` with Pillow. No pixel data is decoded yet.
 
-    Raises EmptyUpload, InvalidImage (not an image we accept), TruncatedImage (recognisable but broken
-    header) or DecompressionBomb (Pillow's own guard, which fires above 2 * Image.MAX_IMAGE_PIXELS).
+    Raises EmptyUpload, InvalidImage (not an image we accept, or a whole file in a variant Pillow
+    cannot read), TruncatedImage (recognisable but broken header) or DecompressionBomb (Pillow's own
+    guard, which fires above 2 * Image.MAX_IMAGE_PIXELS).
     """
     if not data:
         raise EmptyUpload("The uploaded file is empty (0 bytes).")
@@ -28,15 +41,24 @@ def open_header(data: bytes) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DecompressionBomb(f"Image dimensions are too large to decode safely: {exc}") from exc
     except UnidentifiedImageError as exc:
-        sniffed = sniff_format(data)
-        if sniffed is not None and sniffed in INPUT_FORMATS:
-            message = f"The file looks like a {sniffed} image but its header is truncated or corrupt."
-            raise TruncatedImage(message) from exc
-        accepted = ", ".join(INPUT_FORMATS)
-        raise InvalidImage(f"The file is not an image in a supported format ({accepted}).") from exc
+        raise _unidentified(data) from exc
     except _HEADER_ERRORS as exc:
         kind = sniff_format(data) or "image"
         raise TruncatedImage(f"The {kind} header is truncated or corrupt: {exc}") from exc
+
+
+def _unidentified(data: bytes) -> InvalidImage | TruncatedImage:
+    """Why Pillow could not open `data`: not an image, a whole file in a variant it cannot read, or broken."""
+    sniffed = sniff_format(data)
+    accepted = ", ".join(INPUT_FORMATS)
+    if sniffed is None:
+        return InvalidImage(f"The file is not an image in a supported format ({accepted}).")
+    if sniffed not in INPUT_FORMATS:
+        return InvalidImage(f"The file is a {sniffed} image, which is not supported; use {accepted}.")
+    unsupported = unsupported_variant(data, sniffed)
+    if unsupported is not None:
+        return InvalidImage(unsupported)
+    return TruncatedImage(f"The file looks like a {sniffed} image but its header is truncated or corrupt.")
 
 
 def check_pixel_limit(size: tuple[int, int], max_pixels: int) -> None:

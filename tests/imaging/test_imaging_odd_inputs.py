@@ -1,8 +1,10 @@
-"""Unusual but valid inputs: float and 32-bit gray TIFFs keep their brightness, odd TIFF variants are named."""
+"""Unusual inputs: float and 32-bit gray TIFFs keep their brightness; valid files in variants we cannot
+read are 415 "not supported", while files that are really cut short stay 422 "truncated"."""
 
 from __future__ import annotations
 
 import io
+import struct
 
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ import tifffile
 from imaging_samples import MAX_PIXELS, photo, to_bytes
 from PIL import Image
 
+from backend.errors import InvalidImage, TruncatedImage
 from backend.imaging import decode_image
 
 
@@ -88,3 +91,58 @@ def test_int32_beyond_16_bit_is_scaled_by_its_own_maximum() -> None:
 def test_16_bit_counts_in_int32_stay_exact() -> None:
     gray16 = gray_photo().astype(np.int32) * 257
     np.testing.assert_array_equal(decoded_gray(tiff_bytes(gray16, photometric="minisblack")), gray16)
+
+
+def rgb_tiff_variants() -> dict[str, bytes]:
+    """Whole, valid TIFFs (written by tifffile) in layouts Pillow cannot read."""
+    rgb = photo("astronaut")
+    return {
+        "float32-rgb": tiff_bytes(rgb.astype(np.float32) / 255, photometric="rgb"),
+        "float16-gray": tiff_bytes(rgb[..., 0].astype(np.float16), photometric="minisblack"),
+        "float64-gray": tiff_bytes(rgb[..., 0].astype(np.float64) / 255, photometric="minisblack"),
+        "5-channels": tiff_bytes(np.dstack([rgb, rgb[..., :2]]), photometric="minisblack", planarconfig="contig"),
+    }
+
+
+@pytest.mark.parametrize("name", list(rgb_tiff_variants()))
+def test_valid_but_unsupported_tiff_is_unsupported_not_truncated(name: str) -> None:
+    with pytest.raises(InvalidImage, match="TIFF variant .* is not supported") as caught:
+        decode_image(rgb_tiff_variants()[name], max_pixels=MAX_PIXELS)
+    assert caught.value.status == 415 and caught.value.code == "invalid_image"
+
+
+def test_unsupported_tiff_message_names_the_layout() -> None:
+    with pytest.raises(InvalidImage, match=r"3 channels of 32-bit floating-point"):
+        decode_image(rgb_tiff_variants()["float32-rgb"], max_pixels=MAX_PIXELS)
+
+
+@pytest.mark.parametrize("length", [8, 20, 100])
+def test_tiff_cut_inside_its_header_is_still_truncated(length: int) -> None:
+    for data in (to_bytes(Image.fromarray(photo("coffee")), "TIFF"), rgb_tiff_variants()["float32-rgb"]):
+        with pytest.raises(TruncatedImage, match="TIFF"):
+            decode_image(data[:length], max_pixels=MAX_PIXELS)
+
+
+def iso_file(major: bytes, compatible: bytes, body: bytes) -> bytes:
+    ftyp = b"ftyp" + major + b"\0\0\0\0" + compatible
+    return struct.pack(">I", len(ftyp) + 4) + ftyp + body
+
+
+def test_heic_is_named_and_refused() -> None:
+    mdat = b"mdat" + bytes(range(200))
+    data = iso_file(b"heic", b"mif1heic", struct.pack(">I", len(mdat) + 4) + mdat)
+    with pytest.raises(InvalidImage, match="HEIC image, which is not supported"):
+        decode_image(data, max_pixels=MAX_PIXELS)
+
+
+def test_avif_signature_followed_by_garbage_is_corrupt() -> None:
+    data = iso_file(b"avif", b"mif1avif", bytes(range(7, 256)) * 3)
+    with pytest.raises(TruncatedImage, match="AVIF"):
+        decode_image(data, max_pixels=MAX_PIXELS)
+
+
+def test_whole_avif_that_cannot_be_decoded_is_unsupported() -> None:
+    meta = b"meta" + bytes(40)  # every box present and complete, but nothing Pillow can decode
+    data = iso_file(b"avif", b"mif1avif", struct.pack(">I", len(meta) + 4) + meta)
+    with pytest.raises(InvalidImage, match="AVIF"):
+        decode_image(data, max_pixels=MAX_PIXELS)

@@ -1,0 +1,71 @@
+"""Tell a well-formed file in a variant Pillow cannot read from a truncated or corrupt one.
+
+Pillow answers both with the same UnidentifiedImageError. A user who uploads a float RGB TIFF
+should hear "not supported", not "your file is broken", so we read just enough structure to see
+whether the file is whole.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+
+from PIL import TiffImagePlugin
+
+# UserWarning: Pillow warns on a short tag read; under filterwarnings=error that arrives raised.
+_TIFF_TAG_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, UserWarning)
+_WIDTH, _LENGTH, _BITS, _SAMPLES, _SAMPLE_FORMAT = 256, 257, 258, 277, 339
+_SAMPLE_KINDS = {1: "integer", 2: "signed integer", 3: "floating-point"}
+_SUPPORTED_TIFF = "8- or 16-bit integer gray, RGB, RGBA or CMYK, or 32-bit gray"
+
+
+def unsupported_variant(data: bytes, sniffed: str) -> str | None:
+    """A user-facing message when `data` is a whole `sniffed` file in a layout we cannot decode, else None."""
+    if sniffed == "TIFF":
+        layout = _tiff_layout(data)
+        return None if layout is None else f"This TIFF variant ({layout}) is not supported; use {_SUPPORTED_TIFF}."
+    if sniffed == "AVIF" and _boxes_fill_file(data):
+        return "This AVIF file is complete but its variant cannot be decoded here (e.g. an unusual codec setup)."
+    return None
+
+
+def _tiff_layout(data: bytes) -> str | None:
+    """'3 channels of 32-bit floating-point' from the first IFD, or None when the IFD is cut short.
+
+    Pillow drops (with a warning) any tag it cannot read in full, so a truncated IFD shows up as
+    missing or inconsistent dimension and sample tags.
+    """
+    try:
+        directory = TiffImagePlugin.ImageFileDirectory_v2(data[:8])
+        directory.load(_at(data, directory.next))
+        width, length, bits = directory.get(_WIDTH), directory.get(_LENGTH), directory.get(_BITS)
+        samples = directory.get(_SAMPLES, 1)
+        kinds = directory.get(_SAMPLE_FORMAT, (1,))
+    except _TIFF_TAG_ERRORS:
+        return None
+    if not width or not length or not isinstance(bits, tuple) or len(bits) != samples:
+        return None
+    kind = _SAMPLE_KINDS.get(kinds[0] if isinstance(kinds, tuple) else kinds, "unknown")
+    depth = f"{bits[0]}-bit" if len(set(bits)) == 1 else "/".join(map(str, bits)) + "-bit"
+    return f"{samples} channel{'s' if samples != 1 else ''} of {depth} {kind}"
+
+
+def _at(data: bytes, offset: int) -> io.BytesIO:
+    stream = io.BytesIO(data)
+    stream.seek(offset)
+    return stream
+
+
+def _boxes_fill_file(data: bytes) -> bool:
+    """ISO-BMFF (AVIF, HEIC): the top-level boxes tile the file exactly, so nothing is cut off."""
+    position = 0
+    while position + 8 <= len(data):
+        size = struct.unpack_from(">I", data, position)[0]
+        if size == 1 and position + 16 <= len(data):
+            size = struct.unpack_from(">Q", data, position + 8)[0]  # a 64-bit "largesize"
+        elif size == 0:
+            size = len(data) - position  # the last box runs to the end of the file
+        if size < 8:
+            return False
+        position += size
+    return position == len(data)
