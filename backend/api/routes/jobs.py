@@ -15,7 +15,7 @@ from backend.api.auth import require_api_key
 from backend.api.deps import OptionsDep, ServiceDep
 from backend.api.errors import error_responses
 from backend.api.schemas import JobError, JobStatus
-from backend.api.uploads import prepare_upload, result_filename, result_headers
+from backend.api.uploads import content_disposition, prepare_upload, result_filename, result_headers
 from backend.imaging import MEDIA_TYPES
 from backend.service.core import UpscaleService
 from backend.service.jobs import Job, JobCancelled, JobFailed, JobNotReady, JobSnapshot, JobState
@@ -145,9 +145,10 @@ def job_result(job_id: str, service: ServiceDep) -> Response:
     return FileResponse(
         job.result_path,
         media_type=MEDIA_TYPES[snap.format],
-        headers=result_headers(snap),
-        filename=result_filename(job.input.filename, snap.format),
-        content_disposition_type="inline",
+        headers={
+            **result_headers(snap),
+            "Content-Disposition": content_disposition(result_filename(job.input.filename, snap.format)),
+        },
     )
 
 

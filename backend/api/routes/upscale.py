@@ -17,7 +17,7 @@ from backend.api.auth import require_api_key
 from backend.api.deps import OptionsDep, ServiceDep
 from backend.api.errors import error_responses
 from backend.api.schemas import BatchItem, BatchReport, JobError, UpscaleDetails, UpscaleInfoResponse
-from backend.api.uploads import prepare_upload, result_filename, result_headers
+from backend.api.uploads import content_disposition, prepare_upload, result_filename, result_headers
 from backend.api.waiting import ClientGone, raise_unless_succeeded, wait_for_job
 from backend.errors import UpscaleError, UserError
 from backend.imaging import MEDIA_TYPES
@@ -79,7 +79,7 @@ async def upscale(
     job = await _upscale_one(request, service, file, options)
     snap = job.snapshot()
     headers = result_headers(snap)
-    headers["Content-Disposition"] = f'inline; filename="{result_filename(file.filename, snap.format)}"'
+    headers["Content-Disposition"] = content_disposition(result_filename(file.filename, snap.format))
     return Response(job.result, media_type=MEDIA_TYPES[snap.format], headers=headers)
 
 
