@@ -3,7 +3,9 @@ import type { AppConfig } from './config'
 import { outputFileName, type OutputFormat } from './filename'
 import { initialLang, saveLang, translate, type Lang, type MessageKey } from './i18n'
 import { checkLimits, outputDims, type Warning } from './limits'
+import { isAnimatedFile } from './animated'
 import {
+  abortError,
   ApiError,
   BackendUnreachable,
   cancelJob,
@@ -22,7 +24,8 @@ import {
   type ServerModel,
 } from './server'
 import { BROWSER_MODELS } from './browser/models'
-import { cancelBrowserJob, decodeImage, upscaleInBrowser, type DecodedImage } from './browser/upscaler'
+import { ModelMissing } from './browser/modelFetch'
+import { cancelBrowserJob, decodeImage, encodePng, upscaleInBrowser, type DecodedImage } from './browser/upscaler'
 import { CompareSlider } from './components/CompareSlider'
 
 type FallbackReason = 'forced' | 'unreachable' | 'loading' | 'unhealthy'
@@ -35,6 +38,8 @@ interface Source {
   width: number
   height: number
   decoded: DecodedImage
+  /** Only the first frame is upscaled; `url` then shows that frame as a still. */
+  animated: boolean
 }
 
 interface RunState {
@@ -56,7 +61,41 @@ interface Result {
   height: number
   fileName: string
   seconds: number
-  via: string
+  /** Translated at render time, so a language switch applies to it. */
+  via: { engine: 'server' | 'browser'; detail: string }
+}
+
+/** Messages are kept as keys and translated when shown; backend details stay as they came. */
+interface ErrorState {
+  title?: MessageKey
+  key?: MessageKey
+  params?: Record<string, string | number>
+  message?: string
+  code?: string | null
+}
+
+function errorState(err: unknown): ErrorState {
+  if (err instanceof ModelMissing) return { key: 'modelNotInstalled', params: { name: err.model } }
+  if (err instanceof ApiError)
+    return err.key ? { key: err.key, params: err.params, code: err.code } : { message: err.message, code: err.code }
+  return { message: err instanceof Error ? err.message : String(err) }
+}
+
+const isAbort = (err: unknown) => err instanceof DOMException && err.name === 'AbortError'
+
+/** Settle with the promise, or reject at once when the signal fires. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError())
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortError())
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
+/** What "Before" shows: the file itself, or for an animation the first frame (the one upscaled). */
+async function sourceUrl(file: Blob, decoded: DecodedImage, animated: boolean): Promise<string> {
+  return URL.createObjectURL(animated ? await encodePng(decoded.data) : file)
 }
 
 type TestEvent = { kind: string; source?: string; value?: number; detail?: string }
@@ -103,8 +142,12 @@ export default function App({ config }: { config: AppConfig }) {
   const [format, setFormat] = useState<OutputFormat>('png')
   const [run, setRun] = useState<RunState | null>(null)
   const [result, setResult] = useState<Result | null>(null)
-  const [error, setError] = useState<{ message: string; code?: string | null } | null>(null)
+  const [error, setError] = useState<ErrorState | null>(null)
   const [info, setInfo] = useState<MessageKey | null>(null)
+  const [notice, setNotice] = useState<MessageKey | null>(null)
+  const [busy, setBusy] = useState(false)
+  // Set synchronously when a job starts, before any await: guards against double starts.
+  const busyRef = useRef(false)
   const [warnings, setWarnings] = useState<Warning[] | null>(null)
   const [dragging, setDragging] = useState(false)
   const [now, setNow] = useState(Date.now())
@@ -130,7 +173,7 @@ export default function App({ config }: { config: AppConfig }) {
     return next
   }, [config])
 
-  const running = run !== null
+  const running = busy || run !== null
   useEffect(() => {
     void checkEngine()
   }, [checkEngine])
@@ -172,34 +215,39 @@ export default function App({ config }: { config: AppConfig }) {
   }, [running])
 
   // ---- input: picker, drag-and-drop, paste ----
-  const loadFile = useCallback(
-    async (file: File | Blob, name?: string) => {
-      if (running) return
-      setError(null)
-      setResult((r) => {
-        if (r) URL.revokeObjectURL(r.url)
-        return null
-      })
-      try {
-        const decoded = await decodeImage(file)
-        setSource((old) => {
-          if (old) URL.revokeObjectURL(old.url)
-          return {
-            file,
-            name: name ?? (file as File).name ?? 'image.png',
-            url: URL.createObjectURL(file),
-            width: decoded.width,
-            height: decoded.height,
-            decoded,
-          }
-        })
-        record({ kind: 'loaded', detail: `${decoded.width}x${decoded.height}` })
-      } catch {
-        setError({ message: translate(lang, 'notAnImage') })
-      }
-    },
-    [running, lang],
-  )
+  const loadFile = useCallback(async (file: File | Blob, name?: string) => {
+    if (busyRef.current) return setNotice('busyDrop')
+    const fileName = name ?? (file as File).name ?? 'image.png'
+    let decoded: DecodedImage
+    let url: string
+    let animated: boolean
+    try {
+      decoded = await decodeImage(file)
+      animated = await isAnimatedFile(file)
+      url = await sourceUrl(file, decoded, animated)
+    } catch {
+      // Nothing was replaced: the current image and result stay as they are.
+      setError({ title: 'openFailedTitle', key: 'notAnImage', params: { name: fileName } })
+      return
+    }
+    if (busyRef.current) {
+      // A job started while this file was being decoded.
+      URL.revokeObjectURL(url)
+      return setNotice('busyDrop')
+    }
+    setError(null)
+    setInfo(null)
+    setWarnings(null)
+    setResult((r) => {
+      if (r) URL.revokeObjectURL(r.url)
+      return null
+    })
+    setSource((old) => {
+      if (old) URL.revokeObjectURL(old.url)
+      return { file, name: fileName, url, width: decoded.width, height: decoded.height, decoded, animated }
+    })
+    record({ kind: 'loaded', detail: `${decoded.width}x${decoded.height}${animated ? ':animated' : ''}` })
+  }, [])
 
   useEffect(() => {
     const onPaste = (e: ClipboardEvent) => {
@@ -237,7 +285,7 @@ export default function App({ config }: { config: AppConfig }) {
 
   // ---- the two engines ----
   const finish = useCallback(
-    (blob: Blob, width: number, height: number, startedAt: number, via: string, seconds?: number | null) => {
+    (blob: Blob, width: number, height: number, startedAt: number, via: Result['via'], seconds?: number | null) => {
       const fileName = outputFileName(source?.name, scale, blob.type === 'image/jpeg' ? 'jpeg' : blob.type === 'image/webp' ? 'webp' : 'png')
       setResult({
         url: URL.createObjectURL(blob),
@@ -290,19 +338,19 @@ export default function App({ config }: { config: AppConfig }) {
             },
           },
         )
-        finish(out.blob, out.width, out.height, startedAt, `${t('modeBrowser')} · ${out.backend === 'webgpu' ? 'WebGPU' : 'WASM'}`)
+        finish(out.blob, out.width, out.height, startedAt, { engine: 'browser', detail: out.backend === 'webgpu' ? 'WebGPU' : 'WASM' })
       } finally {
         signal.removeEventListener('abort', onAbort)
       }
     },
-    [config, model, scale, finish, t],
+    [config, model, scale, finish],
   )
 
   const runServer = useCallback(
     async (src: Source, signal: AbortSignal) => {
       const startedAt = Date.now()
       setRun({ engine: 'server', stage: 'uploading', progress: 0, startedAt })
-      const id = await createJob(config, src.file, src.name, { model, scale, format })
+      const id = await createJob(config, src.file, src.name, { model, scale, format }, signal)
       jobIdRef.current = id
       record({ kind: 'job', detail: id })
       setRun((r) => r && { ...r, stage: 'queued' })
@@ -339,47 +387,51 @@ export default function App({ config }: { config: AppConfig }) {
         bmp.close()
       }
       const device = res.device ?? final.device ?? (engine.kind === 'server' ? engine.health.device?.type : '') ?? ''
-      finish(res.blob, w, h, startedAt, `${t('modeServer')} · ${device}`, res.processTime)
+      finish(res.blob, w, h, startedAt, { engine: 'server', detail: device }, res.processTime)
     },
-    [config, model, scale, format, finish, t, engine],
+    [config, model, scale, format, finish, engine],
   )
 
   const start = useCallback(
     async (confirmed: boolean) => {
-      if (!source || running) return
-      setError(null)
-      setInfo(null)
-      setWarnings(null)
-      const eng = await checkEngine()
-      const kind = eng.kind === 'server' ? 'server' : 'browser'
-      if (!confirmed) {
-        const found = checkLimits({
-          width: source.width,
-          height: source.height,
-          fileBytes: source.file.size,
-          scale,
-          engine: kind,
-          limits,
-          browserMaxOutputPixels: config.browserMaxOutputPixels,
-        })
-        if (found.length) {
-          setWarnings(found)
-          record({ kind: 'warning', detail: found.map((w) => w.key).join(',') })
-          return
-        }
-      }
-      setResult((r) => {
-        if (r) URL.revokeObjectURL(r.url)
-        return null
-      })
+      // Marked busy before any await, so a second click cannot start a second job.
+      if (!source || busyRef.current) return
+      busyRef.current = true
+      setBusy(true)
       const abort = new AbortController()
       abortRef.current = abort
+      setError(null)
+      setInfo(null)
+      setNotice(null)
+      setWarnings(null)
       try {
+        const eng = await untilAborted(checkEngine(), abort.signal)
+        const kind = eng.kind === 'server' ? 'server' : 'browser'
+        if (!confirmed) {
+          const found = checkLimits({
+            width: source.width,
+            height: source.height,
+            fileBytes: source.file.size,
+            scale,
+            engine: kind,
+            limits,
+            browserMaxOutputPixels: config.browserMaxOutputPixels,
+          })
+          if (found.length) {
+            setWarnings(found)
+            record({ kind: 'warning', detail: found.map((w) => w.key).join(',') })
+            return
+          }
+        }
+        setResult((r) => {
+          if (r) URL.revokeObjectURL(r.url)
+          return null
+        })
         if (kind === 'server') {
           try {
             await runServer(source, abort.signal)
           } catch (err) {
-            if (!(err instanceof BackendUnreachable)) throw err
+            if (!(err instanceof BackendUnreachable) || abort.signal.aborted) throw err
             // The backend went away mid-job: carry on in the browser.
             setInfo('fallbackDuringJob')
             setEngine({ kind: 'browser', reason: 'unreachable' })
@@ -390,17 +442,19 @@ export default function App({ config }: { config: AppConfig }) {
           await runBrowser(source, eng.kind === 'browser' && eng.reason !== 'unreachable', abort.signal)
         }
       } catch (err) {
-        if (err instanceof DOMException && err.name === 'AbortError') setInfo('cancelled')
-        else if (err instanceof ApiError) setError({ message: err.message, code: err.code })
-        else setError({ message: err instanceof Error ? err.message : String(err) })
+        if (isAbort(err)) setInfo('cancelled')
+        else setError(errorState(err))
         record({ kind: 'error', detail: err instanceof Error ? err.message : String(err) })
       } finally {
         abortRef.current = null
         jobIdRef.current = null
+        busyRef.current = false
+        setBusy(false)
+        setNotice(null)
         setRun(null)
       }
     },
-    [source, running, checkEngine, scale, limits, config, runServer, runBrowser],
+    [source, checkEngine, scale, limits, config, runServer, runBrowser],
   )
 
   const cancel = useCallback(() => {
@@ -502,6 +556,7 @@ export default function App({ config }: { config: AppConfig }) {
                 <strong title={source.name}>{source.name}</strong>
                 <span>{t('inputSize', { w: source.width, h: source.height })}</span>
                 <span>{t('outputSize', { w: ow, h: oh })}</span>
+                {source.animated && <span data-testid="animated-note">{t('animatedFirstFrame')}</span>}
               </div>
             </div>
           )}
@@ -616,12 +671,13 @@ export default function App({ config }: { config: AppConfig }) {
             </div>
           )}
 
+          {notice && <div className="alert alert-info" data-testid="notice">{t(notice)}</div>}
           {info && <div className="alert alert-info" data-testid="info">{t(info)}</div>}
           {error && (
             <div className="alert alert-error" role="alert" data-testid="error">
-              <strong>{t('errorTitle')}</strong>
+              <strong data-testid="error-title">{t(error.title ?? 'errorTitle')}</strong>
               <p>
-                {error.message}
+                {error.key ? t(error.key, error.params) : error.message}
                 {error.code ? <code className="code">{error.code}</code> : null}
               </p>
             </div>
@@ -641,7 +697,8 @@ export default function App({ config }: { config: AppConfig }) {
               />
               <div className="result-bar">
                 <span data-testid="result-meta">
-                  {t('outputSize', { w: result.width, h: result.height })} · {t('processTime', { s: result.seconds.toFixed(2) })} · {result.via}
+                  {t('outputSize', { w: result.width, h: result.height })} · {t('processTime', { s: result.seconds.toFixed(2) })} ·{' '}
+                  {t(result.via.engine === 'server' ? 'modeServer' : 'modeBrowser')} · {result.via.detail}
                 </span>
                 <a className="button-like primary" href={result.url} download={result.fileName} data-testid="download">
                   {t('download')} {result.fileName}
