@@ -138,9 +138,16 @@ out = sys.argv[1]
 Image.fromarray(data.astronaut()[60:132, 160:256]).save(f"{out}/photo.png")          # 96x72
 Image.fromarray(data.chelsea()[100:132, 150:190]).save(f"{out}/small.png")            # 40x32
 Image.fromarray(data.coffee()[100:220, 200:360]).save(f"{out}/big.png")               # 160x120
+frames = [Image.new("RGB", (40, 32), c) for c in ("red", "blue", "green")]
+frames[0].save(f"{out}/anim.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
 `
   run(PYTHON, ['-c', script, tmp])
+  writeFileSync(join(tmp, 'notimage.png'), 'this is text, not a picture\n')
 }
+
+const PROXY_502 = { status: 502, contentType: 'text/html', body: '<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>' }
+const PROXY_413 = { status: 413, contentType: 'text/html', body: '<html><head><title>413 Request Entity Too Large</title></head><body><h1>413 Request Entity Too Large</h1></body></html>' }
+const isJobCreate = (req) => req.method() === 'POST' && /\/api\/jobs$/.test(new URL(req.url()).pathname)
 
 function writeConfig(cfg) {
   writeFileSync(join(DIST, 'config.json'), JSON.stringify(cfg, null, 2))
@@ -272,6 +279,16 @@ async function main() {
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download').click()])
       assert(download.suggestedFilename() === 'photo_x4.png', `download named ${download.suggestedFilename()}`)
       assert(external.length === 0, `requests left the machine: ${external.join(', ')}`)
+      // Both layers of the comparison are clipped to their side (transparent originals).
+      const clips = await page.evaluate(() => ['result-image', 'before-image'].map((id) => document.querySelector(`[data-testid=${id}]`).style.clipPath))
+      assert(clips.every((c) => c.startsWith('inset(')), `both compare layers should be clipped: ${clips}`)
+
+      // Not an image: says it could not be opened, and the previous image and result stay.
+      await page.getByTestId('file-input').setInputFiles(join(tmp, 'notimage.png'))
+      await page.getByTestId('error').waitFor({ timeout: 10000 })
+      const title = await page.getByTestId('error-title').innerText()
+      assert(/could not open/i.test(title), `bad file error title: ${title}`)
+      assert(await page.getByTestId('result-image').isVisible(), 'the previous result should stay after a bad file')
       log(`  ${sse.length} SSE progress events: ${sse.map((e) => Math.round(e.value)).join(' → ')}`)
 
       // Over the server's input limit: warned first, then the backend's detail is shown.
@@ -312,6 +329,64 @@ async function main() {
       await context.close()
     })
 
+    // ------------------------------------------------------------ cancel while uploading, double start, busy drop, proxy 413
+    await test('server mode: cancel while uploading, one job per double click, busy notice, proxy 413', async () => {
+      writeConfig({ apiUrl: api, mode: 'server' })
+      const { context, page } = await newPage(browser)
+      const creates = []
+      page.on('request', (req) => isJobCreate(req) && creates.push(req.url()))
+      await page.goto(web)
+      await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
+      await page.getByTestId('file-input').setInputFiles(join(tmp, 'small.png'))
+
+      // A slow upload: the POST is held; Cancel must end it at once.
+      let release
+      const held = new Promise((r) => (release = r))
+      await page.route(/\/api\/jobs$/, async (route) => {
+        await held
+        await route.continue().catch(() => undefined) // the page aborted it
+      })
+      await page.getByTestId('start').click()
+      await page.getByText('Uploading').waitFor({ timeout: 10000 })
+      const t0 = Date.now()
+      await page.getByTestId('cancel').click()
+      await page.getByTestId('info').waitFor({ timeout: 3000 })
+      assert(/cancel/i.test(await page.getByTestId('info').innerText()), 'cancel during upload should say cancelled')
+      log(`  cancelled during upload in ${Date.now() - t0} ms`)
+      release()
+      await page.unroute(/\/api\/jobs$/)
+      assert(!(await events(page)).some((e) => e.kind === 'job'), 'no job should be followed after cancelling the upload')
+
+      // Two clicks in one go: one job. A file dropped meanwhile gets a notice, not silence.
+      await page.route(/\/api\/jobs$/, async (route) => {
+        await new Promise((r) => setTimeout(r, 1500))
+        await route.continue()
+      })
+      creates.length = 0
+      await page.evaluate(() => {
+        const b = document.querySelector('[data-testid=start]')
+        b.click()
+        b.click()
+      })
+      await page.getByTestId('file-input').setInputFiles(join(tmp, 'photo.png'))
+      await page.getByTestId('notice').waitFor({ timeout: 5000 })
+      const [w, h] = await resultSize(page, 120000)
+      assert(w === 160 && h === 128, `result is ${w}x${h}; the dropped file must not replace the running one`)
+      assert(creates.length === 1, `one click-pair should create one job, saw ${creates.length}`)
+      assert((await events(page)).filter((e) => e.kind === 'job').length === 1, 'one job expected')
+      assert((await page.getByTestId('notice').count()) === 0, 'the notice goes when the job ends')
+      await page.unroute(/\/api\/jobs$/)
+
+      // A proxy's HTML 413 page: a readable message, no HTML.
+      await page.route(/\/api\/jobs$/, (route) => route.fulfill(PROXY_413))
+      await page.getByTestId('start').click()
+      await page.getByTestId('error').waitFor({ timeout: 15000 })
+      const text = await page.getByTestId('error').innerText()
+      assert(/too large/i.test(text) && !/<|html/i.test(text), `413 page should read as a message: ${text}`)
+      await page.screenshot({ path: join(ART, '05b-proxy-413.png') })
+      await context.close()
+    })
+
     // ------------------------------------------------------------ 2. browser mode
     await test('browser mode: small image, small model, onnxruntime-web tiles', async () => {
       writeConfig({ apiUrl: api, mode: 'browser', browserTile: 24, browserOverlap: 8 })
@@ -343,24 +418,51 @@ async function main() {
       await context.close()
     })
 
-    // ------------------------------------------------------------ lost mid-job
-    await test('server mode: backend lost mid-job, the browser carries on', async () => {
-      writeConfig({ apiUrl: api, mode: 'server', browserTile: 32, browserOverlap: 8 })
+    // ------------------------------------------------------------ no browser model
+    await test('browser mode: no model on the server says how to install it; animated GIF shows its first frame', async () => {
+      writeConfig({ apiUrl: api, mode: 'browser', modelsUrl: 'no-models' })
       const { context, page } = await newPage(browser)
+      // The backend's export is gone and the static server answers its index.html fallback.
+      await page.route(/\/api\/models\/[^/]+\/onnx$/, (route) => route.abort('connectionrefused'))
+      await page.route(/\/no-models\//, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><html><body><div id="root"></div></body></html>' }))
       await page.goto(web)
-      await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
-      // The job is accepted, then every status request fails at the network level.
-      await page.route(/\/api\/jobs\/[^/]+(\/events)?$/, (route) => route.abort('connectionrefused'))
-      await page.getByTestId('file-input').setInputFiles(join(tmp, 'small.png'))
+      await page.locator('[data-testid=fallback-banner][data-reason=forced]').waitFor({ timeout: 15000 })
+      await page.getByTestId('file-input').setInputFiles(join(tmp, 'anim.gif'))
+      await page.getByTestId('animated-note').waitFor({ timeout: 10000 })
+      const type = await page.evaluate(async () => (await (await fetch(document.querySelector('.source-thumb').src)).blob()).type)
+      assert(type === 'image/png', `an animated GIF should be shown as a still PNG, got ${type}`)
       await page.getByTestId('start').click()
-      const [w, h] = await resultSize(page, 180000)
-      assert(w === 160 && h === 128, `result is ${w}x${h}, expected 160x128`)
-      const ev = await events(page)
-      assert(ev.some((e) => e.kind === 'engine' && e.detail === 'browser:during-job'), `no mid-job fallback: ${JSON.stringify(ev)}`)
-      assert(await page.getByTestId('info').isVisible(), 'the page should say the backend stopped answering')
-      await page.screenshot({ path: join(ART, '07a-midjob-fallback.png') })
+      await page.getByTestId('error').waitFor({ timeout: 60000 })
+      const text = await page.getByTestId('error').innerText()
+      assert(/not installed/.test(text) && /npm run models/.test(text), `missing model message: ${text}`)
+      assert(!/: 200/.test(text), `the HTML fallback's 200 should not be shown: ${text}`)
+      await page.screenshot({ path: join(ART, '06b-browser-no-model.png') })
       await context.close()
     })
+
+    // ------------------------------------------------------------ lost mid-job
+    for (const [how, answer] of [
+      ['connection refused', (route) => route.abort('connectionrefused')],
+      ['proxy 502', (route) => route.fulfill(PROXY_502)],
+    ]) {
+      await test(`server mode: backend lost mid-job (${how}), the browser carries on`, async () => {
+        writeConfig({ apiUrl: api, mode: 'server', browserTile: 32, browserOverlap: 8 })
+        const { context, page } = await newPage(browser)
+        await page.goto(web)
+        await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
+        // The job is accepted, then every status request fails.
+        await page.route(/\/api\/jobs\/[^/]+(\/events)?$/, answer)
+        await page.getByTestId('file-input').setInputFiles(join(tmp, 'small.png'))
+        await page.getByTestId('start').click()
+        const [w, h] = await resultSize(page, 180000)
+        assert(w === 160 && h === 128, `result is ${w}x${h}, expected 160x128`)
+        const ev = await events(page)
+        assert(ev.some((e) => e.kind === 'engine' && e.detail === 'browser:during-job'), `no mid-job fallback: ${JSON.stringify(ev)}`)
+        assert(await page.getByTestId('info').isVisible(), 'the page should say the backend stopped answering')
+        await page.screenshot({ path: join(ART, `07a-midjob-fallback-${how.replace(/ /g, '-')}.png`) })
+        await context.close()
+      })
+    }
 
     // ------------------------------------------------------------ 3. fallback
     await test('backend stopped: the page says so and the browser takes over', async () => {
@@ -381,9 +483,16 @@ async function main() {
       const [w, h] = await resultSize(page, 240000)
       assert(w === 384 && h === 288, `fallback result is ${w}x${h}, expected 384x288`)
       await page.screenshot({ path: join(ART, '08-fallback-result.png') })
-      // Language switch.
+      // A bad file in Chinese, then the language switch: every shown text follows.
+      await page.getByTestId('file-input').setInputFiles(join(tmp, 'notimage.png'))
+      await page.getByTestId('error').waitFor({ timeout: 10000 })
+      assert((await page.getByTestId('error-title').innerText()).includes('无法打开'), 'zh bad-file title')
       await page.getByTestId('lang').selectOption('en')
       await page.getByText('Download', { exact: false }).first().waitFor({ timeout: 5000 })
+      const meta = await page.getByTestId('result-meta').innerText()
+      assert(/In browser/.test(meta) && !/浏览器/.test(meta), `result line should switch language: ${meta}`)
+      const errText = await page.getByTestId('error').innerText()
+      assert(/Could not open/.test(errText) && !/无法/.test(errText), `error should switch language: ${errText}`)
       await page.screenshot({ path: join(ART, '09-fallback-result-en.png') })
       assert(external.length === 0, `requests left the machine: ${external.join(', ')}`)
       await context.close()
