@@ -28,6 +28,13 @@ pick_python() {
 }
 
 VENV="${VENV:-venv}"
+if [ -x "$VENV/bin/python" ] &&
+    ! "$VENV/bin/python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)'; then
+    # e.g. a venv made earlier with macOS's own python3 (3.9) by the manual steps
+    echo "ERROR: $VENV has Python $("$VENV/bin/python" -c 'import platform; print(platform.python_version())'); 3.10+ is needed." >&2
+    echo "       Remove it (rm -rf $VENV) and run this again; it then picks a newer Python." >&2
+    exit 1
+fi
 if [ ! -x "$VENV/bin/python" ]; then
     base_python="$(pick_python)" || {
         echo "ERROR: Python 3.10 or newer is needed (brew install python@3.12)" >&2
@@ -36,7 +43,11 @@ if [ ! -x "$VENV/bin/python" ]; then
     log "creating $VENV with $base_python"
     "$base_python" -m venv "$VENV"
 fi
-PY="$VENV/bin/python"
+PY="$(cd "$VENV" && pwd)/bin/python"
+
+# What the backend will use, environment and ../.env or .env together (backend/settings.py).
+setting() { (cd .. && "$PY" -c "from backend.settings import Settings; print(getattr(Settings(), '$1'))"); }
+configured() { (cd .. && "$PY" -c "import sys; from backend.settings import Settings; sys.exit('$1' not in Settings().model_fields_set)"); }
 
 # Install only when requirements.txt changed since the last successful install.
 stamp="$VENV/.requirements-stamp"
@@ -51,7 +62,7 @@ fi
 # The default model is bundled (offline); this converts it once and caches it in weights/.
 "$PY" download_models.py --quiet
 
-if [ -z "${DEVICE:-}" ]; then
+if ! configured device; then # DEVICE from the environment or a .env file wins
     if "$PY" -c 'import sys, torch; sys.exit(0 if torch.backends.mps.is_available() else 1)' 2>/dev/null; then
         export DEVICE=mps
     else
@@ -62,5 +73,6 @@ fi
 # Operators that MPS lacks run on the CPU instead of failing.
 export PYTORCH_ENABLE_MPS_FALLBACK="${PYTORCH_ENABLE_MPS_FALLBACK:-1}"
 
-log "backend on http://${HOST:-0.0.0.0}:${PORT:-8000} (DEVICE=$DEVICE); API docs at http://localhost:${PORT:-8000}/docs"
+port="$(setting port)"
+log "backend on http://$(setting host):$port (DEVICE=$(setting device)); API docs at http://localhost:$port/docs"
 exec "$PY" api_server.py

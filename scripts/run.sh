@@ -19,9 +19,11 @@ PY="${VENV:-$ROOT/.venv}/bin/python"
 }
 
 frontend_pid=""
+# shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
+    # setsid below gives the frontend its own process group: stop npm and vite together.
     if [ -n "$frontend_pid" ]; then
-        kill "$frontend_pid" 2>/dev/null || true
+        kill -- "-$frontend_pid" 2>/dev/null || true
     fi
 }
 trap cleanup EXIT
@@ -29,11 +31,22 @@ trap cleanup EXIT
 if [ "${RUN_FRONTEND:-1}" != 0 ] && [ -f frontend/dist/index.html ]; then
     preview_log="${TMPDIR:-/tmp}/inpaint-frontend-preview.log"
     echo "==> frontend: http://localhost:3332 (vite preview; log in $preview_log)"
-    # setsid: its own process group, so that cleanup stops npm and vite together.
     setsid npm --prefix frontend run preview >"$preview_log" 2>&1 &
     frontend_pid=$!
-    cleanup() { kill -- "-$frontend_pid" 2>/dev/null || true; }
 fi
 
-echo "==> backend: http://${HOST:-0.0.0.0}:${PORT:-8000} (docs at /docs, health at /api/health); Ctrl-C stops"
-"$PY" backend/api_server.py
+# HOST and PORT as the backend reads them: the environment, else .env, else the defaults.
+address="$("$PY" -c 'from backend.settings import Settings; s = Settings(); print(f"{s.host}:{s.port}")')"
+echo "==> backend: http://$address (docs at /docs, health at /api/health); Ctrl-C stops"
+# In the background with the signals passed on, so `kill <this script>` stops the backend too
+# (and the EXIT trap stops the frontend); the backend then finishes its graceful shutdown.
+"$PY" backend/api_server.py &
+backend_pid=$!
+trap 'kill -TERM "$backend_pid" 2>/dev/null || true' TERM INT HUP
+status=0
+wait "$backend_pid" || status=$?
+if kill -0 "$backend_pid" 2>/dev/null; then # a signal interrupted `wait`: wait for the shutdown itself
+    status=0
+    wait "$backend_pid" || status=$?
+fi
+exit "$status"

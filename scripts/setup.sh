@@ -175,7 +175,8 @@ if [ -f frontend/package.json ] && [ "${SKIP_FRONTEND:-0}" != 1 ]; then
             fi
         fi
         if [ "$BUILD_FRONTEND" = 1 ] && [ -d frontend/node_modules ]; then
-            if [ ! -f frontend/dist/index.html ] || newer_than frontend/dist/index.html frontend; then
+            # .env too: vite reads VITE_* from the repository root (envDir in vite.config.ts).
+            if [ ! -f frontend/dist/index.html ] || newer_than frontend/dist/index.html frontend .env; then
                 log "npm run build (frontend)"
                 quietly npm --prefix frontend run build || warn "the frontend build failed (see above)"
             fi
