@@ -40,6 +40,10 @@ _GLOB_CHARS = set("*?[")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+class UsageError(Exception):
+    """A command line that cannot work: reported like argparse's own errors, exit code 2."""
+
+
 @dataclass
 class Job:
     source: Path
@@ -51,13 +55,6 @@ class Report:
     done: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (input, reason)
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be > 0")
-    return value
 
 
 def _quality(text: str) -> int:
@@ -81,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
     parser.add_argument("-m", "--model", help="model name (default: settings DEFAULT_MODEL)")
-    parser.add_argument("-s", "--scale", type=_positive_float, help="output scale, e.g. 2 or 3.5 (default: native)")
+    parser.add_argument(
+        "-s", "--scale", type=float, help="output scale from 1 to MAX_SCALE, e.g. 2 or 3.5 (default: native)"
+    )
     parser.add_argument(
         "-t", "--tile", type=_non_negative_int, help="tile size in input pixels; 0 = no tiling (default: settings)"
     )
@@ -182,6 +181,22 @@ def _write_atomic(target: Path, data: bytes) -> None:
         raise
 
 
+def check_options(args: argparse.Namespace, settings: Settings) -> None:
+    """Apply the API's limits (scale, tile, quality, denoise) so the CLI accepts exactly what it does."""
+    from backend.service.options import build_options
+
+    try:
+        build_options(
+            settings,
+            scale=args.scale,
+            quality=args.quality,
+            tile=args.tile,
+            denoise_strength=args.denoise_strength,
+        )
+    except UserError as exc:
+        raise UsageError(exc.message) from exc
+
+
 def _settings_from_args(args: argparse.Namespace) -> Settings:
     update: dict[str, object] = {}
     if args.device:
@@ -244,6 +259,7 @@ def _say(message: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = _settings_from_args(args)
+    check_options(args, settings)
     show_progress = not args.no_progress
     report = Report()
 
@@ -344,13 +360,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
         return run(args)
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        _say(f"{parser.prog}: error: {exc}")
+        return EXIT_USAGE
     except ValidationError as exc:  # a bad setting in the environment or .env: say which, no traceback
         for error in exc.errors():
             name = "_".join(str(part) for part in error["loc"]).upper()

@@ -26,6 +26,16 @@ def photo(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    """A 16x16 image alone in its own folder: cheap to upscale on two CPU cores."""
+    folder = tmp_path / "img"
+    folder.mkdir()
+    path = folder / "tiny.png"
+    Image.fromarray(skdata.astronaut()[80:96, 200:216]).save(path)
+    return path
+
+
 def run_cli(*args: str) -> int:
     return cli.main([*args, "--model", MODEL, "--no-progress"])
 
@@ -90,14 +100,50 @@ def test_bad_and_missing_files_fail_but_batch_continues(
     assert not (tmp_path / "broken_x4.png").exists()
 
 
-def test_output_over_the_pixel_limit_fails_with_a_message(
-    cli_env: Path, photo: Path, capsys: pytest.CaptureFixture[str]
+def test_output_over_the_pixel_limit_fails_alone_with_a_message(
+    cli_env: Path, photo: Path, tiny: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # 48x40 at scale 400 would be a 19200x16000 canvas: over MAX_OUTPUT_PIXELS (16384²).
-    assert run_cli(str(photo), "--scale", "400") == 1
+    # 48x40 x4 is 30720 pixels, over the limit; the 16x16 image (4096) is under it and still done.
+    monkeypatch.setenv("MAX_OUTPUT_PIXELS", "20000")
+    assert run_cli(str(photo), str(tiny)) == 1
     err = capsys.readouterr().err
-    assert "the limit is 268435456" in err and "0 upscaled, 0 skipped, 1 failed" in err
+    assert "the limit is 20000" in err and "1 upscaled, 0 skipped, 1 failed" in err
+    assert "Traceback" not in err
     assert not list(photo.parent.glob("face_x*"))
+    assert tiny.with_name("tiny_x4.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--scale", "0.03", "scale must be between 1 and 8"),
+        ("--scale", "inf", "scale must be between 1 and 8"),
+        ("--scale", "1e400", "scale must be between 1 and 8"),
+        ("--scale", "nan", "scale must be between 1 and 8"),
+        ("--scale", "1000", "scale must be between 1 and 8"),
+        ("--tile", "1", "tile must be 0 (no tiling) or between 32 and 4096"),
+        ("--denoise-strength", "2", "denoise_strength must be between 0 and 1"),
+    ],
+)
+def test_out_of_range_options_are_usage_errors_before_any_work(
+    cli_env: Path, tiny: Path, capsys: pytest.CaptureFixture[str], option: str, value: str, message: str
+) -> None:
+    assert run_cli(str(tiny), option, value) == 2
+    err = capsys.readouterr().err
+    assert "usage: upscale" in err and message in err
+    assert "Traceback" not in err
+    assert list(tiny.parent.iterdir()) == [tiny]
+
+
+def test_scale_limit_follows_the_max_scale_setting(
+    cli_env: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MAX_SCALE", "2")
+    assert run_cli(str(tiny), "--scale", "3") == 2
+    assert "scale must be between 1 and 2" in capsys.readouterr().err
+    assert run_cli(str(tiny), "--scale", "1.5") == 0
+    with Image.open(tiny.with_name("tiny_x1_5.png")) as image:
+        assert image.size == (24, 24)
 
 
 def test_unknown_model_fails_fast(cli_env: Path, photo: Path, capsys: pytest.CaptureFixture[str]) -> None:
