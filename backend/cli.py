@@ -88,8 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-f", "--format", choices=FORMATS, help="output format (default: from --output's suffix, else png)"
     )
     parser.add_argument("-q", "--quality", type=_quality, default=95, help="JPEG/WebP quality 1-100 (default: 95)")
+    # Kept as text: Path() would drop the trailing slash that marks a folder.
     parser.add_argument(
-        "-o", "--output", type=Path, help="output file (one input) or folder (default: next to each input)"
+        "-o",
+        "--output",
+        help="output file (one input; .png .jpg .jpeg .webp) or folder, e.g. out/ (default: next to each input)",
     )
     policy = parser.add_mutually_exclusive_group()
     policy.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -145,24 +148,51 @@ def _scale_label(scale: float) -> str:
     return f"{scale:g}".replace(".", "_") if scale != int(scale) else str(int(scale))
 
 
-def plan_jobs(files: list[Path], output: Path | None, fmt: str, scale: float) -> list[Job]:
+@dataclass(frozen=True)
+class Output:
+    """Where -o sends results: one named file, a folder, or (path None) next to each input."""
+
+    path: Path | None
+    is_file: bool
+    fmt: str
+
+
+def resolve_output(text: str | None, count: int, fmt: str | None) -> Output:
+    """Read -o as the user typed it (a trailing / means a folder); raise UsageError when it cannot work."""
+    if text is None:
+        return Output(None, False, fmt or "png")
+    path = Path(text)
+    suffix = path.suffix.lower()
+    if text.endswith(("/", os.sep)) or path.is_dir():
+        return Output(path, False, fmt or "png")
+    if count > 1:
+        if path.is_file():
+            raise UsageError(f"--output {text} is a file, but there are {count} inputs")
+        if suffix in SUFFIX_FORMATS or suffix in IMAGE_SUFFIXES:
+            raise UsageError(
+                f"--output {text} names one image, but there are {count} inputs (end it with / for a folder)"
+            )
+        return Output(path, False, fmt or "png")
+    if not suffix:
+        return Output(path, False, fmt or "png")
+    implied = SUFFIX_FORMATS.get(suffix)
+    if implied is None:
+        known = ", ".join(SUFFIX_FORMATS)
+        raise UsageError(f"--output {text}: cannot write {suffix!r} files; use {known} (or end it with / for a folder)")
+    if fmt is not None and fmt != implied:
+        raise UsageError(f"--format {fmt} contradicts --output {text}, which names a {implied} file")
+    return Output(path, True, implied)
+
+
+def plan_jobs(files: list[Path], output: Output, scale: float) -> list[Job]:
     """Where each output goes: next to its input, into a folder, or (one input) to a named file."""
-    ext = EXTENSIONS[fmt]
-    name = "{stem}_x" + _scale_label(scale) + ext
-    as_file = (
-        output is not None
-        and len(files) == 1
-        and not output.is_dir()
-        and not str(output).endswith(("/", os.sep))
-        and output.suffix != ""
-    )
+    name = "{stem}_x" + _scale_label(scale) + EXTENSIONS[output.fmt]
     jobs = []
     for source in files:
-        if as_file:
-            assert output is not None
-            target = output
+        if output.is_file and output.path is not None:
+            target = output.path
         else:
-            folder = output if output is not None else source.parent
+            folder = output.path if output.path is not None else source.parent
             target = folder / name.format(stem=source.stem)
         jobs.append(Job(source, target))
     return jobs
@@ -263,16 +293,10 @@ def run(args: argparse.Namespace) -> int:
     show_progress = not args.no_progress
     report = Report()
 
-    fmt = args.format
-    if fmt is None:
-        suffix = args.output.suffix.lower() if args.output is not None else ""
-        fmt = SUFFIX_FORMATS.get(suffix, "png")
-
     files, problems = expand_inputs(args.inputs)
     report.failed.extend(problems)
-    if args.output is not None and len(files) > 1 and args.output.is_file():
-        _say(f"error: --output {args.output} is a file, but there are {len(files)} inputs")
-        return EXIT_FAILED
+    output = resolve_output(args.output, len(files), args.format)
+    fmt = output.fmt
 
     # Name validation is cheap; fail before touching any file when the model cannot exist.
     from backend.models.registry import OFFICIAL_MODELS, find_model
@@ -291,7 +315,7 @@ def run(args: argparse.Namespace) -> int:
     native = spec.scale if spec else None
     jobs: list[Job] = []
     if native is not None:
-        jobs = plan_jobs(files, args.output, fmt, args.scale or native)
+        jobs = plan_jobs(files, output, args.scale or native)
 
     def load() -> RealESRGANUpscaler:
         nonlocal manager, upscaler
@@ -304,7 +328,7 @@ def run(args: argparse.Namespace) -> int:
 
     if native is None and files:  # custom model: load it to learn its scale
         try:
-            jobs = plan_jobs(files, args.output, fmt, args.scale or load().scale)
+            jobs = plan_jobs(files, output, args.scale or load().scale)
         except UpscaleError as exc:
             _say(f"error: cannot load model {model_name!r}: {exc.message}")
             return EXIT_FAILED

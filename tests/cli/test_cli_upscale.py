@@ -189,3 +189,72 @@ def test_a_bad_setting_exits_2_naming_it_without_a_traceback(
     assert f"invalid setting {name}='{value}'" in err
     assert "Traceback" not in err
     assert not photo.with_name("face_x4.png").exists()
+
+
+def test_trailing_slash_makes_a_folder_even_with_a_dot_in_its_name(cli_env: Path, tiny: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "out" / "v1.2"
+    assert run_cli(str(tiny), "-o", f"{folder}/") == 0
+    assert folder.is_dir()
+    with Image.open(folder / "tiny_x4.png") as image:
+        assert image.size == (64, 64)
+
+
+@pytest.mark.parametrize("name", ["result.png", "result.JPG", "result.bmp"])
+def test_one_image_name_for_several_inputs_is_a_usage_error(
+    cli_env: Path, tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    second = tiny.with_name("second.png")
+    second.write_bytes(tiny.read_bytes())
+    assert run_cli(str(tiny.parent), "-o", str(tmp_path / name)) == 2
+    err = capsys.readouterr().err
+    assert f"--output {tmp_path / name} names one image, but there are 2 inputs" in err
+    assert not (tmp_path / name).exists()
+
+
+def test_existing_file_as_output_for_several_inputs_is_a_usage_error(
+    cli_env: Path, tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    second = tiny.with_name("second.png")
+    second.write_bytes(tiny.read_bytes())
+    existing = tmp_path / "notes"
+    existing.write_bytes(b"keep")
+    assert run_cli(str(tiny), str(second), "-o", str(existing)) == 2
+    assert "is a file, but there are 2 inputs" in capsys.readouterr().err
+    assert existing.read_bytes() == b"keep"
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("out.jpeg", "JPEG"), ("out.JPG", "JPEG"), ("out.webp", "WEBP")])
+def test_output_suffix_sets_the_format(cli_env: Path, tiny: Path, tmp_path: Path, name: str, fmt: str) -> None:
+    assert run_cli(str(tiny), "-o", str(tmp_path / name)) == 0
+    with Image.open(tmp_path / name) as image:
+        assert image.format == fmt
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-o", "out.bmp"], "cannot write '.bmp' files"),
+        (["-o", "v1.2"], "cannot write '.2' files"),
+        (["-o", "out.png", "-f", "jpeg"], "--format jpeg contradicts --output out.png"),
+        (["-o", "out.jpg", "-f", "png"], "--format png contradicts --output out.jpg"),
+    ],
+)
+def test_output_suffix_that_cannot_match_the_data_is_a_usage_error(
+    cli_env: Path,
+    tiny: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
+) -> None:
+    monkeypatch.chdir(tiny.parent)
+    assert run_cli(str(tiny), *args) == 2
+    err = capsys.readouterr().err
+    assert "usage: upscale" in err and message in err
+    assert list(tiny.parent.iterdir()) == [tiny]
+
+
+def test_matching_format_and_suffix_agree(cli_env: Path, tiny: Path, tmp_path: Path) -> None:
+    assert run_cli(str(tiny), "-o", str(tmp_path / "x.jpg"), "-f", "jpeg") == 0
+    with Image.open(tmp_path / "x.jpg") as image:
+        assert image.format == "JPEG"
