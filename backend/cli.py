@@ -11,6 +11,7 @@ import argparse
 import glob
 import logging
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -198,11 +199,23 @@ def plan_jobs(files: list[Path], output: Output, scale: float) -> list[Job]:
     return jobs
 
 
+def _new_file_mode(target: Path) -> int:
+    """The mode a plain open() would give: keep a replaced file's mode, else 0666 minus the umask."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        umask = os.umask(0)  # the only portable way to read it
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def _write_atomic(target: Path, data: bytes) -> None:
     """Write via a temp file and rename, so an interrupted run never leaves a half image."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file 0600; results are ordinary files others may read.
+        os.fchmod(fd, _new_file_mode(target))
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, target)

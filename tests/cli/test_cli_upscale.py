@@ -258,3 +258,16 @@ def test_matching_format_and_suffix_agree(cli_env: Path, tiny: Path, tmp_path: P
     assert run_cli(str(tiny), "-o", str(tmp_path / "x.jpg"), "-f", "jpeg") == 0
     with Image.open(tmp_path / "x.jpg") as image:
         assert image.format == "JPEG"
+
+
+def test_outputs_get_ordinary_permissions(cli_env: Path, tiny: Path, tmp_path: Path) -> None:
+    old_umask = os.umask(0o022)
+    try:
+        assert run_cli(str(tiny), "-o", str(tmp_path / "new.png")) == 0
+        assert (tmp_path / "new.png").stat().st_mode & 0o777 == 0o644
+        # Replacing a file keeps the mode its owner chose.
+        (tmp_path / "new.png").chmod(0o640)
+        assert run_cli(str(tiny), "-o", str(tmp_path / "new.png"), "--overwrite") == 0
+        assert (tmp_path / "new.png").stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old_umask)
