@@ -252,6 +252,12 @@ def _settings_from_args(args: argparse.Namespace) -> Settings:
     return get_settings().model_copy(update=update)
 
 
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        return "part of the path is a file, not a folder"
+    return exc.strerror or str(exc)
+
+
 def _process(
     job: Job,
     upscaler: RealESRGANUpscaler,
@@ -264,7 +270,11 @@ def _process(
     from backend.imaging import decode_image, encode_image
     from backend.service.limits import check_output_pixels, output_size
 
-    decoded = decode_image(job.source.read_bytes(), max_pixels=settings.max_input_pixels)
+    try:
+        raw = job.source.read_bytes()
+    except OSError as exc:
+        raise UpscaleError(f"cannot read {job.source}: {_os_reason(exc)}") from exc
+    decoded = decode_image(raw, max_pixels=settings.max_input_pixels)
     # A huge --scale must fail with a message, not with the allocation of its canvas.
     check_output_pixels(settings, output_size(decoded.width, decoded.height, args.scale or upscaler.scale))
     total = upscaler.count_tiles(decoded.height, decoded.width, args.tile)
@@ -293,7 +303,11 @@ def _process(
         gray=decoded.is_gray,
         png_compression=settings.png_compression,
     )
-    _write_atomic(job.target, data)
+    try:
+        _write_atomic(job.target, data)
+    except OSError as exc:
+        # The error's own filename may be a temp file or a parent folder: name what the user asked for.
+        raise UpscaleError(f"cannot write {job.target}: {_os_reason(exc)}") from exc
 
 
 def _say(message: str) -> None:
@@ -375,7 +389,8 @@ def run(args: argparse.Namespace) -> int:
                 report.failed.append((str(job.source), exc.message))
                 _say(f"failed: {job.source}: {exc.message}")
             except OSError as exc:
-                reason = exc.strerror or str(exc)
+                # Raised outside reading and writing (checking the target): say which file.
+                reason = f"{exc.filename}: {_os_reason(exc)}" if exc.filename else _os_reason(exc)
                 report.failed.append((str(job.source), reason))
                 _say(f"failed: {job.source}: {reason}")
             finally:

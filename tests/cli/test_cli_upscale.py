@@ -271,3 +271,32 @@ def test_outputs_get_ordinary_permissions(cli_env: Path, tiny: Path, tmp_path: P
         assert (tmp_path / "new.png").stat().st_mode & 0o777 == 0o640
     finally:
         os.umask(old_umask)
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        ("{img}/tiny.png/x.png", "part of the path is a file, not a folder"),
+        ("{img}/tiny.png/sub/x.png", "part of the path is a file, not a folder"),
+        ("/proc/x.png", ""),
+    ],
+)
+def test_write_errors_name_the_output(
+    cli_env: Path, tiny: Path, capsys: pytest.CaptureFixture[str], output: str, reason: str
+) -> None:
+    target = output.format(img=tiny.parent)
+    assert run_cli(str(tiny), "-o", target) == 1
+    err = capsys.readouterr().err
+    assert f"failed: {tiny}: cannot write {target}: {reason}" in err
+    assert "Traceback" not in err
+
+
+def test_read_errors_name_the_input(
+    cli_env: Path, tiny: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = tiny.with_name("gone.png")  # listed, then deleted before its turn came
+    monkeypatch.setattr(cli, "expand_inputs", lambda _: ([gone, tiny], []))
+    assert run_cli(str(tiny)) == 1
+    err = capsys.readouterr().err
+    assert f"failed: {gone}: cannot read {gone}: No such file or directory" in err
+    assert "1 upscaled, 0 skipped, 1 failed" in err
