@@ -11,6 +11,7 @@ import argparse
 import glob
 import logging
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -37,6 +38,8 @@ SUFFIX_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp
 # Folder scans pick these; explicit files are decoded by content whatever their name.
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".tga"}
 _GLOB_CHARS = set("*?[")
+# `_x4`, `_x2`, `_x1_5` (how we write 1.5) or `_x1.5`: the suffix plan_jobs gives every result.
+_OUTPUT_STEM = re.compile(r"_x\d+(?:[._]\d+)?$")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -111,38 +114,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def expand_inputs(patterns: Sequence[str]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Files to process, in order without duplicates, and (input, reason) for inputs that match nothing."""
-    files: list[Path] = []
-    problems: list[tuple[str, str]] = []
+@dataclass
+class Inputs:
+    files: list[Path] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (input, reason) for inputs that match nothing
+    ignored: int = 0  # earlier results found by a folder scan or glob
+
+
+def looks_like_output(path: Path) -> bool:
+    """Named like our results (`a_x4.png`, `a_x1_5.png`), so a rerun on a folder does not upscale them again."""
+    return _OUTPUT_STEM.search(path.stem) is not None
+
+
+def expand_inputs(patterns: Sequence[str]) -> Inputs:
+    """Files to process, in order without duplicates. Scans skip earlier results; named files never are."""
+    result = Inputs()
     seen: set[Path] = set()
+    ignored: set[Path] = set()
 
     def add(path: Path) -> None:
         key = path.resolve()
         if key not in seen:
             seen.add(key)
-            files.append(path)
+            result.files.append(path)
+
+    def add_scanned(found: list[Path]) -> None:
+        for item in found:
+            if looks_like_output(item):
+                ignored.add(item.resolve())
+            else:
+                add(item)
 
     for pattern in patterns:
         path = Path(pattern).expanduser()
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
             if not found:
-                problems.append((pattern, "folder holds no images"))
-            for item in found:
-                add(item)
+                result.problems.append((pattern, "folder holds no images"))
+            add_scanned(found)
         elif path.is_file():
             add(path)
         elif _GLOB_CHARS & set(pattern):
             found = sorted(Path(p) for p in glob.glob(os.path.expanduser(pattern), recursive=True))
             found = [p for p in found if p.is_file()]
             if not found:
-                problems.append((pattern, "no files match"))
-            for item in found:
-                add(item)
+                result.problems.append((pattern, "no files match"))
+            add_scanned(found)
         else:
-            problems.append((pattern, "file not found"))
-    return files, problems
+            result.problems.append((pattern, "file not found"))
+    result.ignored = len(ignored - seen)  # a result also named explicitly was processed, not ignored
+    return result
 
 
 def _scale_label(scale: float) -> str:
@@ -320,8 +341,14 @@ def run(args: argparse.Namespace) -> int:
     show_progress = not args.no_progress
     report = Report()
 
-    files, problems = expand_inputs(args.inputs)
-    report.failed.extend(problems)
+    inputs = expand_inputs(args.inputs)
+    files = inputs.files
+    report.failed.extend(inputs.problems)
+    if inputs.ignored:
+        _say(
+            f"note: left out {inputs.ignored} file(s) named like earlier results (*_x4.png etc.); "
+            "name them explicitly to upscale them"
+        )
     output = resolve_output(args.output, len(files), args.format)
     fmt = output.fmt
 

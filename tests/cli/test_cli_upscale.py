@@ -155,9 +155,9 @@ def test_unknown_model_fails_fast(cli_env: Path, photo: Path, capsys: pytest.Cap
 def test_glob_and_folder_inputs(tmp_path: Path) -> None:
     for name in ("a.png", "b.jpg", "notes.txt"):
         (tmp_path / name).write_bytes(b"x")
-    files, problems = cli.expand_inputs([str(tmp_path), str(tmp_path / "*.png"), str(tmp_path / "*.gif")])
-    assert [f.name for f in files] == ["a.png", "b.jpg"]
-    assert problems == [(str(tmp_path / "*.gif"), "no files match")]
+    inputs = cli.expand_inputs([str(tmp_path), str(tmp_path / "*.png"), str(tmp_path / "*.gif")])
+    assert [f.name for f in inputs.files] == ["a.png", "b.jpg"]
+    assert inputs.problems == [(str(tmp_path / "*.gif"), "no files match")]
 
 
 def test_python_dash_m_backend_subprocess(photo: Path, shared_models_dir: Path) -> None:
@@ -295,8 +295,43 @@ def test_read_errors_name_the_input(
     cli_env: Path, tiny: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gone = tiny.with_name("gone.png")  # listed, then deleted before its turn came
-    monkeypatch.setattr(cli, "expand_inputs", lambda _: ([gone, tiny], []))
+    monkeypatch.setattr(cli, "expand_inputs", lambda _: cli.Inputs([gone, tiny]))
     assert run_cli(str(tiny)) == 1
     err = capsys.readouterr().err
     assert f"failed: {gone}: cannot read {gone}: No such file or directory" in err
     assert "1 upscaled, 0 skipped, 1 failed" in err
+
+
+def test_rerun_on_a_folder_does_not_upscale_its_results_again(
+    cli_env: Path, tiny: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tiny.parent
+    assert run_cli(str(folder)) == 0
+    assert run_cli(str(folder), "--scale", "1.5") == 0
+    capsys.readouterr()
+    assert run_cli(str(folder), "--scale", "2") == 0
+    assert run_cli(str(folder / "*.png"), "--scale", "2", "--overwrite") == 0
+    err = capsys.readouterr().err
+    assert "left out 2 file(s) named like earlier results" in err  # x4 and x1_5
+    assert "left out 3 file(s) named like earlier results" in err  # the glob also finds x2
+    assert sorted(p.name for p in folder.iterdir()) == ["tiny.png", "tiny_x1_5.png", "tiny_x2.png", "tiny_x4.png"]
+
+
+def test_a_result_named_explicitly_is_still_upscaled(
+    cli_env: Path, tiny: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = tiny.with_name("tiny_x4.png")
+    result.write_bytes(tiny.read_bytes())
+    assert run_cli(str(tiny.parent), str(result), "--scale", "2") == 0
+    err = capsys.readouterr().err
+    assert "left out" not in err and "2 upscaled" in err
+    with Image.open(tiny.with_name("tiny_x4_x2.png")) as image:
+        assert image.size == (32, 32)
+
+
+@pytest.mark.parametrize(
+    ("name", "result"),
+    [("a_x4.png", True), ("a_x1_5.jpg", True), ("a_x1.5.webp", True), ("max4.png", False), ("a_x.png", False)],
+)
+def test_what_counts_as_an_earlier_result(name: str, result: bool) -> None:
+    assert cli.looks_like_output(Path(name)) is result
