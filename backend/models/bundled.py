@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,20 +118,46 @@ def convert_ncnn(param_path: Path, bin_path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def _write_cache(state: dict[str, torch.Tensor], cached: Path) -> None:
+    """Write then rename, so a concurrent reader never sees half a file. Raises OSError."""
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_name(f".{cached.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        # safetensors writes 0600 (as mkstemp would), but a service running as another user
+        # must read the cache: give it what open() would, 0666 minus the umask. Creating the
+        # file ourselves reads the umask without os.umask(), which is not thread-safe.
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+        mode = os.fstat(fd).st_mode & 0o777
+        os.close(fd)
+        save_file(state, str(tmp))
+        os.chmod(tmp, mode)
+        os.replace(tmp, cached)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _convert(stem: str) -> dict[str, torch.Tensor]:
+    source = bundled_models_dir()
+    return convert_ncnn(source / f"{stem}.param", source / f"{stem}.bin")
+
+
+def cache_bundled(stem: str, cache_dir: Path) -> Path:
+    """Convert `stem` into `cache_dir` unless it is there; returns the file. Raises OSError."""
+    cached = cache_dir / f"{stem}.safetensors"
+    if not cached.is_file():
+        _write_cache(_convert(stem), cached)
+    return cached
+
+
 def load_bundled(stem: str, cache_dir: Path) -> dict[str, torch.Tensor]:
     """Convert once, then load the cached safetensors file."""
     cached = cache_dir / f"{stem}.safetensors"
     if cached.is_file():
         return load_file(cached)
-    source = bundled_models_dir()
-    state = convert_ncnn(source / f"{stem}.param", source / f"{stem}.bin")
+    state = _convert(stem)
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        # Write then rename, so a concurrent reader never sees half a file.
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
-        os.close(fd)
-        save_file(state, tmp)
-        os.replace(tmp, cached)
+        _write_cache(state, cached)
     except OSError as exc:  # a read-only models dir still works, just without the cache
         log.warning("could not cache converted weights in %s: %s", cache_dir, exc)
     return state
