@@ -179,6 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     show_progress = not args.quiet
     try:
+        if args.model or args.all:
+            from backend.models.download import check_url
+
+            check_url(settings.download_base_url)  # up front: a URL without http:// never works
         if args.list:
             print(format_table(settings))
             if not (args.model or args.all):

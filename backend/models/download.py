@@ -1,8 +1,9 @@
 """Download official Real-ESRGAN checkpoints into the models directory.
 
 Streams with httpx, shows a tqdm bar, resumes a partial `.part` file with a Range request,
-retries with exponential backoff, verifies the sha256 when the registry knows it, and only
-then renames the file into place, so the models directory never holds half a checkpoint.
+retries with exponential backoff, verifies the sha256 when the registry knows it (else that
+the file loads as weights of the right architecture and scale), and only then renames the
+file into place, so the models directory never holds half a checkpoint or an HTML page.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 from tqdm import tqdm
 
-from backend.errors import ModelNotFound, UpscaleError
+from backend.errors import ModelLoadError, ModelNotFound, UpscaleError
 from backend.models.registry import OFFICIAL_MODELS, ModelSpec, validate_model_name
 from backend.settings import Settings
 
@@ -44,6 +45,16 @@ class ChecksumMismatch(DownloadError):
     code = "checksum_mismatch"
 
 
+class InvalidWeights(DownloadError):
+    """The file is not the model's weights: an HTML page, a truncated body, another model."""
+
+    code = "invalid_weights"
+
+
+class InvalidURL(DownloadError):
+    code = "invalid_url"
+
+
 class _Incomplete(Exception):
     """The body ended early; retry and resume."""
 
@@ -63,6 +74,56 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def check_url(url: str) -> str:
+    """Reject a URL httpx cannot fetch before any attempt: retrying it would never help."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidURL(
+            f"invalid download URL {url!r}: it needs http:// or https:// and a host, "
+            "e.g. https://mirror.example/releases/download"
+        )
+    return url
+
+
+def _looks_like_html(path: Path) -> bool:
+    # Mirrors and captive portals answer 200 with a login or error page instead of the file.
+    with path.open("rb") as fh:
+        head = fh.read(512).lstrip().lower()
+    return head.startswith((b"<!doctype", b"<html", b"<?xml", b"<head", b"<body")) or b"<html" in head
+
+
+def weights_problem(path: Path, spec: ModelSpec) -> str | None:
+    """Why `path` is not usable as `spec`'s weights, or None when it loads as that model."""
+    if path.stat().st_size == 0:
+        return "the file is empty"
+    if _looks_like_html(path):
+        return "the mirror answered an HTML page, not weights"
+    # Imported here: torch and spandrel are slow to import and only needed for this check.
+    import spandrel
+
+    from backend.models.loader import read_state_dict
+
+    try:
+        state = read_state_dict(path)
+        descriptor = spandrel.ModelLoader().load_from_state_dict(state)
+    except ModelLoadError as exc:
+        return f"it does not load as weights (truncated or not a checkpoint): {exc.message}"
+    except Exception as exc:  # noqa: BLE001 - spandrel raises several types for unknown layouts
+        return f"it is not a supported model ({type(exc).__name__}: {exc})"
+    arch = type(descriptor.model).__name__
+    if arch != spec.arch or descriptor.scale != spec.scale:
+        return f"it holds a {arch} x{descriptor.scale} model, expected {spec.arch} x{spec.scale}"
+    return None
+
+
+def existing_problem(path: Path, spec: ModelSpec) -> str | None:
+    """Why an existing file cannot be trusted as `spec`: its checksum when known, else a load."""
+    if spec.sha256:
+        actual = sha256_file(path)
+        return None if actual == spec.sha256 else f"its sha256 {actual} is not the expected {spec.sha256}"
+    return weights_problem(path, spec)
 
 
 def resolve_specs(names: Iterable[str]) -> list[ModelSpec]:
@@ -162,8 +223,13 @@ def download_file(
     show_progress: bool = True,
     client: httpx.Client | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    verify: Callable[[Path], str | None] | None = None,
 ) -> Path:
-    """Download `url` to `dest` atomically, resuming `dest.part` if an earlier run left one."""
+    """Download `url` to `dest` atomically, resuming `dest.part` if an earlier run left one.
+
+    `verify(part)` returns why the finished file is unusable (or None); such a file is deleted.
+    """
+    check_url(url)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -178,6 +244,9 @@ def download_file(
             try:
                 _stream_once(client, url, part, label=dest.name, show_progress=show_progress)
                 break
+            except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                # Permanent (e.g. a redirect to ftp://): retrying cannot fix the URL.
+                raise InvalidURL(f"cannot download {url}: {exc}") from exc
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # DNS failure, refused connection or no route: retrying a few times is cheap,
                 # but in the end the user needs to hear "no network", not a traceback.
@@ -219,6 +288,10 @@ def download_file(
             raise ChecksumMismatch(
                 f"{dest.name}: sha256 {actual} does not match the expected {sha256}; the file was deleted"
             )
+    problem = verify(part) if verify is not None else None
+    if problem is not None:
+        part.unlink(missing_ok=True)
+        raise InvalidWeights(f"{dest.name} from {url}: {problem}; the file was deleted")
     os.replace(part, dest)
     return dest
 
@@ -232,17 +305,24 @@ def download_model(
     **kwargs: object,
 ) -> Path:
     """Download one official checkpoint into `settings.models_dir`; reuse a verified existing file."""
+    url = check_url(spec.url(settings.download_base_url))
     dest = settings.models_dir / spec.file_name
+    dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.is_file() and not force:
-        if not spec.sha256 or sha256_file(dest) == spec.sha256:
+        problem = existing_problem(dest, spec)
+        if problem is None:
             log.info("%s already present at %s", spec.name, dest)
             return dest
-        log.warning("%s at %s fails its checksum; downloading it again", spec.name, dest)
+        # Unusable anyway, and it would shadow a bundled model: gone even if the download fails.
+        log.warning("%s at %s is unusable (%s); deleting it and downloading again", spec.name, dest, problem)
+        dest.unlink(missing_ok=True)
+    # With a known checksum the sha256 proves the file; loading it as well would only cost time.
     return download_file(
-        spec.url(settings.download_base_url),
+        url,
         dest,
         sha256=spec.sha256,
         show_progress=show_progress,
+        verify=None if spec.sha256 else lambda path: weights_problem(path, spec),
         **kwargs,  # type: ignore[arg-type]
     )
 
