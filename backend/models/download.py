@@ -4,6 +4,7 @@ Streams with httpx, shows a tqdm bar, resumes a partial `.part` file with a Rang
 retries with exponential backoff, verifies the sha256 when the registry knows it (else that
 the file loads as weights of the right architecture and scale), and only then renames the
 file into place, so the models directory never holds half a checkpoint or an HTML page.
+One download per target at a time: a `<file>.lock` beside it serialises concurrent runs.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -124,6 +126,46 @@ def existing_problem(path: Path, spec: ModelSpec) -> str | None:
         actual = sha256_file(path)
         return None if actual == spec.sha256 else f"its sha256 {actual} is not the expected {spec.sha256}"
     return weights_problem(path, spec)
+
+
+@contextmanager
+def target_lock(dest: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `<dest>.lock` so concurrent runs never share one `.part`."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; concurrent runs there are the user's to avoid
+        yield
+        return
+    lock_path = dest.with_name(dest.name + ".lock")
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.warning("waiting for another download of %s to finish (lock %s)", dest.name, lock_path)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            # The holder before us unlinks the lock file: locking that orphan would not exclude
+            # a third run that created a new one, so lock again until the file is the current one.
+            if _is_current(fd, lock_path):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    try:
+        yield
+    finally:
+        lock_path.unlink(missing_ok=True)  # before unlocking, so waiters see it is stale
+        os.close(fd)
+
+
+def _is_current(fd: int, path: Path) -> bool:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return False
+    return os.fstat(fd).st_ino == st.st_ino and os.fstat(fd).st_dev == st.st_dev
 
 
 def resolve_specs(names: Iterable[str]) -> list[ModelSpec]:
@@ -308,23 +350,25 @@ def download_model(
     url = check_url(spec.url(settings.download_base_url))
     dest = settings.models_dir / spec.file_name
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if dest.is_file() and not force:
-        problem = existing_problem(dest, spec)
-        if problem is None:
-            log.info("%s already present at %s", spec.name, dest)
-            return dest
-        # Unusable anyway, and it would shadow a bundled model: gone even if the download fails.
-        log.warning("%s at %s is unusable (%s); deleting it and downloading again", spec.name, dest, problem)
-        dest.unlink(missing_ok=True)
-    # With a known checksum the sha256 proves the file; loading it as well would only cost time.
-    return download_file(
-        url,
-        dest,
-        sha256=spec.sha256,
-        show_progress=show_progress,
-        verify=None if spec.sha256 else lambda path: weights_problem(path, spec),
-        **kwargs,  # type: ignore[arg-type]
-    )
+    with target_lock(dest):
+        # Checked under the lock: a run we waited for may just have put a verified file here.
+        if dest.is_file() and not force:
+            problem = existing_problem(dest, spec)
+            if problem is None:
+                log.info("%s already present at %s", spec.name, dest)
+                return dest
+            # Unusable anyway, and it would shadow a bundled model: gone even if the download fails.
+            log.warning("%s at %s is unusable (%s); deleting it and downloading again", spec.name, dest, problem)
+            dest.unlink(missing_ok=True)
+        # With a known checksum the sha256 proves the file; loading it as well would only cost time.
+        return download_file(
+            url,
+            dest,
+            sha256=spec.sha256,
+            show_progress=show_progress,
+            verify=None if spec.sha256 else lambda path: weights_problem(path, spec),
+            **kwargs,  # type: ignore[arg-type]
+        )
 
 
 def download_models(
