@@ -140,6 +140,26 @@ def _prepare_bundled(spec: ModelSpec, settings: Settings) -> str:
     )
 
 
+def download_each(names: Sequence[str], settings: Settings, *, skip_bundled: bool, **kwargs: object) -> bool:
+    """Try every model, print one line per result; True when none failed."""
+    from backend.models.download import download_model, resolve_specs
+
+    ok = True
+    has_bundle = bundled_available()
+    for spec in resolve_specs(names):
+        if skip_bundled and spec.bundled_stem and has_bundle:
+            print(f"skipped: {spec.name} is bundled; no download needed")
+            continue
+        try:
+            print(f"ok: {download_model(spec, settings, **kwargs)}", flush=True)
+        except (UpscaleError, OSError) as exc:
+            # One model's failure (404 on a mirror, disk full) must not hide the others' results.
+            message = exc.message if isinstance(exc, UpscaleError) else str(exc)
+            print(f"error: {spec.name}: {message}", file=sys.stderr, flush=True)
+            ok = False
+    return ok
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="download-models",
@@ -156,7 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="download this official model (repeatable)",
     )
-    parser.add_argument("--all", action="store_true", help="download every official model")
+    parser.add_argument(
+        "--all", action="store_true", help="download every official model that is not bundled; continue past failures"
+    )
     parser.add_argument("--models-dir", type=Path, help="where to store weights (default: settings MODELS_DIR)")
     parser.add_argument("--base-url", help="release download base URL, e.g. a mirror (default: DOWNLOAD_BASE_URL)")
     parser.add_argument("--retries", type=int, default=None, help="retries per file on network errors")
@@ -188,14 +210,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not (args.model or args.all):
                 return 0
         if args.model or args.all:
-            from backend.models.download import download_models
-
             names = list(OFFICIAL_MODELS) if args.all else args.model
-            kwargs = {"retries": args.retries} if args.retries is not None else {}
-            paths = download_models(names, settings, show_progress=show_progress, **kwargs)
-            for path in paths:
-                print(f"ok: {path}")
-            return 0
+            kwargs: dict[str, object] = {"show_progress": show_progress}
+            if args.retries is not None:
+                kwargs["retries"] = args.retries
+            # --all means "everything I may need": bundled models need no download.
+            return 0 if download_each(names, settings, skip_bundled=args.all, **kwargs) else 1
         print(ensure_default(settings, show_progress=show_progress))
         return 0
     except UpscaleError as exc:

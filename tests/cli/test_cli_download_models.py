@@ -85,3 +85,23 @@ def test_script_mode_prepares_bundled_default_without_network(tmp_path: Path, cl
     assert "No download needed" in result.stdout
     spec = OFFICIAL_MODELS["realesr-animevideov3"]
     assert (tmp_path / "bundled" / f"{spec.bundled_stem}.safetensors").is_file()
+
+
+def test_all_continues_past_failures_and_skips_bundled(
+    file_server: FileServer, tmp_path: Path, make_ckpt: Callable[[int], bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    general, wdn = OFFICIAL_MODELS["realesr-general-x4v3"], OFFICIAL_MODELS["realesr-general-wdn-x4v3"]
+    file_server.add(f"/{general.release_tag}/{general.file_name}", make_ckpt(1))
+    file_server.add(f"/{wdn.release_tag}/{wdn.file_name}", make_ckpt(2))
+    # RealESRGAN_x2plus is missing on this mirror (404) and comes before the other two.
+    argv = ["--all", "--models-dir", str(tmp_path), "--base-url", file_server.url, "-q", "--retries", "0"]
+    assert download_models.main(argv) == 1
+    captured = capsys.readouterr()
+    assert "error: RealESRGAN_x2plus:" in captured.err and "HTTP 404" in captured.err
+    assert f"ok: {tmp_path / general.file_name}" in captured.out
+    assert f"ok: {tmp_path / wdn.file_name}" in captured.out
+    bundled = [spec for spec in OFFICIAL_MODELS.values() if spec.bundled_stem]
+    for spec in bundled:
+        assert f"skipped: {spec.name} is bundled" in captured.out
+    requested = " ".join(path for path, _ in file_server.requests)
+    assert not any(spec.file_name in requested for spec in bundled)  # nothing bundled was fetched
