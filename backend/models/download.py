@@ -137,13 +137,16 @@ def target_lock(dest: Path) -> Iterator[None]:
         yield
         return
     lock_path = dest.with_name(dest.name + ".lock")
+    waited = False
     while True:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                log.warning("waiting for another download of %s to finish (lock %s)", dest.name, lock_path)
+                if not waited:  # once, even when the lock file changes hands while we wait
+                    log.warning("waiting for another download of %s to finish (lock %s)", dest.name, lock_path)
+                waited = True
                 fcntl.flock(fd, fcntl.LOCK_EX)
             # The holder before us unlinks the lock file: locking that orphan would not exclude
             # a third run that created a new one, so lock again until the file is the current one.
