@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import io
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ import torch
 from backend import download_models
 from backend.models import download as dl
 from backend.models.registry import OFFICIAL_MODELS, list_models
+from tests.cli.conftest import serving
 
 ANIME = OFFICIAL_MODELS["realesr-animevideov3"]
 LOGIN_PAGE = b"<html>login</html>\n"
@@ -87,16 +87,8 @@ def _raw_handler(state: RawServer) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def raw_server() -> Iterator[RawServer]:
     state = RawServer()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _raw_handler(state))
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_raw_handler(state)) as state.url:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _argv(tmp_path: Path, base_url: str, *names: str) -> list[str]:
