@@ -172,3 +172,6 @@ export function saveLang(lang: Lang): void {
     /* ignore */
   }
 }
+
+/** `translate` bound to the current language, as components receive it. */
+export type Translate = (key: MessageKey, params?: Record<string, string | number>) => string

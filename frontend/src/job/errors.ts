@@ -1,0 +1,33 @@
+/** How a failed or cancelled job is told apart and shown. */
+import { ModelMissing } from '../browser/modelFetch'
+import type { MessageKey } from '../i18n'
+import { abortError, ApiError } from '../server'
+
+/** Messages are kept as keys and translated when shown; backend details stay as they came. */
+export interface ErrorState {
+  title?: MessageKey
+  key?: MessageKey
+  params?: Record<string, string | number>
+  message?: string
+  code?: string | null
+}
+
+export function errorState(err: unknown): ErrorState {
+  if (err instanceof ModelMissing) return { key: 'modelNotInstalled', params: { name: err.model } }
+  if (err instanceof ApiError)
+    return err.key ? { key: err.key, params: err.params, code: err.code } : { message: err.message, code: err.code }
+  return { message: err instanceof Error ? err.message : String(err) }
+}
+
+/** A cancel, not a failure: said as "Cancelled." rather than shown as an error. */
+export const isAbort = (err: unknown): boolean => err instanceof DOMException && err.name === 'AbortError'
+
+/** Settle with the promise, or reject at once when the signal fires. */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError())
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortError())
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
