@@ -13,6 +13,7 @@ from backend.imaging.limits import check_pixel_limit, open_header
 from backend.imaging.modes import PixelData, image_to_pixels, wide_png_pixels
 from backend.imaging.orientation import apply_orientation, read_orientation
 from backend.imaging.png16 import is_wide_png, read_wide_png
+from backend.imaging.tiff16 import load_planar_tiff, read_wide_tiff, wide_tiff
 
 # What Pillow raises when the pixel data ends early or is corrupt.
 _PIXEL_DATA_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, zlib.error)
@@ -64,16 +65,23 @@ def decode_image(data: bytes, *, max_pixels: int) -> DecodedImage:
 
 
 def _decode_first_frame(image: Image.Image, data: bytes) -> PixelData:
-    wide = is_wide_png(image)
+    wide_png = is_wide_png(image)
+    tiff = wide_tiff(image)
     try:
-        if wide:
+        if wide_png:
             channels = read_wide_png(image, data)
+        elif tiff is not None and not tiff.planar:
+            channels = read_wide_tiff(image, data, tiff)
+        elif tiff is not None:
+            load_planar_tiff(image, tiff)  # stays 8-bit, but read right (see tiff16)
         else:
             image.load()  # a full load, so data that ends early is caught here and not in the model
     except Image.DecompressionBombError as exc:
         raise DecompressionBomb(f"Image dimensions are too large to decode safely: {exc}") from exc
     except _PIXEL_DATA_ERRORS as exc:
         raise TruncatedImage(f"The image data is truncated or corrupt: {exc}") from exc
-    if wide:
+    if wide_png:
         return wide_png_pixels(channels, image.info.get("transparency"), image.info.get("icc_profile") or None)
+    if tiff is not None and not tiff.planar:
+        return wide_png_pixels(channels, None, image.info.get("icc_profile") or None)
     return image_to_pixels(image)

@@ -55,7 +55,9 @@ def image_to_pixels(image: Image.Image) -> PixelData:
 
 
 def wide_png_pixels(channels: np.ndarray, transparency: object, icc_profile: bytes | None) -> PixelData:
-    """Pixels from `png16.read_wide_png`: (H, W, 2|3|4) uint16 gray+alpha, RGB or RGBA."""
+    """Pixels from `png16.read_wide_png` or `tiff16.read_wide_tiff`: (H, W, 2|3|4) uint16 gray+alpha, RGB or RGBA.
+
+    `transparency` is a PNG tRNS colour key (None for TIFF)."""
     if channels.shape[-1] == 2:
         return PixelData(gray_to_rgb(channels[..., 0], channels[..., 1]), True, True, 16, icc_profile)
     if channels.shape[-1] == 3 and isinstance(transparency, tuple):

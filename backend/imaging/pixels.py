@@ -44,3 +44,11 @@ def alpha_from_color_key(pixels: np.ndarray, key: int | tuple[int, ...], opaque:
     key_array = np.asarray(key if isinstance(key, tuple) else (key,), dtype=pixels.dtype)
     transparent = np.all(pixels == key_array, axis=-1)
     return np.where(transparent, 0, opaque).astype(pixels.dtype)
+
+
+def unpremultiply(color: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Associated (premultiplied) colour -> straight colour, same dtype, rounded; black where alpha is 0."""
+    limit = np.iinfo(color.dtype).max
+    weight = alpha[..., None].astype(np.uint64)
+    straight = (color.astype(np.uint64) * limit + weight // 2) // np.maximum(weight, 1)
+    return np.where(weight > 0, np.minimum(straight, limit), 0).astype(color.dtype)
