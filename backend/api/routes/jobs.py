@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from backend.api.auth import require_api_key
-from backend.api.deps import OptionsDep, ServiceDep
+from backend.api.deps import OptionsDep, ServiceDep, single_file
 from backend.api.errors import error_responses
 from backend.api.schemas import JobError, JobStatus
 from backend.api.uploads import content_disposition, prepare_upload, result_filename, result_headers
@@ -57,6 +57,7 @@ def job_status(job: Job, service: UpscaleService, snap: JobSnapshot | None = Non
     status_code=202,
     response_model=JobStatus,
     summary="Queue an upscale; poll /api/jobs/{id} or stream /api/jobs/{id}/events",
+    dependencies=[Depends(single_file)],
     responses={
         202: {"headers": {"Location": {"schema": {"type": "string"}}}},
         **error_responses(400, 404, 413, 415, 422, 503),

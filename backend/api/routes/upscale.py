@@ -14,7 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.auth import require_api_key
-from backend.api.deps import OptionsDep, ServiceDep
+from backend.api.deps import OptionsDep, ServiceDep, single_file
 from backend.api.errors import error_responses
 from backend.api.schemas import BatchItem, BatchReport, JobError, UpscaleDetails, UpscaleInfoResponse
 from backend.api.uploads import content_disposition, prepare_upload, result_filename, result_headers
@@ -61,6 +61,7 @@ async def _upscale_one(request: Request, service: UpscaleService, file: UploadFi
     "/upscale",
     summary="Upscale one image; returns the image bytes",
     response_class=Response,
+    dependencies=[Depends(single_file)],
     responses={
         200: {
             "description": "The upscaled image",
@@ -87,6 +88,7 @@ async def upscale(
     "/upscale-info",
     summary="Upscale one image; returns JSON with a base64 data URL",
     response_model=UpscaleInfoResponse,
+    dependencies=[Depends(single_file)],
     responses=_ERRORS,
 )
 async def upscale_info(
