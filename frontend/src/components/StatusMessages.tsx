@@ -1,0 +1,26 @@
+import type { Translate } from '../i18n'
+import type { JobMessages } from '../hooks/useJobFeedback'
+
+interface StatusMessagesProps {
+  messages: Pick<JobMessages, 'notice' | 'info' | 'error'>
+  t: Translate
+}
+
+/** The busy notice, an info line (cancelled, fell back) and an error, each translated on render. */
+export function StatusMessages({ messages: { notice, info, error }, t }: StatusMessagesProps) {
+  return (
+    <>
+      {notice && <div className="alert alert-info" data-testid="notice">{t(notice)}</div>}
+      {info && <div className="alert alert-info" data-testid="info">{t(info)}</div>}
+      {error && (
+        <div className="alert alert-error" role="alert" data-testid="error">
+          <strong data-testid="error-title">{t(error.title ?? 'errorTitle')}</strong>
+          <p>
+            {error.key ? t(error.key, error.params) : error.message}
+            {error.code ? <code className="code">{error.code}</code> : null}
+          </p>
+        </div>
+      )}
+    </>
+  )
+}

@@ -1,0 +1,40 @@
+import { deviceLabel, type Engine } from '../engine'
+import type { Lang, Translate } from '../i18n'
+
+interface TopBarProps {
+  engine: Engine
+  lang: Lang
+  onLangChange: (lang: Lang) => void
+  t: Translate
+}
+
+/** Title, the engine in use (the e2e tests wait on its data-engine), and the language switch. */
+export function TopBar({ engine, lang, onLangChange, t }: TopBarProps) {
+  return (
+    <header className="topbar">
+      <div className="brand">
+        <div className="logo">4×</div>
+        <div>
+          <h1>{t('title')}</h1>
+          <p className="subtitle">{t('subtitle')}</p>
+        </div>
+      </div>
+      <div className="topbar-right">
+        <span className={`badge badge-${engine.kind}`} data-testid="engine-badge" data-engine={engine.kind}>
+          {engine.kind === 'checking'
+            ? t('modeChecking')
+            : engine.kind === 'server'
+              ? `${t('modeServer')} · ${deviceLabel(engine.health)}`
+              : t('modeBrowser')}
+        </span>
+        <label className="lang">
+          <span className="sr-only">{t('language')}</span>
+          <select value={lang} data-testid="lang" onChange={(e) => onLangChange(e.target.value as Lang)}>
+            <option value="zh">中文</option>
+            <option value="en">English</option>
+          </select>
+        </label>
+      </div>
+    </header>
+  )
+}

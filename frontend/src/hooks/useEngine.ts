@@ -1,0 +1,64 @@
+import { useCallback, useEffect, useState } from 'react'
+import type { AppConfig } from '../config'
+import { engineEventDetail, probeEngine, type CheckedEngine, type Engine } from '../engine'
+import { getInfo, getModels, type Limits, type ServerModel } from '../server'
+import { record } from '../testEvents'
+
+/** How often an idle page asks the backend again, so the engine follows it going down or up. */
+const RECHECK_MS = 15000
+
+export interface EngineState {
+  engine: Engine
+  /** Ask the backend now; every job starts with this, so it runs where the backend is right now. */
+  checkEngine: () => Promise<CheckedEngine>
+  /** The backend went away mid-job: the job carries on in the browser. */
+  fallBackDuringJob: () => void
+  /** The backend's limits, for the warning before a big job. */
+  limits: Limits
+  serverModels: ServerModel[] | null
+}
+
+export function useEngine(config: AppConfig): EngineState {
+  const [engine, setEngine] = useState<Engine>({ kind: 'checking' })
+  const [limits, setLimits] = useState<Limits>({})
+  const [serverModels, setServerModels] = useState<ServerModel[] | null>(null)
+
+  const checkEngine = useCallback(async (): Promise<CheckedEngine> => {
+    const next = await probeEngine(config)
+    setEngine(next)
+    record({ kind: 'engine', detail: engineEventDetail(next) })
+    return next
+  }, [config])
+
+  const fallBackDuringJob = useCallback(() => {
+    setEngine({ kind: 'browser', reason: 'unreachable' })
+    record({ kind: 'engine', detail: 'browser:during-job' })
+  }, [])
+
+  useEffect(() => {
+    void checkEngine()
+  }, [checkEngine])
+
+  // Limits and models come from the backend each time it (re)appears.
+  const serverUp = engine.kind === 'server'
+  useEffect(() => {
+    if (!serverUp) return
+    getInfo(config)
+      .then((i) => setLimits(i.limits))
+      .catch(() => undefined)
+    getModels(config)
+      .then(setServerModels)
+      .catch(() => setServerModels(null))
+  }, [serverUp, config])
+
+  return { engine, checkEngine, fallBackDuringJob, limits, serverModels }
+}
+
+/** Re-check the engine now and then while idle; a running job checks for itself when it starts. */
+export function useEngineRecheck(checkEngine: () => Promise<unknown>, paused: boolean, config: AppConfig): void {
+  useEffect(() => {
+    if (paused || config.mode === 'browser') return
+    const id = setInterval(() => void checkEngine(), RECHECK_MS)
+    return () => clearInterval(id)
+  }, [paused, checkEngine, config.mode])
+}

@@ -1,0 +1,30 @@
+import { useMemo, useState } from 'react'
+import type { MessageKey } from '../i18n'
+import type { Warning } from '../limits'
+import type { ErrorState } from '../job/errors'
+
+/** The messages under the controls: an error, an info line, a busy notice, limit warnings. */
+export interface JobMessages {
+  error: ErrorState | null
+  info: MessageKey | null
+  notice: MessageKey | null
+  warnings: Warning[] | null
+}
+
+/** Stable setters (safe in hook dependencies); null hides a message. */
+export interface JobFeedback {
+  setError(error: ErrorState | null): void
+  setInfo(info: MessageKey | null): void
+  setNotice(notice: MessageKey | null): void
+  setWarnings(warnings: Warning[] | null): void
+}
+
+export function useJobFeedback(): { messages: JobMessages; feedback: JobFeedback } {
+  const [error, setError] = useState<ErrorState | null>(null)
+  const [info, setInfo] = useState<MessageKey | null>(null)
+  const [notice, setNotice] = useState<MessageKey | null>(null)
+  const [warnings, setWarnings] = useState<Warning[] | null>(null)
+  // State setters never change, so neither does this object.
+  const feedback = useMemo<JobFeedback>(() => ({ setError, setInfo, setNotice, setWarnings }), [])
+  return { messages: { error, info, notice, warnings }, feedback }
+}

@@ -1,0 +1,147 @@
+import { useCallback, useMemo, useRef, useState, type RefObject } from 'react'
+import type { AppConfig } from '../config'
+import { serverDeviceType, type CheckedEngine, type Engine } from '../engine'
+import type { OutputFormat } from '../filename'
+import { checkLimits } from '../limits'
+import { BackendUnreachable, cancelJob, type Limits } from '../server'
+import { runBrowserJob } from '../job/browserJob'
+import { errorState, isAbort, untilAborted } from '../job/errors'
+import type { RunReporter } from '../job/runState'
+import { runServerJob } from '../job/serverJob'
+import type { JobOutput, RunState, SourceImage } from '../job/types'
+import { record } from '../testEvents'
+import type { JobFeedback } from './useJobFeedback'
+
+export interface UpscaleJobDeps {
+  config: AppConfig
+  engine: Engine
+  checkEngine: () => Promise<CheckedEngine>
+  fallBackDuringJob: () => void
+  limits: Limits
+  model: string
+  scale: number
+  format: OutputFormat
+  feedback: JobFeedback
+  showResult: (output: JobOutput, sourceName: string, scale: number) => void
+  clearResult: () => void
+}
+
+export interface UpscaleJob {
+  run: RunState | null
+  /** From the click on Start until the job has ended (including the engine check before it). */
+  running: boolean
+  /** Set synchronously when a job starts, before any await; a file loaded meanwhile is refused. */
+  busyRef: RefObject<boolean>
+  /** `confirmed`: the user saw the limit warnings and chose to go on. */
+  start: (source: SourceImage | null, confirmed: boolean) => Promise<void>
+  cancel: () => void
+}
+
+/** Start, follow and cancel one job at a time, on the server or in the browser. */
+export function useUpscaleJob(deps: UpscaleJobDeps): UpscaleJob {
+  const { config, engine, checkEngine, fallBackDuringJob, limits, model, scale, format, feedback, showResult, clearResult } = deps
+  const [run, setRun] = useState<RunState | null>(null)
+  const [busy, setBusy] = useState(false)
+  const busyRef = useRef(false)
+  const abortRef = useRef<AbortController | null>(null)
+  // The server job a cancel must delete; null before it exists and once its result is in.
+  const jobIdRef = useRef<string | null>(null)
+
+  const reporter = useMemo<RunReporter>(
+    () => ({ begin: setRun, update: (change) => setRun((r) => r && change(r)) }),
+    [],
+  )
+
+  const runOnServer = useCallback(
+    async (source: SourceImage, signal: AbortSignal) => {
+      const output = await runServerJob({
+        config,
+        source,
+        options: { model, scale, format },
+        fallbackDevice: serverDeviceType(engine),
+        signal,
+        reporter,
+        trackJob: (id) => (jobIdRef.current = id),
+      })
+      showResult(output, source.name, scale)
+    },
+    [config, model, scale, format, engine, reporter, showResult],
+  )
+
+  const runInBrowser = useCallback(
+    async (source: SourceImage, backendMaybeUp: boolean, signal: AbortSignal) => {
+      const output = await runBrowserJob({ config, source, model, scale, backendMaybeUp, signal, reporter })
+      showResult(output, source.name, scale)
+    },
+    [config, model, scale, reporter, showResult],
+  )
+
+  const start = useCallback(
+    async (source: SourceImage | null, confirmed: boolean) => {
+      // Marked busy before any await, so a second click cannot start a second job.
+      if (!source || busyRef.current) return
+      busyRef.current = true
+      setBusy(true)
+      const abort = new AbortController()
+      abortRef.current = abort
+      feedback.setError(null)
+      feedback.setInfo(null)
+      feedback.setNotice(null)
+      feedback.setWarnings(null)
+      try {
+        const eng = await untilAborted(checkEngine(), abort.signal)
+        const kind = eng.kind === 'server' ? 'server' : 'browser'
+        if (!confirmed) {
+          const found = checkLimits({
+            width: source.width,
+            height: source.height,
+            fileBytes: source.file.size,
+            scale,
+            engine: kind,
+            limits,
+            browserMaxOutputPixels: config.browserMaxOutputPixels,
+          })
+          if (found.length) {
+            feedback.setWarnings(found)
+            record({ kind: 'warning', detail: found.map((w) => w.key).join(',') })
+            return
+          }
+        }
+        clearResult()
+        if (kind === 'server') {
+          try {
+            await runOnServer(source, abort.signal)
+          } catch (err) {
+            if (!(err instanceof BackendUnreachable) || abort.signal.aborted) throw err
+            // The backend went away mid-job: carry on in the browser.
+            feedback.setInfo('fallbackDuringJob')
+            fallBackDuringJob()
+            await runInBrowser(source, false, abort.signal)
+          }
+        } else {
+          await runInBrowser(source, eng.kind === 'browser' && eng.reason !== 'unreachable', abort.signal)
+        }
+      } catch (err) {
+        if (isAbort(err)) feedback.setInfo('cancelled')
+        else feedback.setError(errorState(err))
+        record({ kind: 'error', detail: err instanceof Error ? err.message : String(err) })
+      } finally {
+        abortRef.current = null
+        jobIdRef.current = null
+        busyRef.current = false
+        setBusy(false)
+        feedback.setNotice(null)
+        setRun(null)
+      }
+    },
+    [checkEngine, scale, limits, config, feedback, clearResult, runOnServer, runInBrowser, fallBackDuringJob],
+  )
+
+  const cancel = useCallback(() => {
+    const id = jobIdRef.current
+    if (id) void cancelJob(config, id)
+    abortRef.current?.abort()
+  }, [config])
+
+  return { run, running: busy || run !== null, busyRef, start, cancel }
+}

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest'
+import { pastedFileName, pickDroppedFile } from '../src/hooks/useWindowDropAndPaste'
+
+const file = (name: string, type: string) => new File(['x'], name, { type })
+
+describe('dropped and pasted files', () => {
+  it('prefers an image among dropped files, else takes the first', () => {
+    const text = file('notes.txt', 'text/plain')
+    const png = file('a.png', 'image/png')
+    expect(pickDroppedFile([text, png])).toBe(png)
+    expect(pickDroppedFile([text])).toBe(text)
+    expect(pickDroppedFile([])).toBeUndefined()
+  })
+
+  it('names pasted images "pasted.png" unless they carry a real name', () => {
+    expect(pastedFileName('image.png')).toBe('pasted.png')
+    expect(pastedFileName('')).toBe('pasted.png')
+    expect(pastedFileName('shot.png')).toBe('shot.png')
+  })
+})
