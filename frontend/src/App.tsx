@@ -32,7 +32,7 @@ export default function App({ config }: { config: AppConfig }) {
   const { result, showResult, clearResult } = useResultImage()
   const job = useUpscaleJob({ config, engine, checkEngine, fallBackDuringJob, limits, model, scale, format, feedback, showResult, clearResult })
   const { source, loadFile, reset } = useSourceImage({ busyRef: job.busyRef, running: job.running, feedback, clearResult })
-  useEngineRecheck(checkEngine, job.running, config)
+  useEngineRecheck(checkEngine, job.running, config.mode)
   const dragging = useWindowDropAndPaste(loadFile)
   const { inputRef, chooseFile } = useFileChooser()
 

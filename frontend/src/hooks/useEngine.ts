@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react'
-import type { AppConfig } from '../config'
+import type { AppConfig, UpscaleMode } from '../config'
 import { engineEventDetail, probeEngine, type CheckedEngine, type Engine } from '../engine'
 import { getInfo, getModels, type Limits, type ServerModel } from '../server'
 import { record } from '../testEvents'
@@ -55,10 +55,11 @@ export function useEngine(config: AppConfig): EngineState {
 }
 
 /** Re-check the engine now and then while idle; a running job checks for itself when it starts. */
-export function useEngineRecheck(checkEngine: () => Promise<unknown>, paused: boolean, config: AppConfig): void {
+export function useEngineRecheck(checkEngine: () => Promise<unknown>, paused: boolean, mode: UpscaleMode): void {
   useEffect(() => {
-    if (paused || config.mode === 'browser') return
+    // Forced browser mode never asks the backend.
+    if (paused || mode === 'browser') return
     const id = setInterval(() => void checkEngine(), RECHECK_MS)
     return () => clearInterval(id)
-  }, [paused, checkEngine, config.mode])
+  }, [paused, checkEngine, mode])
 }
