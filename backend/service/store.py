@@ -44,10 +44,12 @@ class JobStore:
         return job
 
     def remove(self, job_id: str) -> Job | None:
+        """Forget the job and delete its result, now or, if it is still running, once it ends:
+        a job deleted while its result was being written must not leave the file behind."""
         with self._lock:
             job = self._jobs.pop(job_id, None)
         if job is not None:
-            _delete(job.result_path)
+            job.add_done_callback(lambda done: _delete(done.result_path))
         return job
 
     def __len__(self) -> int:

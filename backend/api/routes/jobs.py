@@ -82,7 +82,7 @@ def get_job(job_id: str, service: ServiceDep) -> JobStatus:
 
 @router.get(
     "/{job_id}/events",
-    summary="Server-Sent Events: `progress` on every change, then one `done`",
+    summary="Server-Sent Events: `progress` on every change (a queued job's place too), then one `done`",
     response_class=StreamingResponse,
     responses={
         200: {
@@ -99,15 +99,17 @@ async def job_events(job_id: str, request: Request, service: ServiceDep) -> Stre
 
 
 async def _events(job: Job, request: Request, service: UpscaleService) -> AsyncIterator[str]:
-    seen = -1
+    seen: tuple[int, int | None] | None = None
     last_sent = time.monotonic()
     yield "retry: 1000\n\n"
     while True:
         snap = job.snapshot()
-        if snap.version != seen:
-            seen = snap.version
+        status = job_status(job, service, snap)
+        # A queued job's place changes without the job changing: send that too.
+        if (snap.version, status.queue_position) != seen:
+            seen = (snap.version, status.queue_position)
             event = "done" if snap.state.terminal else "progress"
-            payload = json.dumps(job_status(job, service, snap).model_dump())
+            payload = json.dumps(status.model_dump())
             yield f"event: {event}\nid: {snap.version}\ndata: {payload}\n\n"
             last_sent = time.monotonic()
             if snap.state.terminal:
