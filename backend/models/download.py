@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from backend.errors import ModelLoadError, ModelNotFound, UpscaleError
@@ -130,45 +131,22 @@ def existing_problem(path: Path, spec: ModelSpec) -> str | None:
 
 @contextmanager
 def target_lock(dest: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `<dest>.lock` so concurrent runs never share one `.part`."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock; concurrent runs there are the user's to avoid
-        yield
-        return
+    """Hold an exclusive lock on `<dest>.lock` so concurrent runs never share one `.part`.
+
+    `filelock` locks with flock on Unix and msvcrt.locking on Windows. The empty lock file is left
+    in place on release (filelock's design: deleting it would let a waiter lock an orphan).
+    """
     lock_path = dest.with_name(dest.name + ".lock")
-    waited = False
-    while True:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if not waited:  # once, even when the lock file changes hands while we wait
-                    log.warning("waiting for another download of %s to finish (lock %s)", dest.name, lock_path)
-                waited = True
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            # The holder before us unlinks the lock file: locking that orphan would not exclude
-            # a third run that created a new one, so lock again until the file is the current one.
-            if _is_current(fd, lock_path):
-                break
-        except BaseException:
-            os.close(fd)
-            raise
-        os.close(fd)
+    lock = FileLock(lock_path)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.warning("waiting for another download of %s to finish (lock %s)", dest.name, lock_path)
+        lock.acquire()  # blocks until the other run releases it
     try:
         yield
     finally:
-        lock_path.unlink(missing_ok=True)  # before unlocking, so waiters see it is stale
-        os.close(fd)
-
-
-def _is_current(fd: int, path: Path) -> bool:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return False
-    return os.fstat(fd).st_ino == st.st_ino and os.fstat(fd).st_dev == st.st_dev
+        lock.release()
 
 
 def resolve_specs(names: Iterable[str]) -> list[ModelSpec]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -57,7 +59,9 @@ def test_concurrent_downloads_wait_for_each_other(
     assert (tmp_path / ANIME.file_name).read_bytes() == data
     assert len(file_server.requests) == 1  # the waiting runs found the verified file
     assert "waiting for another download of realesr-animevideov3.pth" in caplog.text
-    assert sorted(p.name for p in tmp_path.iterdir()) == [ANIME.file_name]  # no .part or .lock left
+    # No .part left; filelock leaves the empty lock file in place (deleting it would race a waiter).
+    assert sorted(p.name for p in tmp_path.iterdir()) == [ANIME.file_name, ANIME.file_name + ".lock"]
+    assert (tmp_path / (ANIME.file_name + ".lock")).stat().st_size == 0
 
 
 def test_lock_is_exclusive_and_released(tmp_path: Path) -> None:
@@ -70,9 +74,54 @@ def test_lock_is_exclusive_and_released(tmp_path: Path) -> None:
         order.append("first done")
     thread.join(timeout=10)
     assert order == ["first done", "second"]
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pth.lock"]
+    with dl.target_lock(dest):  # released: taken again at once
+        pass
+
+
+_HOLDER = """
+import sys, time
+from pathlib import Path
+from backend.models.download import target_lock
+with target_lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_lock_excludes_another_process_and_says_waiting_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    dest = tmp_path / "m.pth"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(dest), "0.8"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        start = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="backend.models.download"), dl.target_lock(dest):
+            waited = time.monotonic() - start
+    finally:
+        holder.wait(timeout=30)
+    assert waited > 0.5  # held until the other process let go (after 0.8 s)
+    assert caplog.text.count("waiting for another download of m.pth") == 1
 
 
 def _take_lock(dest: Path, order: list[str]) -> None:
     with dl.target_lock(dest):
         order.append("second")
+
+
+def test_lock_does_not_depend_on_fcntl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows has no fcntl: the lock must still exclude (filelock picks msvcrt there)."""
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # `import fcntl` now raises ImportError
+    dest = tmp_path / "m.pth"
+    order: list[str] = []
+    with dl.target_lock(dest):
+        thread = threading.Thread(target=_take_lock, args=(dest, order))
+        thread.start()
+        time.sleep(0.3)
+        order.append("first done")
+    thread.join(timeout=10)
+    assert order == ["first done", "second"]
