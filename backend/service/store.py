@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from pathlib import Path
@@ -10,6 +11,10 @@ from pathlib import Path
 from backend.service.jobs import Job, JobNotFound
 
 log = logging.getLogger(__name__)
+
+# What the pipeline writes into jobs_dir: `<job id>.<png|jpg|webp>`, or `.part` while it writes.
+# Only such files are swept, so a JOBS_DIR pointed at a folder with other files loses none of them.
+_RESULT_FILE = re.compile(r"^[a-z0-9-]{1,32}\.[0-9a-f]{32}\.(png|jpg|webp|part)$")
 
 
 class JobStore:
@@ -56,8 +61,10 @@ class JobStore:
         return len(self._jobs)
 
     def reap(self, now: float | None = None) -> int:
-        """Forget finished jobs older than the TTL and delete their files."""
+        """Forget finished jobs older than the TTL and delete their files, and any other result
+        file past the TTL: those of jobs from before a restart, which this process does not know."""
         now = time.time() if now is None else now
+        self._sweep_stale_files(now)
         with self._lock:
             expired = [
                 job_id
@@ -76,12 +83,17 @@ class JobStore:
             except Exception:
                 log.exception("job reaper failed")
 
-    def _sweep_stale_files(self) -> None:
+    def _sweep_stale_files(self, now: float | None = None) -> None:
         # Results left by an earlier run (or another replica sharing the volume) past their TTL.
-        cutoff = time.time() - self.ttl_seconds
-        for path in self.jobs_dir.iterdir():
+        # Not only at start: a result younger than the TTL at a restart would otherwise stay forever.
+        cutoff = (time.time() if now is None else now) - self.ttl_seconds
+        try:
+            paths = list(self.jobs_dir.iterdir())
+        except OSError:
+            return
+        for path in paths:
             try:
-                if path.is_file() and path.stat().st_mtime < cutoff:
+                if _RESULT_FILE.match(path.name) and path.is_file() and path.stat().st_mtime < cutoff:
                     path.unlink()
             except OSError:
                 pass

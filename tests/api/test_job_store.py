@@ -1,7 +1,9 @@
-"""JobStore: a job deleted while it still runs must not leave its result file behind."""
+"""JobStore: results nobody fetches must not stay on disk past their TTL, whatever happened meanwhile."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -53,3 +55,39 @@ def test_expired_jobs_are_forgotten_with_their_files(tmp_path: Path) -> None:
     assert store.reap(now=job.finished_at + 5) == 0 and result.exists()
     assert store.reap(now=job.finished_at + 11) == 1
     assert not result.exists() and len(store) == 0
+
+
+def _age(path: Path, seconds: float) -> None:
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_results_left_by_a_restart_are_swept_once_past_the_ttl(tmp_path: Path) -> None:
+    # A result younger than the TTL at start-up belongs to a job this process never knew: the
+    # start-up sweep kept it, and the reaper only looked at known jobs, so it stayed until the
+    # next restart (reproduced: TTL 12 s, restart 3 s after the job, file still there 34 s later).
+    store = JobStore(tmp_path, ttl_seconds=60)
+    earlier = tmp_path / ("test-a." + "4" * 32 + ".png")
+    earlier.write_bytes(b"png")
+    store.start()
+    try:
+        assert earlier.exists()  # still young at start-up
+        _age(earlier, 61)
+        store.reap()
+        assert not earlier.exists()
+    finally:
+        store.stop()
+
+
+def test_the_sweep_only_touches_files_named_like_results(tmp_path: Path) -> None:
+    # JOBS_DIR may be set to a folder that holds other things (weights, notes): leave them be.
+    keep = [tmp_path / name for name in ("RealESRGAN_x4plus.pth", "notes.txt", "test-a.xyz.png")]
+    gone = [tmp_path / ("test-a." + "5" * 32 + ext) for ext in (".png", ".jpg", ".webp", ".part")]
+    for path in keep + gone:
+        path.write_bytes(b"x")
+        _age(path, 3600)
+    store = JobStore(tmp_path, ttl_seconds=60)
+    store.start()
+    store.stop()
+    assert all(path.exists() for path in keep)
+    assert not any(path.exists() for path in gone)
