@@ -82,7 +82,8 @@ class UpscaleService:
 
     def get_job(self, job_id: str) -> Job:
         if not is_job_id(job_id):
-            raise JobNotFound(f"{job_id!r} is not a job id")
+            shown = job_id if len(job_id) <= 80 else job_id[:80] + "..."  # don't echo a megabyte of path
+            raise JobNotFound(f"{shown!r} is not a job id")
         return self.store.get(job_id)
 
     def delete_job(self, job_id: str) -> Job:

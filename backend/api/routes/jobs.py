@@ -18,7 +18,7 @@ from backend.api.schemas import JobError, JobStatus
 from backend.api.uploads import content_disposition, prepare_upload, result_filename, result_headers
 from backend.imaging import MEDIA_TYPES
 from backend.service.core import UpscaleService
-from backend.service.jobs import Job, JobCancelled, JobFailed, JobNotReady, JobSnapshot, JobState
+from backend.service.jobs import Job, JobCancelled, JobFailed, JobNotFound, JobNotReady, JobSnapshot, JobState
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], dependencies=[Depends(require_api_key)])
 
@@ -143,8 +143,8 @@ def job_result(job_id: str, service: ServiceDep) -> Response:
         raise JobCancelled("the job was cancelled")
     if snap.state is not JobState.succeeded or job.result_path is None:
         raise JobNotReady(f"the job is {snap.state.value} ({snap.progress:.0f}%); wait for state 'succeeded'")
-    if not job.result_path.is_file():
-        raise JobNotReady("the result has expired")
+    if not job.result_path.is_file():  # swept as expired a moment before the job is forgotten
+        raise JobNotFound(f"the result of job {snap.id!r} has expired")
     return FileResponse(
         job.result_path,
         media_type=MEDIA_TYPES[snap.format],
