@@ -110,13 +110,29 @@ def ensure_default(settings: Settings, *, show_progress: bool) -> str:
                 return f"default model {name!r} is a custom file at {entry.path}; no download needed"
         raise UpscaleError(f"default model {name!r} is neither an official model nor a file in {settings.models_dir}")
     path = settings.models_dir / spec.file_name
+    has_bundle = bool(spec.bundled_stem) and bundled_available()
     if path.is_file():
-        return f"default model {name} is already downloaded at {path}; no download needed"
-    if spec.bundled_stem and bundled_available():
+        from backend.models.download import existing_problem
+
+        problem = existing_problem(path, spec)
+        if problem is None:
+            return f"default model {name} is already downloaded at {path}; no download needed"
+        # Left by an older downloader, cut short or another model: it would shadow the bundled
+        # weights (the server falls back to them, with a warning). Download it again.
+        print(f"warning: {path} is unusable ({problem}); downloading it again", file=sys.stderr, flush=True)
+    elif has_bundle:
         return _prepare_bundled(spec, settings)
     from backend.models.download import download_models
 
-    paths = download_models([name], settings, show_progress=show_progress)
+    try:
+        paths = download_models([name], settings, show_progress=show_progress)
+    except (UpscaleError, OSError) as exc:
+        if not has_bundle or path.exists():
+            raise
+        # download_model deleted the unusable file before trying, so the bundle serves again.
+        message = exc.message if isinstance(exc, UpscaleError) else str(exc)
+        print(f"warning: could not download {name} again: {message}", file=sys.stderr, flush=True)
+        return f"deleted the unusable {path}; " + _prepare_bundled(spec, settings)
     return "downloaded: " + ", ".join(str(p) for p in paths)
 
 
@@ -147,7 +163,10 @@ def download_each(names: Sequence[str], settings: Settings, *, skip_bundled: boo
     ok = True
     has_bundle = bundled_available()
     for spec in resolve_specs(names):
-        if skip_bundled and spec.bundled_stem and has_bundle:
+        # A file already there is checked (and replaced when unusable) even for a bundled model:
+        # a bad one would shadow the bundled weights.
+        downloaded = (settings.models_dir / spec.file_name).is_file()
+        if skip_bundled and spec.bundled_stem and has_bundle and not downloaded:
             print(f"skipped: {spec.name} is bundled; no download needed")
             continue
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import spandrel
@@ -10,7 +12,9 @@ from safetensors.torch import load_file
 
 from backend.errors import ModelLoadError, ModelNotFound, UnsupportedOption
 from backend.models.bundled import load_bundled
-from backend.models.registry import OFFICIAL_MODELS, ModelEntry, find_model
+from backend.models.registry import OFFICIAL_MODELS, ModelEntry, bundled_available, find_model
+
+log = logging.getLogger(__name__)
 
 StateDict = dict[str, torch.Tensor]
 
@@ -44,32 +48,112 @@ def blend_denoise(general: StateDict, denoise: StateDict, strength: float) -> St
     return {key: strength * general[key] + (1 - strength) * denoise[key] for key in general}
 
 
-def load_descriptor(
-    models_dir: Path, cache_dir: Path, name: str, denoise_strength: float | None = None
-) -> spandrel.ImageModelDescriptor:
-    entry = find_model(models_dir, name)
-    state = entry_state_dict(entry, cache_dir)
-    if denoise_strength is not None:
-        partner = entry.spec.denoise_partner if entry.spec else None
-        if partner is None:
-            raise UnsupportedOption(f"model {name!r} has no denoise strength")
-        if not 0.0 <= denoise_strength <= 1.0:
-            raise UnsupportedOption("denoise_strength must be between 0 and 1")
-        if denoise_strength < 1.0:
-            try:
-                partner_entry = find_model(models_dir, partner)
-            except ModelNotFound as exc:
-                raise ModelNotFound(
-                    f"denoise strength needs {partner!r}; run `python download_models.py --model {name}`"
-                ) from exc
-            state = blend_denoise(state, entry_state_dict(partner_entry, cache_dir), denoise_strength)
+class WeightsFileError(ModelLoadError):
+    """The entry's own weights (not a denoise partner's) are unreadable or not the model."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    descriptor: spandrel.ImageModelDescriptor
+    # Where the weights came from: a bad downloaded file replaced by the bundled weights
+    # shows here as the bundled entry.
+    entry: ModelEntry
+
+
+def _label(entry: ModelEntry) -> str:
+    return f"{entry.name} ({entry.path.name})" if entry.path is not None else entry.name
+
+
+def _descriptor(entry: ModelEntry, state: StateDict) -> spandrel.ImageModelDescriptor:
+    """spandrel's model for `state`, checked against the registry's architecture and scale."""
+    label = _label(entry)
     try:
         descriptor = spandrel.ModelLoader().load_from_state_dict(state)
     except Exception as exc:  # noqa: BLE001 - spandrel raises several types for unknown layouts
-        raise ModelLoadError(f"{name}: not a supported super-resolution model ({exc})") from exc
+        raise ModelLoadError(f"{label}: not a supported super-resolution model ({exc})") from exc
     if not isinstance(descriptor, spandrel.ImageModelDescriptor):
-        raise ModelLoadError(f"{name}: not an image-to-image model")
-    spec = OFFICIAL_MODELS.get(name)
-    if spec is not None and descriptor.scale != spec.scale:
-        raise ModelLoadError(f"{name}: weights are x{descriptor.scale}, expected x{spec.scale}")
+        raise ModelLoadError(f"{label}: not an image-to-image model")
+    spec = OFFICIAL_MODELS.get(entry.name)
+    if spec is not None:
+        arch = type(descriptor.model).__name__
+        if arch != spec.arch or descriptor.scale != spec.scale:
+            raise ModelLoadError(f"{label}: weights are {arch} x{descriptor.scale}, expected {spec.arch} x{spec.scale}")
     return descriptor
+
+
+def _load_entry(
+    entry: ModelEntry, models_dir: Path, cache_dir: Path, denoise_strength: float | None
+) -> spandrel.ImageModelDescriptor:
+    partner = entry.spec.denoise_partner if entry.spec else None
+    if denoise_strength is not None:
+        if partner is None:
+            raise UnsupportedOption(f"model {entry.name!r} has no denoise strength")
+        if not 0.0 <= denoise_strength <= 1.0:
+            raise UnsupportedOption("denoise_strength must be between 0 and 1")
+    try:
+        state = entry_state_dict(entry, cache_dir)
+    except ModelLoadError as exc:
+        raise WeightsFileError(exc.message) from exc
+    if denoise_strength is None or denoise_strength == 1.0:
+        try:
+            return _descriptor(entry, state)
+        except ModelLoadError as exc:
+            raise WeightsFileError(exc.message) from exc
+    assert partner is not None
+    try:
+        partner_entry = find_model(models_dir, partner)
+    except ModelNotFound as exc:
+        raise ModelNotFound(
+            f"denoise strength needs {partner!r}; run `python download_models.py --model {entry.name}`"
+        ) from exc
+    partner_state = entry_state_dict(partner_entry, cache_dir)
+    try:
+        blended = blend_denoise(state, partner_state, denoise_strength)
+    except (KeyError, RuntimeError) as exc:  # missing keys or other shapes: not the twin models
+        raise ModelLoadError(f"{_label(entry)} and {_label(partner_entry)} cannot be blended ({exc})") from exc
+    # A failure here may be either file's fault: no fallback (no bundled model blends today).
+    return _descriptor(entry, blended)
+
+
+def bundled_twin(entry: ModelEntry) -> ModelEntry | None:
+    """The bundled entry of the same official model, for a downloaded one that has it."""
+    if entry.source != "downloaded" or entry.spec is None or entry.spec.bundled_stem is None:
+        return None
+    return ModelEntry(entry.name, "bundled", None, entry.spec) if bundled_available() else None
+
+
+def load_model(models_dir: Path, cache_dir: Path, name: str, denoise_strength: float | None = None) -> LoadedModel:
+    """Load `name`; a downloaded file that does not load falls back to the bundled weights.
+
+    Such a file (truncated, another model, left by an older downloader that did not verify)
+    would otherwise shadow the bundled model and fail every request. Without bundled weights
+    the ModelLoadError, which names the file, is raised.
+    """
+    entry = find_model(models_dir, name)
+    try:
+        return LoadedModel(_load_entry(entry, models_dir, cache_dir, denoise_strength), entry)
+    except WeightsFileError as exc:
+        fallback = bundled_twin(entry)
+        if fallback is None:
+            raise
+        log.warning(
+            "%s: cannot load the downloaded file %s (%s); using the bundled weights instead. "
+            "Run `python download_models.py --model %s` to download it again (or delete the file), "
+            "then restart the server.",
+            name,
+            entry.path,
+            exc.message.splitlines()[0],  # torch's unpickler errors run to several lines
+            name,
+        )
+        try:
+            return LoadedModel(_load_entry(fallback, models_dir, cache_dir, denoise_strength), fallback)
+        except ModelLoadError as bundled_exc:
+            raise ModelLoadError(
+                f"{exc.message}; the bundled weights did not load either: {bundled_exc.message}"
+            ) from bundled_exc
+
+
+def load_descriptor(
+    models_dir: Path, cache_dir: Path, name: str, denoise_strength: float | None = None
+) -> spandrel.ImageModelDescriptor:
+    return load_model(models_dir, cache_dir, name, denoise_strength).descriptor

@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 from backend.models.batcher import BatcherStats
 from backend.models.devices import DeviceInfo, choose_device
-from backend.models.loader import load_descriptor
+from backend.models.loader import load_model
 from backend.models.realesrgan_model import RealESRGANUpscaler
 from backend.models.registry import ModelEntry, list_models, validate_model_name
 from backend.settings import Settings
@@ -30,12 +30,18 @@ class ModelManager:
         self.device: DeviceInfo = choose_device(settings.device, settings.device_order)
         self._loaded: OrderedDict[Key, RealESRGANUpscaler] = OrderedDict()  # least recently used first
         self._load_lock = threading.Lock()  # one load at a time; loads are rare and memory-heavy
-        self._table_lock = threading.Lock()  # guards _loaded and _retired_stats; held only briefly
+        self._table_lock = threading.Lock()  # guards _loaded, _retired_stats, _bundled_served; held briefly
         # Forward-pass counts of evicted denoise variants, so the metrics counters never go down.
         self._retired_stats: dict[str, BatcherStats] = {}
+        # Loaded models that run on bundled weights, a bad downloaded file's fallback included:
+        # listed as bundled, whatever file the models dir holds now, until the next start.
+        self._bundled_served: dict[str, ModelEntry] = {}
 
     def list_models(self) -> list[ModelEntry]:
-        return list_models(self.settings.models_dir)
+        """The registry's models; a loaded one that runs on bundled weights is listed as bundled."""
+        with self._table_lock:
+            bundled = dict(self._bundled_served)
+        return [bundled.get(entry.name, entry) for entry in list_models(self.settings.models_dir)]
 
     def get(self, name: str | None = None, denoise_strength: float | None = None) -> RealESRGANUpscaler:
         name = validate_model_name(self.settings.default_model if name is None else name)
@@ -45,19 +51,23 @@ class ModelManager:
         with self._load_lock:
             if (upscaler := self._lookup(key)) is not None:
                 return upscaler
-            descriptor = load_descriptor(self.settings.models_dir, self.settings.bundled_cache_dir, name, key[1])
-            upscaler = RealESRGANUpscaler(name, descriptor, self.settings, self.device)
+            loaded = load_model(self.settings.models_dir, self.settings.bundled_cache_dir, name, key[1])
+            upscaler = RealESRGANUpscaler(name, loaded.descriptor, self.settings, self.device)
             log.info(
-                "loaded %s (%s x%d) on %s in %s",
+                "loaded %s (%s x%d, %s) on %s in %s",
                 name,
                 upscaler.arch,
                 upscaler.scale,
+                loaded.entry.source,
                 self.device.type,
                 upscaler.precision,
             )
             with self._table_lock:
                 self._loaded[key] = upscaler
                 self._evict_old_denoise_variants()
+                # Bundled weights serve this model (a fallback when its downloaded file is bad).
+                if loaded.entry.source == "bundled":
+                    self._bundled_served[name] = loaded.entry
             return upscaler
 
     def _lookup(self, key: Key) -> RealESRGANUpscaler | None:
