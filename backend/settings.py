@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     batch_across_jobs: Switch = "auto"  # concurrent jobs' same-shape tiles share forward passes (auto: GPUs only)
     batch_wait_ms: float = Field(2.0, ge=0, le=1000)  # how long a pass waits for other running jobs' tiles
     job_ttl_seconds: int = Field(3600, ge=1)
+    jobs_max_disk_mb: float = Field(4096, ge=0)  # results kept for /api/jobs; when full, new jobs get 503; 0 = no cap
     jobs_dir: Path = BACKEND_DIR / "weights" / "jobs"
     shutdown_timeout: float = Field(30.0, ge=0)
 

@@ -25,7 +25,14 @@ _HTTP_CODES = {
 }
 # Server-side errors whose message is ours and safe to show (no paths, no tracebacks).
 # model_load_failed names the model's file and why it did not load: the operator's file, not our internals.
-_SAFE_SERVER_CODES = {"queue_full", "shutting_down", "out_of_memory", "cancelled", "model_load_failed"}
+_SAFE_SERVER_CODES = {
+    "queue_full",
+    "shutting_down",
+    "out_of_memory",
+    "cancelled",
+    "model_load_failed",
+    "job_storage_full",
+}
 
 _DESCRIPTIONS = {
     400: "Bad request (e.g. empty upload)",
@@ -36,7 +43,7 @@ _DESCRIPTIONS = {
     415: "Not an image",
     422: "Invalid option, truncated image or malformed request",
     500: "Internal error (with a request id)",
-    503: "Queue full or shutting down; see Retry-After",
+    503: "Queue full, job storage full or shutting down; see Retry-After",
     507: "Out of device memory even at the smallest tile",
 }
 

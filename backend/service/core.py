@@ -26,7 +26,9 @@ class UpscaleService:
         self.settings = settings
         self.manager = manager
         self.replica = replica_id(settings.replica_id)
-        self.store = JobStore(settings.jobs_dir, settings.job_ttl_seconds)
+        self.store = JobStore(
+            settings.jobs_dir, settings.job_ttl_seconds, max_bytes=int(settings.jobs_max_disk_mb * 2**20)
+        )
         # Several jobs at once on a GPU: their tiles share forward passes (models/batcher.py).
         workers = settings.jobs_at_once(manager.device.type) if workers is None else workers
         runner = pipeline.make_runner(manager, settings.jobs_dir, settings.png_compression)
@@ -69,6 +71,8 @@ class UpscaleService:
 
     def submit(self, job_input: JobInput, *, keep: bool) -> Job:
         """Queue a job. keep=True: the jobs API, result on disk and the job kept until its TTL."""
+        if keep:
+            self.store.check_room()
         job = Job(id=new_job_id(self.replica), input=job_input, persist=keep)
         self.scheduler.submit(job)
         if keep:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
 from pathlib import Path
 
+from backend.errors import UpscaleError
 from backend.service.jobs import Job, JobNotFound
 
 log = logging.getLogger(__name__)
@@ -17,11 +19,24 @@ log = logging.getLogger(__name__)
 _RESULT_FILE = re.compile(r"^[a-z0-9-]{1,32}\.[0-9a-f]{32}\.(png|jpg|webp|part)$")
 
 
+class JobStorageFull(UpscaleError):
+    """Kept results fill JOBS_MAX_DISK_MB: a 503 a client retries (nginx tries another replica)."""
+
+    code = "job_storage_full"
+    status = 503
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class JobStore:
-    def __init__(self, jobs_dir: Path, ttl_seconds: float) -> None:
+    def __init__(self, jobs_dir: Path, ttl_seconds: float, max_bytes: int = 0) -> None:
         self.jobs_dir = jobs_dir
         self.ttl_seconds = ttl_seconds
+        self.max_bytes = max_bytes  # 0 = no cap on the results kept
         self._jobs: dict[str, Job] = {}
+        self._result_bytes: dict[str, int] = {}  # finished jobs' result sizes, for the cap
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -40,6 +55,38 @@ class JobStore:
     def add(self, job: Job) -> None:
         with self._lock:
             self._jobs[job.id] = job
+        job.add_done_callback(self._count_result)
+
+    def check_room(self, now: float | None = None) -> None:
+        """Raise JobStorageFull when the kept results already fill the cap. Jobs still queued or
+        running are not counted, so the cap can be passed by the results of those."""
+        if not self.max_bytes:
+            return
+        with self._lock:
+            stored = sum(self._result_bytes.values())
+            finished = [self._jobs[job_id].finished_at for job_id in self._result_bytes if job_id in self._jobs]
+        if stored < self.max_bytes:
+            return
+        now = time.time() if now is None else now
+        oldest = min((at for at in finished if at is not None), default=now)
+        retry_after = max(1, min(math.ceil(oldest + self.ttl_seconds - now), math.ceil(self.ttl_seconds)))
+        raise JobStorageFull(
+            f"job results waiting to be fetched fill this replica's storage ({stored / 2**20:.1f} MB of "
+            f"JOBS_MAX_DISK_MB={self.max_bytes / 2**20:g}); fetch and DELETE finished jobs, or retry later",
+            retry_after,
+        )
+
+    def _count_result(self, job: Job) -> None:
+        path = job.result_path
+        if path is None:
+            return
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return
+        with self._lock:
+            if job.id in self._jobs:  # not removed meanwhile
+                self._result_bytes[job.id] = size
 
     def get(self, job_id: str) -> Job:
         with self._lock:
@@ -53,6 +100,7 @@ class JobStore:
         a job deleted while its result was being written must not leave the file behind."""
         with self._lock:
             job = self._jobs.pop(job_id, None)
+            self._result_bytes.pop(job_id, None)
         if job is not None:
             job.add_done_callback(lambda done: _delete(done.result_path))
         return job

@@ -7,10 +7,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from backend.service.jobs import Job, JobInput
 from backend.service.options import UpscaleOptions
-from backend.service.store import JobStore
+from backend.service.store import JobStorageFull, JobStore
 
 
 def _job(job_id: str) -> Job:
@@ -91,3 +92,44 @@ def test_the_sweep_only_touches_files_named_like_results(tmp_path: Path) -> None
     store.stop()
     assert all(path.exists() for path in keep)
     assert not any(path.exists() for path in gone)
+
+
+def _finished(store: JobStore, tmp_path: Path, job_id: str, size: int) -> Job:
+    job = _job(job_id)
+    store.add(job)
+    result = tmp_path / f"{job.id}.png"
+    result.write_bytes(b"x" * size)
+    job.succeed(None, result, "cpu")
+    return job
+
+
+def test_kept_results_over_the_cap_refuse_new_jobs_until_one_is_deleted(tmp_path: Path) -> None:
+    store = JobStore(tmp_path, ttl_seconds=600, max_bytes=1000)
+    first = _finished(store, tmp_path, "test-a." + "5" * 32, 600)
+    store.check_room()  # 600 of 1000 bytes: room left
+    _finished(store, tmp_path, "test-a." + "6" * 32, 600)
+    with pytest.raises(JobStorageFull) as refused:
+        store.check_room(now=first.finished_at + 100)
+    assert refused.value.status == 503 and refused.value.code == "job_storage_full"
+    assert refused.value.headers["Retry-After"] == "500"  # when the oldest result expires
+    assert "JOBS_MAX_DISK_MB" in refused.value.message and "DELETE" in refused.value.message
+    store.remove(first.id)
+    store.check_room()
+
+
+def test_a_job_deleted_while_running_does_not_count_against_the_cap(tmp_path: Path) -> None:
+    store = JobStore(tmp_path, ttl_seconds=600, max_bytes=100)
+    job = _job("test-a." + "7" * 32)
+    store.add(job)
+    assert job.mark_running()
+    store.remove(job.id)
+    result = tmp_path / f"{job.id}.png"
+    result.write_bytes(b"x" * 500)
+    job.succeed(None, result, "cpu")
+    store.check_room()
+
+
+def test_no_cap_when_max_bytes_is_zero(tmp_path: Path) -> None:
+    store = JobStore(tmp_path, ttl_seconds=600)
+    _finished(store, tmp_path, "test-a." + "8" * 32, 10_000)
+    store.check_room()

@@ -149,3 +149,26 @@ def test_results_expire_after_the_ttl(tmp_path, models_dir) -> None:  # noqa: AN
             assert list((tmp_path / "jobs").iterdir()) == []
     finally:
         server.stop()
+
+
+def test_kept_results_filling_jobs_max_disk_mb_refuse_new_jobs_with_503(tmp_path, models_dir) -> None:  # noqa: ANN001
+    # Results nobody fetches used to pile up until their TTL with no bound on disk.
+    server = start_server(tmp_path, models_dir, JOBS_MAX_DISK_MB="0.000001", JOB_TTL_SECONDS="600")
+    upload = {"file": ("p.png", png_bytes(pattern(4)), "image/png")}
+    try:
+        with server.client() as client:
+            first = client.post("/api/jobs", files=upload).json()
+            _wait_state(client, first["id"], {"succeeded"})
+            refused = client.post("/api/jobs", files=upload)
+            assert refused.status_code == 503, refused.text
+            assert refused.json()["code"] == "job_storage_full"
+            assert 1 <= int(refused.headers["Retry-After"]) <= 600
+            assert "DELETE" in refused.json()["detail"]
+            # Other requests are not affected, and deleting a fetched job makes room again.
+            assert client.post("/api/upscale", files=upload).status_code == 200
+            assert client.get(f"/api/jobs/{first['id']}/result").status_code == 200
+            assert client.delete(f"/api/jobs/{first['id']}").status_code == 200
+            second = client.post("/api/jobs", files=upload)
+            assert second.status_code == 202, second.text
+    finally:
+        server.stop()

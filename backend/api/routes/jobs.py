@@ -69,6 +69,7 @@ async def create_job(
     file: Annotated[UploadFile, File(description="The image")],
 ) -> JSONResponse:
     service.scheduler.check_room()
+    service.store.check_room()  # fail fast, before the upload is decoded
     job_input = await prepare_upload(file, options, service)
     job = service.submit(job_input, keep=True)
     status = job_status(job, service)
