@@ -28,6 +28,8 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
 const ART = join(FRONTEND, 'test-artifacts')
 const DIST = join(FRONTEND, 'dist')
 const SMALL_MODEL = 'realesr-animevideov3'
+// Bundled with the backend (listed by /api/models) but not offered in the browser.
+const SERVER_ONLY_MODEL = 'RealESRGAN_x4plus_anime_6B'
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -186,6 +188,13 @@ async function resultSize(page, timeoutMs) {
 }
 
 const events = (page) => page.evaluate(() => window.__upscaleEvents ?? [])
+
+/** The result's size once it is shown; fails at once with the error text if an error is shown instead. */
+async function resultSizeOrError(page, timeoutMs) {
+  await page.locator('[data-testid=result-image], [data-testid=error]').first().waitFor({ timeout: timeoutMs })
+  if (await page.getByTestId('error').count()) throw new Error(`error instead of a result: ${await page.getByTestId('error').innerText()} ${JSON.stringify((await events(page)).filter((e) => e.kind === 'error'))}`)
+  return resultSize(page, 10000)
+}
 
 async function main() {
   mkdirSync(ART, { recursive: true })
@@ -463,6 +472,77 @@ async function main() {
         await context.close()
       })
     }
+
+    // ------------------------------------------------------------ model choice across outages
+    await test('server-only model: the browser fallback switches to a browser model and says so (mid-job)', async () => {
+      writeConfig({ apiUrl: api, mode: 'server', browserTile: 32, browserOverlap: 8 })
+      const { context, page } = await newPage(browser)
+      await page.goto(web)
+      await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
+      await page.locator(`[data-testid=model] option[value=${SERVER_ONLY_MODEL}]`).waitFor({ state: 'attached', timeout: 10000 })
+      await page.getByTestId('model').selectOption(SERVER_ONLY_MODEL)
+      // The job is accepted, then the backend is gone: status, events and its ONNX exports fail.
+      await page.route(/\/api\/jobs\/[^/]+(\/events)?$/, (route) => route.abort('connectionrefused'))
+      await page.route(/\/api\/models\/[^/]+\/onnx$/, (route) => route.abort('connectionrefused'))
+      await page.getByTestId('file-input').setInputFiles(join(tmp, 'small.png'))
+      await page.getByTestId('start').click()
+      const [w, h] = await resultSizeOrError(page, 180000)
+      assert(w === 160 && h === 128, `result is ${w}x${h}, expected 160x128`)
+      const note = await page.getByTestId('model-switch').innerText()
+      assert(note.includes(SERVER_ONLY_MODEL) && note.includes(SMALL_MODEL), `the switch should name both models: ${note}`)
+      assert((await page.getByTestId('model').inputValue()) === SMALL_MODEL, 'the picker should show the browser model now')
+      await page.screenshot({ path: join(ART, '07b-midjob-model-switch.png') })
+      await context.close()
+    })
+
+    await test('server-only model: switched at the check before the job; the choice comes back with the server', async () => {
+      writeConfig({ apiUrl: api, mode: 'server', browserTile: 32, browserOverlap: 8 })
+      const { context, page } = await newPage(browser)
+      await page.goto(web)
+      await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
+      await page.locator(`[data-testid=model] option[value=${SERVER_ONLY_MODEL}]`).waitFor({ state: 'attached', timeout: 10000 })
+      await page.getByTestId('model').selectOption(SERVER_ONLY_MODEL)
+      await page.getByTestId('file-input').setInputFiles(join(tmp, 'small.png'))
+      // The backend goes away between the choice and the click.
+      await page.route(/\/api\//, (route) => route.abort('connectionrefused'))
+      await page.getByTestId('start').click()
+      const [w, h] = await resultSizeOrError(page, 180000)
+      assert(w === 160 && h === 128, `result is ${w}x${h}, expected 160x128`)
+      const note = await page.getByTestId('model-switch').innerText()
+      assert(note.includes(SERVER_ONLY_MODEL) && note.includes(SMALL_MODEL), `the switch should name both models: ${note}`)
+      // The backend is back: the next job runs on it with the model the user chose.
+      await page.unroute(/\/api\//)
+      let posted = null
+      await page.route(/\/api\/jobs$/, (route) => {
+        posted = route.request().postDataBuffer()?.toString('latin1') ?? ''
+        return route.fulfill({ status: 422, contentType: 'application/json', body: JSON.stringify({ detail: 'stopped by the test', code: 'test_stop' }) })
+      })
+      await page.getByTestId('start').click()
+      await page.getByTestId('error').waitFor({ timeout: 15000 })
+      assert(posted !== null, 'the job should have gone to the server')
+      assert(new RegExp(`name="model"\r\n\r\n${SERVER_ONLY_MODEL}\r\n`).test(posted), `the server job should use the chosen model: ${posted.slice(0, 400)}`)
+      assert((await page.getByTestId('model').inputValue()) === SERVER_ONLY_MODEL, 'the picker should show the chosen model again')
+      await context.close()
+    })
+
+    await test('models request failing while the server is up: no browser-only list; retried at the next check', async () => {
+      writeConfig({ apiUrl: api, mode: 'server' })
+      const { context, page } = await newPage(browser)
+      await page.route(/\/api\/models$/, (route) => route.fulfill({ status: 500, contentType: 'application/json', body: '{"detail":"boom"}' }))
+      await page.goto(web)
+      await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
+      const options = () => page.locator('[data-testid=model] option').evaluateAll((els) => els.map((e) => e.value))
+      await page.waitForTimeout(500) // the models request has failed by now
+      const offered = await options()
+      assert(JSON.stringify(offered) === JSON.stringify([SMALL_MODEL]), `only the server's own default should be offered: ${offered}`)
+      await page.unroute(/\/api\/models$/)
+      await page.route(/\/api\/jobs$/, (route) => route.fulfill({ status: 422, contentType: 'application/json', body: '{"detail":"stopped by the test"}' }))
+      await page.getByTestId('file-input').setInputFiles(join(tmp, 'small.png'))
+      await page.getByTestId('start').click()
+      await page.getByTestId('error').waitFor({ timeout: 15000 })
+      await waitFor('the server model list', async () => (await options()).includes(SERVER_ONLY_MODEL), 10000)
+      await context.close()
+    })
 
     // ------------------------------------------------------------ 3. fallback
     await test('backend stopped: the page says so and the browser takes over', async () => {

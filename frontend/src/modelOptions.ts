@@ -1,4 +1,4 @@
-/** The models the model picker offers, and which one to fall back to when the list changes. */
+/** The models the model picker offers, and which one a job runs with on each engine. */
 import { BROWSER_MODELS } from './browser/models'
 import type { ServerModel } from './server'
 
@@ -9,19 +9,41 @@ export interface ModelOption {
   small: boolean
 }
 
-/** The backend's models while it is up and lists any, else the ones that run in the browser. */
-export function modelOptions(serverUp: boolean, serverModels: ServerModel[] | null): ModelOption[] {
-  if (serverUp && serverModels?.length)
-    return serverModels.map((m) => ({ name: m.name, scale: m.scale ?? 4, small: /animevideo|general/.test(m.name) }))
+const isSmall = (name: string) => /animevideo|general/.test(name)
+
+/** The models that run in the browser. */
+export function browserModelOptions(): ModelOption[] {
   return BROWSER_MODELS.map((m) => ({ name: m.name, scale: m.scale, small: m.small }))
 }
 
 /**
- * The model to switch to when the chosen one is no longer offered (the engine changed): the
- * configured default if offered, else the first. Null when no switch is needed or possible.
+ * The backend's models. While its list is unknown (not fetched yet, or the request failed) only
+ * the model it names as its default in /api/health is offered: the browser's list would offer
+ * models the server may not have.
  */
-export function replacementModel(options: ModelOption[], chosen: string, defaultModel: string): string | null {
-  if (options.some((m) => m.name === chosen)) return null
+export function serverModelOptions(serverModels: ServerModel[] | null, serverDefault: string): ModelOption[] {
+  if (serverModels?.length)
+    return serverModels.map((m) => ({ name: m.name, scale: m.scale ?? 4, small: isSmall(m.name) }))
+  return [{ name: serverDefault, scale: 4, small: isSmall(serverDefault) }]
+}
+
+/** The backend's models while it is up, else the ones that run in the browser. */
+export function modelOptions(serverUp: boolean, serverModels: ServerModel[] | null, serverDefault: string): ModelOption[] {
+  return serverUp ? serverModelOptions(serverModels, serverDefault) : browserModelOptions()
+}
+
+/**
+ * The model a job runs with: the user's choice when offered, else the configured default when
+ * offered, else the first offered. The choice itself is kept, so it comes back once it is
+ * offered again (the server returned after an outage).
+ */
+export function pickModel(options: ModelOption[], chosen: string, defaultModel: string): string {
+  if (options.some((m) => m.name === chosen)) return chosen
   const preferred = options.find((m) => m.name === defaultModel) ?? options[0]
-  return preferred ? preferred.name : null
+  return preferred ? preferred.name : chosen
+}
+
+/** The model the browser runs instead of `model`: the same one if it can, else the browser default. */
+export function browserModelFor(model: string, defaultModel: string): string {
+  return pickModel(browserModelOptions(), model, defaultModel)
 }

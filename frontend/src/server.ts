@@ -42,6 +42,8 @@ export interface Health {
   status: 'healthy' | 'loading' | 'unhealthy' | string
   model_loaded: boolean
   device?: DeviceInfo
+  /** The backend's default model. */
+  model?: string
 }
 
 export interface Limits {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { BROWSER_MODELS } from '../src/browser/models'
-import { modelOptions, replacementModel } from '../src/modelOptions'
+import { browserModelFor, modelOptions, pickModel } from '../src/modelOptions'
 import type { ServerModel } from '../src/server'
 
 const server: ServerModel[] = [
@@ -9,10 +9,11 @@ const server: ServerModel[] = [
   { name: 'realesr-general-x4v3', scale: null, arch: 'srvgg' },
   { name: 'realesr-animevideov3', scale: 4, arch: 'srvgg' },
 ]
+const browser = BROWSER_MODELS.map(({ name, scale, small }) => ({ name, scale, small }))
 
 describe('modelOptions', () => {
   it("offers the server's models while it is up, marking the compact ones small", () => {
-    expect(modelOptions(true, server)).toEqual([
+    expect(modelOptions(true, server, 'realesr-animevideov3')).toEqual([
       { name: 'RealESRGAN_x4plus', scale: 4, small: false },
       { name: 'RealESRGAN_x2plus', scale: 2, small: false },
       { name: 'realesr-general-x4v3', scale: 4, small: true },
@@ -20,24 +21,43 @@ describe('modelOptions', () => {
     ])
   })
 
-  it('offers the browser models when the server is down or lists none', () => {
-    const browser = BROWSER_MODELS.map(({ name, scale, small }) => ({ name, scale, small }))
-    expect(modelOptions(false, server)).toEqual(browser)
-    expect(modelOptions(true, [])).toEqual(browser)
-    expect(modelOptions(true, null)).toEqual(browser)
+  it('offers the browser models when the server is down', () => {
+    expect(modelOptions(false, server, 'RealESRGAN_x2plus')).toEqual(browser)
+  })
+
+  it("offers only the server's default, never the browser list, while the server's list is unknown", () => {
+    expect(modelOptions(true, null, 'RealESRGAN_x2plus')).toEqual([{ name: 'RealESRGAN_x2plus', scale: 4, small: false }])
+    expect(modelOptions(true, [], 'realesr-general-x4v3')).toEqual([{ name: 'realesr-general-x4v3', scale: 4, small: true }])
   })
 })
 
-describe('replacementModel', () => {
-  const options = modelOptions(true, server)
-  it('keeps a model that is still offered', () => {
-    expect(replacementModel(options, 'RealESRGAN_x2plus', 'RealESRGAN_x4plus')).toBeNull()
+describe('pickModel', () => {
+  const options = modelOptions(true, server, 'realesr-animevideov3')
+  it('keeps a model that is offered', () => {
+    expect(pickModel(options, 'RealESRGAN_x2plus', 'RealESRGAN_x4plus')).toBe('RealESRGAN_x2plus')
   })
-  it('switches to the default, else the first', () => {
-    expect(replacementModel(options, 'gone', 'realesr-animevideov3')).toBe('realesr-animevideov3')
-    expect(replacementModel(options, 'gone', 'also-gone')).toBe('RealESRGAN_x4plus')
+  it('uses the default, else the first, for a model not offered', () => {
+    expect(pickModel(options, 'gone', 'realesr-animevideov3')).toBe('realesr-animevideov3')
+    expect(pickModel(options, 'gone', 'also-gone')).toBe('RealESRGAN_x4plus')
   })
-  it('has nothing to switch to in an empty list', () => {
-    expect(replacementModel([], 'gone', 'x')).toBeNull()
+  it('gives the choice back once it is offered again', () => {
+    expect(pickModel(browser, 'RealESRGAN_x2plus', 'realesr-animevideov3')).toBe('realesr-animevideov3')
+    expect(pickModel(options, 'RealESRGAN_x2plus', 'realesr-animevideov3')).toBe('RealESRGAN_x2plus')
+  })
+  it('keeps the choice when nothing is offered', () => {
+    expect(pickModel([], 'gone', 'x')).toBe('gone')
+  })
+})
+
+describe('browserModelFor', () => {
+  it('keeps a model the browser can run', () => {
+    expect(browserModelFor('RealESRGAN_x4plus', 'realesr-animevideov3')).toBe('RealESRGAN_x4plus')
+  })
+  it('switches a server-only model to the browser default', () => {
+    expect(browserModelFor('RealESRGAN_x2plus', 'realesr-animevideov3')).toBe('realesr-animevideov3')
+    expect(browserModelFor('realesr-general-x4v3', 'RealESRGAN_x4plus')).toBe('RealESRGAN_x4plus')
+  })
+  it('uses the first browser model when the configured default is not one', () => {
+    expect(browserModelFor('RealESRGAN_x2plus', 'RealESRGAN_x2plus')).toBe(BROWSER_MODELS[0].name)
   })
 })

@@ -2,16 +2,21 @@ import type { Translate } from '../i18n'
 import type { JobMessages } from '../hooks/useJobFeedback'
 
 interface StatusMessagesProps {
-  messages: Pick<JobMessages, 'notice' | 'info' | 'error'>
+  messages: Pick<JobMessages, 'notice' | 'info' | 'modelSwitch' | 'error'>
   t: Translate
 }
 
-/** The busy notice, an info line (cancelled, fell back) and an error, each translated on render. */
-export function StatusMessages({ messages: { notice, info, error }, t }: StatusMessagesProps) {
+/** The busy notice, an info line (cancelled, fell back), a model switch and an error, each translated on render. */
+export function StatusMessages({ messages: { notice, info, modelSwitch, error }, t }: StatusMessagesProps) {
   return (
     <>
       {notice && <div className="alert alert-info" data-testid="notice">{t(notice)}</div>}
       {info && <div className="alert alert-info" data-testid="info">{t(info)}</div>}
+      {modelSwitch && (
+        <div className="alert alert-info" data-testid="model-switch">
+          {t('browserModelSwitched', { from: modelSwitch.from, to: modelSwitch.to })}
+        </div>
+      )}
       {error && (
         <div className="alert alert-error" role="alert" data-testid="error">
           <strong data-testid="error-title">{t(error.title ?? 'errorTitle')}</strong>

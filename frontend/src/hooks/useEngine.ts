@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react'
+import { useCallback, useEffect, useRef, useState } from 'react'
 import type { AppConfig, UpscaleMode } from '../config'
 import { engineEventDetail, probeEngine, type CheckedEngine, type Engine } from '../engine'
 import { getInfo, getModels, type Limits, type ServerModel } from '../server'
@@ -15,6 +15,7 @@ export interface EngineState {
   fallBackDuringJob: () => void
   /** The backend's limits, for the warning before a big job. */
   limits: Limits
+  /** The backend's model list: the last one it gave (kept while it is down, or when asking again fails). */
   serverModels: ServerModel[] | null
 }
 
@@ -22,15 +23,40 @@ export function useEngine(config: AppConfig): EngineState {
   const [engine, setEngine] = useState<Engine>({ kind: 'checking' })
   const [limits, setLimits] = useState<Limits>({})
   const [serverModels, setServerModels] = useState<ServerModel[] | null>(null)
+  // Whether the last check found the backend up, and whether its model list is in for this time.
+  const wasUp = useRef(false)
+  const models = useRef<'pending' | 'ok' | 'failed'>('failed')
+
+  const fetchModels = useCallback(() => {
+    models.current = 'pending'
+    getModels(config).then(
+      (list) => {
+        models.current = 'ok'
+        setServerModels(list)
+      },
+      () => (models.current = 'failed'),
+    )
+  }, [config])
 
   const checkEngine = useCallback(async (): Promise<CheckedEngine> => {
     const next = await probeEngine(config)
+    const up = next.kind === 'server'
+    // Limits and models come from the backend each time it (re)appears; a failed model list is
+    // asked for again at the next check.
+    if (up && !wasUp.current) {
+      getInfo(config)
+        .then((i) => setLimits(i.limits))
+        .catch(() => undefined)
+      fetchModels()
+    } else if (up && models.current === 'failed') fetchModels()
+    wasUp.current = up
     setEngine(next)
     record({ kind: 'engine', detail: engineEventDetail(next) })
     return next
-  }, [config])
+  }, [config, fetchModels])
 
   const fallBackDuringJob = useCallback(() => {
+    wasUp.current = false
     setEngine({ kind: 'browser', reason: 'unreachable' })
     record({ kind: 'engine', detail: 'browser:during-job' })
   }, [])
@@ -38,18 +64,6 @@ export function useEngine(config: AppConfig): EngineState {
   useEffect(() => {
     void checkEngine()
   }, [checkEngine])
-
-  // Limits and models come from the backend each time it (re)appears.
-  const serverUp = engine.kind === 'server'
-  useEffect(() => {
-    if (!serverUp) return
-    getInfo(config)
-      .then((i) => setLimits(i.limits))
-      .catch(() => undefined)
-    getModels(config)
-      .then(setServerModels)
-      .catch(() => setServerModels(null))
-  }, [serverUp, config])
 
   return { engine, checkEngine, fallBackDuringJob, limits, serverModels }
 }

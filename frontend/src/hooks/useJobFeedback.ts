@@ -3,12 +3,19 @@ import type { MessageKey } from '../i18n'
 import type { Warning } from '../limits'
 import type { ErrorState } from '../job/errors'
 
-/** The messages under the controls: an error, an info line, a busy notice, limit warnings. */
+/** The browser ran another model than the one chosen (it cannot run that one). */
+export interface ModelSwitch {
+  from: string
+  to: string
+}
+
+/** The messages under the controls: an error, an info line, a busy notice, limit warnings, a model switch. */
 export interface JobMessages {
   error: ErrorState | null
   info: MessageKey | null
   notice: MessageKey | null
   warnings: Warning[] | null
+  modelSwitch: ModelSwitch | null
 }
 
 /** Stable setters (safe in hook dependencies); null hides a message. */
@@ -17,6 +24,7 @@ export interface JobFeedback {
   setInfo(info: MessageKey | null): void
   setNotice(notice: MessageKey | null): void
   setWarnings(warnings: Warning[] | null): void
+  setModelSwitch(modelSwitch: ModelSwitch | null): void
 }
 
 export function useJobFeedback(): { messages: JobMessages; feedback: JobFeedback } {
@@ -24,7 +32,8 @@ export function useJobFeedback(): { messages: JobMessages; feedback: JobFeedback
   const [info, setInfo] = useState<MessageKey | null>(null)
   const [notice, setNotice] = useState<MessageKey | null>(null)
   const [warnings, setWarnings] = useState<Warning[] | null>(null)
+  const [modelSwitch, setModelSwitch] = useState<ModelSwitch | null>(null)
   // State setters never change, so neither does this object.
-  const feedback = useMemo<JobFeedback>(() => ({ setError, setInfo, setNotice, setWarnings }), [])
-  return { messages: { error, info, notice, warnings }, feedback }
+  const feedback = useMemo<JobFeedback>(() => ({ setError, setInfo, setNotice, setWarnings, setModelSwitch }), [])
+  return { messages: { error, info, notice, warnings, modelSwitch }, feedback }
 }

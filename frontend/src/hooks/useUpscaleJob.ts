@@ -3,6 +3,7 @@ import type { AppConfig } from '../config'
 import { serverDeviceType, type CheckedEngine, type Engine } from '../engine'
 import type { OutputFormat } from '../filename'
 import { checkLimits } from '../limits'
+import { browserModelFor } from '../modelOptions'
 import { BackendUnreachable, cancelJob, type Limits } from '../server'
 import { runBrowserJob } from '../job/browserJob'
 import { errorState, isAbort, untilAborted } from '../job/errors'
@@ -18,7 +19,10 @@ export interface UpscaleJobDeps {
   checkEngine: () => Promise<CheckedEngine>
   fallBackDuringJob: () => void
   limits: Limits
+  /** The model shown in the picker. */
   model: string
+  /** The model a job runs with on the engine found by the check before it. */
+  modelFor: (engine: CheckedEngine) => string
   scale: number
   format: OutputFormat
   feedback: JobFeedback
@@ -39,7 +43,7 @@ export interface UpscaleJob {
 
 /** Start, follow and cancel one job at a time, on the server or in the browser. */
 export function useUpscaleJob(deps: UpscaleJobDeps): UpscaleJob {
-  const { config, engine, checkEngine, fallBackDuringJob, limits, model, scale, format, feedback, showResult, clearResult } = deps
+  const { config, engine, checkEngine, fallBackDuringJob, limits, model, modelFor, scale, format, feedback, showResult, clearResult } = deps
   const [run, setRun] = useState<RunState | null>(null)
   const [busy, setBusy] = useState(false)
   const busyRef = useRef(false)
@@ -53,7 +57,7 @@ export function useUpscaleJob(deps: UpscaleJobDeps): UpscaleJob {
   )
 
   const runOnServer = useCallback(
-    async (source: SourceImage, signal: AbortSignal) => {
+    async (source: SourceImage, model: string, signal: AbortSignal) => {
       const output = await runServerJob({
         config,
         source,
@@ -65,15 +69,15 @@ export function useUpscaleJob(deps: UpscaleJobDeps): UpscaleJob {
       })
       showResult(output, source.name, scale)
     },
-    [config, model, scale, format, engine, reporter, showResult],
+    [config, scale, format, engine, reporter, showResult],
   )
 
   const runInBrowser = useCallback(
-    async (source: SourceImage, backendMaybeUp: boolean, signal: AbortSignal) => {
+    async (source: SourceImage, model: string, backendMaybeUp: boolean, signal: AbortSignal) => {
       const output = await runBrowserJob({ config, source, model, scale, backendMaybeUp, signal, reporter })
       showResult(output, source.name, scale)
     },
-    [config, model, scale, reporter, showResult],
+    [config, scale, reporter, showResult],
   )
 
   const start = useCallback(
@@ -88,6 +92,7 @@ export function useUpscaleJob(deps: UpscaleJobDeps): UpscaleJob {
       feedback.setInfo(null)
       feedback.setNotice(null)
       feedback.setWarnings(null)
+      feedback.setModelSwitch(null)
       try {
         const eng = await untilAborted(checkEngine(), abort.signal)
         const kind = eng.kind === 'server' ? 'server' : 'browser'
@@ -108,18 +113,24 @@ export function useUpscaleJob(deps: UpscaleJobDeps): UpscaleJob {
           }
         }
         clearResult()
+        // The engine may have changed since the picker was drawn: the server gets the user's
+        // choice back, the browser one of its own models.
+        const jobModel = modelFor(eng)
         if (kind === 'server') {
           try {
-            await runOnServer(source, abort.signal)
+            await runOnServer(source, jobModel, abort.signal)
           } catch (err) {
             if (!(err instanceof BackendUnreachable) || abort.signal.aborted) throw err
-            // The backend went away mid-job: carry on in the browser.
+            // The backend went away mid-job: carry on in the browser, with a model it can run.
             feedback.setInfo('fallbackDuringJob')
             fallBackDuringJob()
-            await runInBrowser(source, false, abort.signal)
+            const browserModel = browserModelFor(jobModel, config.defaultModel)
+            if (browserModel !== jobModel) feedback.setModelSwitch({ from: jobModel, to: browserModel })
+            await runInBrowser(source, browserModel, false, abort.signal)
           }
         } else {
-          await runInBrowser(source, eng.kind === 'browser' && eng.reason !== 'unreachable', abort.signal)
+          if (jobModel !== model) feedback.setModelSwitch({ from: model, to: jobModel })
+          await runInBrowser(source, jobModel, eng.kind === 'browser' && eng.reason !== 'unreachable', abort.signal)
         }
       } catch (err) {
         if (isAbort(err)) feedback.setInfo('cancelled')
@@ -134,7 +145,7 @@ export function useUpscaleJob(deps: UpscaleJobDeps): UpscaleJob {
         setRun(null)
       }
     },
-    [checkEngine, scale, limits, config, feedback, clearResult, runOnServer, runInBrowser, fallBackDuringJob],
+    [checkEngine, scale, limits, config, feedback, clearResult, model, modelFor, runOnServer, runInBrowser, fallBackDuringJob],
   )
 
   const cancel = useCallback(() => {
