@@ -544,6 +544,28 @@ async function main() {
       await context.close()
     })
 
+    // ------------------------------------------------------------ limits right after the backend returns
+    await test('backend back at the check before the job: the limit warning uses the server limits', async () => {
+      writeConfig({ apiUrl: api, mode: 'server' })
+      const { context, page } = await newPage(browser)
+      await page.route(/\/api\/health$/, (route) => route.abort('connectionrefused'))
+      await page.goto(web)
+      await page.locator('[data-testid=fallback-banner][data-reason=unreachable]').waitFor({ timeout: 30000 })
+      // The backend returns; its /api/info answers slowly.
+      await page.route(/\/api\/info$/, async (route) => {
+        await new Promise((r) => setTimeout(r, 1500))
+        await route.continue()
+      })
+      await page.unroute(/\/api\/health$/)
+      await page.getByTestId('file-input').setInputFiles(join(tmp, 'big.png'))
+      await page.getByTestId('start').click()
+      await page.getByTestId('limit-warning').waitFor({ timeout: 10000 })
+      const text = await page.getByTestId('limit-warning').innerText()
+      assert(/server limit/i.test(text), `the warning should name the server limit: ${text}`)
+      assert(!(await events(page)).some((e) => e.kind === 'job'), 'no job should start before the warning is answered')
+      await context.close()
+    })
+
     // ------------------------------------------------------------ 3. fallback
     await test('backend stopped: the page says so and the browser takes over', async () => {
       await stop(backend)

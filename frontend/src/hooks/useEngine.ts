@@ -13,19 +13,37 @@ export interface EngineState {
   checkEngine: () => Promise<CheckedEngine>
   /** The backend went away mid-job: the job carries on in the browser. */
   fallBackDuringJob: () => void
-  /** The backend's limits, for the warning before a big job. */
-  limits: Limits
+  /**
+   * The backend's limits, for the warning before a big job: asked for each time the backend
+   * (re)appears, so a job that the check before it has just moved to the server waits for them.
+   */
+  serverLimits: () => Promise<Limits>
   /** The backend's model list: the last one it gave (kept while it is down, or when asking again fails). */
   serverModels: ServerModel[] | null
 }
 
 export function useEngine(config: AppConfig): EngineState {
   const [engine, setEngine] = useState<Engine>({ kind: 'checking' })
-  const [limits, setLimits] = useState<Limits>({})
   const [serverModels, setServerModels] = useState<ServerModel[] | null>(null)
   // Whether the last check found the backend up, and whether its model list is in for this time.
   const wasUp = useRef(false)
   const models = useRef<'pending' | 'ok' | 'failed'>('failed')
+  // This time's limits request; null until the backend is up, and again once a request failed.
+  const limits = useRef<Promise<Limits> | null>(null)
+
+  const fetchLimits = useCallback((): Promise<Limits> => {
+    const request: Promise<Limits> = getInfo(config).then(
+      (i) => i.limits,
+      () => {
+        if (limits.current === request) limits.current = null
+        return {}
+      },
+    )
+    limits.current = request
+    return request
+  }, [config])
+
+  const serverLimits = useCallback(() => limits.current ?? fetchLimits(), [fetchLimits])
 
   const fetchModels = useCallback(() => {
     models.current = 'pending'
@@ -44,16 +62,14 @@ export function useEngine(config: AppConfig): EngineState {
     // Limits and models come from the backend each time it (re)appears; a failed model list is
     // asked for again at the next check.
     if (up && !wasUp.current) {
-      getInfo(config)
-        .then((i) => setLimits(i.limits))
-        .catch(() => undefined)
+      void fetchLimits()
       fetchModels()
     } else if (up && models.current === 'failed') fetchModels()
     wasUp.current = up
     setEngine(next)
     record({ kind: 'engine', detail: engineEventDetail(next) })
     return next
-  }, [config, fetchModels])
+  }, [config, fetchLimits, fetchModels])
 
   const fallBackDuringJob = useCallback(() => {
     wasUp.current = false
@@ -65,7 +81,7 @@ export function useEngine(config: AppConfig): EngineState {
     void checkEngine()
   }, [checkEngine])
 
-  return { engine, checkEngine, fallBackDuringJob, limits, serverModels }
+  return { engine, checkEngine, fallBackDuringJob, serverLimits, serverModels }
 }
 
 /** Re-check the engine now and then while idle; a running job checks for itself when it starts. */

@@ -18,7 +18,8 @@ export interface UpscaleJobDeps {
   engine: Engine
   checkEngine: () => Promise<CheckedEngine>
   fallBackDuringJob: () => void
-  limits: Limits
+  /** The server's limits; awaited before a server job, since the backend may have just come back. */
+  serverLimits: () => Promise<Limits>
   /** The model shown in the picker. */
   model: string
   /** The model a job runs with on the engine found by the check before it. */
@@ -43,7 +44,7 @@ export interface UpscaleJob {
 
 /** Start, follow and cancel one job at a time, on the server or in the browser. */
 export function useUpscaleJob(deps: UpscaleJobDeps): UpscaleJob {
-  const { config, engine, checkEngine, fallBackDuringJob, limits, model, modelFor, scale, format, feedback, showResult, clearResult } = deps
+  const { config, engine, checkEngine, fallBackDuringJob, serverLimits, model, modelFor, scale, format, feedback, showResult, clearResult } = deps
   const [run, setRun] = useState<RunState | null>(null)
   const [busy, setBusy] = useState(false)
   const busyRef = useRef(false)
@@ -97,6 +98,7 @@ export function useUpscaleJob(deps: UpscaleJobDeps): UpscaleJob {
         const eng = await untilAborted(checkEngine(), abort.signal)
         const kind = eng.kind === 'server' ? 'server' : 'browser'
         if (!confirmed) {
+          const limits = kind === 'server' ? await untilAborted(serverLimits(), abort.signal) : {}
           const found = checkLimits({
             width: source.width,
             height: source.height,
@@ -145,7 +147,7 @@ export function useUpscaleJob(deps: UpscaleJobDeps): UpscaleJob {
         setRun(null)
       }
     },
-    [checkEngine, scale, limits, config, feedback, clearResult, model, modelFor, runOnServer, runInBrowser, fallBackDuringJob],
+    [checkEngine, scale, serverLimits, config, feedback, clearResult, model, modelFor, runOnServer, runInBrowser, fallBackDuringJob],
   )
 
   const cancel = useCallback(() => {
