@@ -38,9 +38,9 @@ export function ResultStage({ source, result, chooseFile, t }: ResultStageProps)
           <img src={source.url} alt={t('original')} />
         </div>
       ) : (
-        <div className="empty" onClick={chooseFile}>
+        <button type="button" className="empty" onClick={chooseFile} data-testid="empty-stage">
           <span>{t('dropHint')}</span>
-        </div>
+        </button>
       )}
     </section>
   )
