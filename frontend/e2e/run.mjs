@@ -325,7 +325,10 @@ async function main() {
       await page.getByTestId('cancel').click({ timeout: 10000 })
       await page.getByTestId('info').waitFor({ timeout: 15000 })
       assert((await page.getByTestId('result-image').count()) === 0, 'no result after cancel')
-      const job = (await events(page)).find((e) => e.kind === 'job')
+      const trail = await events(page)
+      assert(trail.some((e) => e.kind === 'cancel'), `the cancel should be in the event trail: ${JSON.stringify(trail)}`)
+      assert(!trail.some((e) => e.kind === 'error'), `a cancel is not an error: ${JSON.stringify(trail.filter((e) => e.kind === 'error'))}`)
+      const job = trail.find((e) => e.kind === 'job')
       if (job) {
         const state = await waitFor('job to end', async () => {
           const res = await fetch(`${api}/api/jobs/${job.detail}`)

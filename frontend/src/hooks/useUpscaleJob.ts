@@ -135,9 +135,13 @@ export function useUpscaleJob(deps: UpscaleJobDeps): UpscaleJob {
           await runInBrowser(source, jobModel, eng.kind === 'browser' && eng.reason !== 'unreachable', abort.signal)
         }
       } catch (err) {
-        if (isAbort(err)) feedback.setInfo('cancelled')
-        else feedback.setError(errorState(err))
-        record({ kind: 'error', detail: err instanceof Error ? err.message : String(err) })
+        if (isAbort(err)) {
+          feedback.setInfo('cancelled')
+          record({ kind: 'cancel' })
+        } else {
+          feedback.setError(errorState(err))
+          record({ kind: 'error', detail: err instanceof Error ? err.message : String(err) })
+        }
       } finally {
         abortRef.current = null
         jobIdRef.current = null
