@@ -42,11 +42,28 @@ describe('run state transitions', () => {
   })
 
   it('tile progress estimates the time left linearly from the time so far', () => {
-    const r = initialRun('browser', 'loading-model', 10_000)
+    const r = tileProgress(0, 4, () => 10_000)(initialRun('browser', 'loading-model', 0))
+    expect(r).toMatchObject({ stage: 'running', progress: 0, tilesDone: 0, tilesTotal: 4, eta: null })
     const next = tileProgress(1, 4, () => 12_000)(r)
     expect(next).toMatchObject({ stage: 'running', progress: 25, tilesDone: 1, tilesTotal: 4, eta: 6 })
-    expect(tileProgress(0, 4, () => 12_000)(r).eta).toBeNull()
     expect(tileProgress(4, 4, () => 12_000)(r)).toMatchObject({ progress: 100, eta: 0 })
+  })
+
+  it('tile time left is measured from the first tile, not from the job start (model download)', () => {
+    // 10 s of model download, then tiles at 2 s each.
+    const r = initialRun('browser', 'loading-model', 0)
+    const started = tileProgress(0, 4, () => 10_000)(r)
+    expect(started.eta).toBeNull()
+    const one = tileProgress(1, 4, () => 12_000)(started)
+    expect(one.eta).toBe(6)
+    expect(tileProgress(2, 4, () => 14_000)(one).eta).toBe(4)
+  })
+
+  it('without a 0-tile report the clock starts at the first report', () => {
+    const r = initialRun('browser', 'loading-model', 0)
+    const first = tileProgress(1, 5, () => 10_000)(r)
+    expect(first.eta).toBeNull()
+    expect(tileProgress(3, 5, () => 14_000)(first).eta).toBe(4)
   })
 
   it('maps server job states to stages', () => {

@@ -37,16 +37,26 @@ export function modelDownload(loaded: number, total: number | null): RunUpdate {
   return (r) => ({ ...r, download: total ? Math.round((100 * loaded) / total) : null })
 }
 
-/** A browser tile finished: progress, tile count and a linear time-left estimate. */
+/**
+ * A browser tile report: progress, tile count and a linear time-left estimate. The estimate is
+ * measured from the first report (the worker sends 0 done before the first tile), not from the
+ * job start, which includes the model download.
+ */
 export function tileProgress(done: number, total: number, clock: () => number = Date.now): RunUpdate {
-  return (r) => ({
-    ...r,
-    stage: 'running',
-    progress: (100 * done) / total,
-    tilesDone: done,
-    tilesTotal: total,
-    eta: done > 0 ? ((clock() - r.startedAt) / 1000 / done) * (total - done) : null,
-  })
+  return (r) => {
+    const now = clock()
+    const tileClock = r.tileClock ?? { at: now, done }
+    const tilesTimed = done - tileClock.done
+    return {
+      ...r,
+      stage: 'running',
+      progress: (100 * done) / total,
+      tilesDone: done,
+      tilesTotal: total,
+      tileClock,
+      eta: tilesTimed > 0 ? ((now - tileClock.at) / 1000 / tilesTimed) * (total - done) : null,
+    }
+  }
 }
 
 /** The stage a server job state maps to: a finished job is still being fetched ("Finishing"). */

@@ -30,6 +30,11 @@ export interface RunState {
   queuePosition?: number | null
   /** Model download percentage in the browser; null when the size is unknown. */
   download?: number | null
+  /**
+   * Browser: when the tiles began and how many were done then (the first tile report), so the
+   * time left leaves out the model download before them.
+   */
+  tileClock?: { at: number; done: number }
   /** Server device ("cuda") or browser execution backend ("WebGPU", "WASM"). */
   backendLabel?: string
   startedAt: number
