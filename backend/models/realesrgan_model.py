@@ -89,7 +89,7 @@ class RealESRGANUpscaler:
         self.arch: str = descriptor.architecture.name
         self._settings = settings
         self._device = device
-        self._multiple_of = max(1, descriptor.size_requirements.multiple_of)
+        self._multiple_of = _input_multiple(descriptor)
         self._forward_fn = forward_for(descriptor)
         self._lock = threading.Lock()  # guards the model copies and the device switch
         self._placed: dict[tuple[str, torch.dtype], torch.nn.Module] = {}
@@ -121,7 +121,8 @@ class RealESRGANUpscaler:
 
     def count_tiles(self, height: int, width: int, tile: int | None = None) -> int:
         """Windows per image plane, as `upscale` on the current device would cut them."""
-        return self._windows(height, width, self._plan_for(self._device, self._settings.tile if tile is None else tile))
+        plan = self._plan_for(self._device, self._settings.tile if tile is None else tile)
+        return self._windows(*self._padded_size(height, width), plan)
 
     def warmup(self) -> None:
         """One small forward pass, so the first request does not pay for lazy init."""
@@ -141,8 +142,12 @@ class RealESRGANUpscaler:
         tile: int | None = None,
         progress: ProgressCallback | None = None,
         is_cancelled: CancelCheck | None = None,
+        gray: bool = False,
     ) -> np.ndarray:
-        """Upscale an (H, W, 3|4) uint8/uint16 RGB(A) image; returns the same dtype and channels."""
+        """Upscale an (H, W, 3|4) uint8/uint16 RGB(A) image; returns the same dtype and channels.
+
+        `gray`: the image is greyscale (three equal channels); the result's three channels all hold
+        the luma of the model's float output, rounded once, as RealESRGANer's grey mode computes it."""
         if pixels.ndim != 3 or pixels.shape[2] not in (3, 4) or pixels.dtype not in (np.uint8, np.uint16):
             raise UnsupportedOption(f"expected an (H, W, 3|4) uint8/uint16 array, got {pixels.shape} {pixels.dtype}")
         outscale = float(self.scale if outscale is None else outscale)
@@ -150,23 +155,30 @@ class RealESRGANUpscaler:
             raise UnsupportedOption("scale must be positive")
         height, width, channels = pixels.shape
         max_value = float(np.iinfo(pixels.dtype).max)
-        planes = self._planes(pixels, max_value)
+        # x2/x1 models pixel-unshuffle: the planes are padded (reflected) to a multiple of the
+        # shuffle factor once, as RealESRGANer pads the whole image, so that every window starts
+        # on the whole image's unshuffle grid and the result is cropped back below.
+        planes = [self._pad_plane(plane) for plane in self._planes(pixels, max_value)]
         native = outscale == self.scale
         canvas_dtype = pixels.dtype if native else np.float32
-        canvas = np.empty((height * self.scale, width * self.scale, len(planes) * 3), dtype=canvas_dtype)
+        padded_h, padded_w = planes[0].shape[:2]
+        # RGB, plus one channel for an alpha the model upscaled (the luma of its grey RGB output).
+        canvas = np.empty((padded_h * self.scale, padded_w * self.scale, 2 + len(planes)), dtype=canvas_dtype)
 
         plan = self._plan_for(self._device, self._settings.tile if tile is None else tile)
         with self._batcher.active():
             while True:
                 try:
-                    self._run_tiled(planes, canvas, max_value if native else 1.0, plan, progress, is_cancelled)
+                    quantize_to = max_value if native else 1.0
+                    self._run_tiled(planes, canvas, quantize_to, gray, plan, progress, is_cancelled)
                     break
                 except Cancelled:
                     raise
                 except Exception as exc:  # noqa: BLE001 - classified below, everything else re-raised
                     plan = self._recover(exc, plan, height, width)
 
-        return self._finish(pixels, canvas, planes, outscale, max_value)
+        canvas = canvas[: height * self.scale, : width * self.scale]
+        return self._finish(pixels, canvas, outscale, max_value)
 
     # ---- the pieces -----------------------------------------------------------------------
 
@@ -184,6 +196,18 @@ class RealESRGANUpscaler:
         if pixels.dtype != np.uint8:
             planes = [plane.astype(np.float32) / max_value for plane in planes]
         return planes
+
+    def _padded_size(self, height: int, width: int) -> tuple[int, int]:
+        return height + (-height) % self._multiple_of, width + (-width) % self._multiple_of
+
+    def _pad_plane(self, plane: np.ndarray) -> np.ndarray:
+        """The plane reflected at the bottom and right to a multiple of the model's input multiple
+        (torch's reflect where that works; np.pad also reflects sides of one or two pixels)."""
+        height, width = plane.shape[:2]
+        padded_h, padded_w = self._padded_size(height, width)
+        if (padded_h, padded_w) == (height, width):
+            return plane
+        return np.pad(plane, ((0, padded_h - height), (0, padded_w - width), (0, 0)), mode="reflect")
 
     def _plan_for(self, device: DeviceInfo, tile: int) -> _Plan:
         share = self._settings.batch_across_jobs
@@ -329,11 +353,12 @@ class RealESRGANUpscaler:
         planes: list[np.ndarray],
         canvas: np.ndarray,
         quantize_to: float,
+        gray: bool,
         plan: _Plan,
         progress: ProgressCallback | None,
         is_cancelled: CancelCheck | None,
     ) -> None:
-        """Fill `canvas` (H*s, W*s, 3 * len(planes)) one row of windows at a time.
+        """Fill `canvas` (H*s, W*s, 2 + len(planes)) one row of windows at a time.
 
         The strip lives on the plan's device: tiles are blended and quantised there, and only
         finished uint8/uint16 rows travel back to the host (a quarter of the float bytes).
@@ -342,7 +367,7 @@ class RealESRGANUpscaler:
         s = self.scale
         rows, cols = self._layout(height, width, plan)
         if len(rows.starts) == len(cols.starts) == 1:
-            self._run_whole(planes, canvas, quantize_to, plan, progress, is_cancelled)
+            self._run_whole(planes, canvas, quantize_to, gray, plan, progress, is_cancelled)
             return
         target = plan.device.torch_device
         row_weights = [torch.from_numpy(w).to(target) for w in tiling.axis_weights(rows, height, s)]
@@ -350,7 +375,7 @@ class RealESRGANUpscaler:
         total = len(rows.starts) * len(cols.starts) * len(planes)
         done = 0
         strip_h = rows.length * s
-        strip = torch.zeros((canvas.shape[2], strip_h, width * s), dtype=torch.float32, device=target)
+        strip = torch.zeros((3 * len(planes), strip_h, width * s), dtype=torch.float32, device=target)
         strip_top = 0  # output row where `strip` starts
         tile_w = cols.length * s
 
@@ -358,7 +383,7 @@ class RealESRGANUpscaler:
             # Rows above this window row are final: flush them and slide the strip down.
             shift = y * s - strip_top
             if shift:
-                self._flush(strip[:, :shift], canvas, strip_top, quantize_to)
+                self._flush_planes(strip[:, :shift], canvas, strip_top, quantize_to, gray)
                 strip[:, :-shift] = strip[:, shift:].clone()
                 strip[:, -shift:] = 0
                 strip_top = y * s
@@ -378,13 +403,14 @@ class RealESRGANUpscaler:
                 done += len(chunk)
                 if progress is not None:
                     progress(done, total)
-        self._flush(strip, canvas, strip_top, quantize_to)
+        self._flush_planes(strip, canvas, strip_top, quantize_to, gray)
 
     def _run_whole(
         self,
         planes: list[np.ndarray],
         canvas: np.ndarray,
         quantize_to: float,
+        gray: bool,
         plan: _Plan,
         progress: ProgressCallback | None,
         is_cancelled: CancelCheck | None,
@@ -393,45 +419,71 @@ class RealESRGANUpscaler:
 
         8-bit results come back finished: the pass quantises and copies every request's pixels
         at once, so a shared pass of small requests costs one copy to the host, not one each."""
-        finished = self.finished_passes and canvas.dtype == np.uint8
         for index, plane in enumerate(planes):
             if is_cancelled is not None and is_cancelled():
                 raise Cancelled("cancelled")
+            # Grey results and alpha take the luma of the float output: no finished uint8 pass.
+            finished = self.finished_passes and canvas.dtype == np.uint8 and index == 0 and not gray
             output = self._forward(plane[None], plan, to_uint8=finished)[0]
             if finished:
-                torch.from_numpy(canvas[..., 3 * index : 3 * index + 3]).copy_(output)
+                torch.from_numpy(canvas[..., :3]).copy_(output)
             else:
-                self._flush(output, canvas[..., 3 * index : 3 * index + 3], 0, quantize_to)
+                target = canvas[..., :3] if index == 0 else canvas[..., 3:4]
+                self._flush(output, target, 0, quantize_to, gray=gray and index == 0)
             if progress is not None:
                 progress(index + 1, len(planes))
 
+    @classmethod
+    def _flush_planes(cls, rows: torch.Tensor, canvas: np.ndarray, top: int, quantize_to: float, gray: bool) -> None:
+        """(3 * planes, r, W) finished rows of the RGB plane and the alpha plane, if any, into the canvas."""
+        cls._flush(rows[:3], canvas[..., :3], top, quantize_to, gray=gray)
+        if rows.shape[0] > 3:
+            cls._flush(rows[3:6], canvas[..., 3:4], top, quantize_to)
+
     @staticmethod
-    def _flush(rows: torch.Tensor, canvas: np.ndarray, top: int, quantize_to: float) -> None:
-        """Write (C, r, W) finished rows into the host canvas (r, W, C), quantised where it is integer."""
+    def _flush(rows: torch.Tensor, canvas: np.ndarray, top: int, quantize_to: float, gray: bool = False) -> None:
+        """Write (3, r, W) finished rows into the host canvas (r, W, C), quantised where it is integer.
+
+        A one-channel canvas (alpha, upscaled by the model as grey RGB) and `gray` take the luma of
+        the float rows, rounded once: RealESRGANer's cv2 BGR2GRAY of its float output."""
+        if gray or canvas.shape[2] == 1:
+            rows = _luma(rows)[None].expand(canvas.shape[2], -1, -1)
         if canvas.dtype != np.float32:
             # As uint8 when it fits, so only a quarter of the bytes travel.
             rows = _quantised(rows, quantize_to, torch.uint8 if canvas.dtype == np.uint8 else torch.int32)
         # Straight into the canvas: no host-side buffer to copy from again (2048² RGB: 12 MB).
         torch.from_numpy(canvas[top : top + rows.shape[1]]).copy_(rows.permute(1, 2, 0))
 
-    def _finish(
-        self, pixels: np.ndarray, canvas: np.ndarray, planes: list[np.ndarray], outscale: float, max_value: float
-    ) -> np.ndarray:
+    def _finish(self, pixels: np.ndarray, canvas: np.ndarray, outscale: float, max_value: float) -> np.ndarray:
         """Resize to the requested scale, put alpha back, and return the input's dtype."""
         height, width, channels = pixels.shape
-        out_h, out_w = round(height * outscale), round(width * outscale)
+        # As backend/service/limits.output_size: never an empty side.
+        out_h, out_w = max(1, round(height * outscale)), max(1, round(width * outscale))
         if canvas.dtype == np.float32:
             canvas = _resize_float(canvas, out_h, out_w)
             canvas = np.rint(np.clip(canvas, 0.0, 1.0) * max_value).astype(pixels.dtype)
         rgb = canvas[..., :3]
         if channels == 3:
             return np.ascontiguousarray(rgb)
-        if len(planes) == 2:  # the model upscaled alpha as grey RGB; average its channels
-            alpha = canvas[..., 3:6].astype(np.float32).mean(axis=2)
-            alpha = np.rint(alpha).astype(pixels.dtype)
-        else:
-            alpha = _resize_alpha(pixels[..., 3], out_h, out_w, max_value)
+        # Alpha the model upscaled as grey RGB is the canvas's 4th channel (its luma, rounded once).
+        has_alpha = canvas.shape[2] == 4
+        alpha = canvas[..., 3] if has_alpha else _resize_alpha(pixels[..., 3], out_h, out_w, max_value)
         return np.concatenate([rgb, alpha[..., None]], axis=2)
+
+
+def _input_multiple(descriptor: ImageModelDescriptor) -> int:
+    """What input sides must be a multiple of. spandrel says 4 for every pixel-unshuffle ESRGAN,
+    but x2 models unshuffle by 2, and RealESRGANer pads their input to a multiple of 2 only:
+    padding to 4 changed the bottom and right borders (50-59 dB against the official output)."""
+    shuffle = getattr(descriptor.model, "shuffle_factor", None)
+    if descriptor.architecture.id == "ESRGAN" and isinstance(shuffle, int) and shuffle > 0:
+        return shuffle
+    return max(1, descriptor.size_requirements.multiple_of)
+
+
+def _luma(rows: torch.Tensor) -> torch.Tensor:
+    """(3, ...) RGB floats -> (...) luma with cv2's BGR2GRAY weights, as RealESRGANer's grey and alpha."""
+    return rows[0] * 0.299 + rows[1] * 0.587 + rows[2] * 0.114
 
 
 def _model_input(batch: torch.Tensor, target: torch.device, dtype: torch.dtype) -> torch.Tensor:

@@ -22,7 +22,8 @@ class AxisLayout:
 
 
 def layout_axis(size: int, tile: int, pad: int, multiple_of: int = 1) -> AxisLayout:
-    """Equal windows of at most `tile + 2 * pad` (clamped to the image), overlapping by >= 2 * pad."""
+    """Equal windows of at most `tile + 2 * pad` (clamped to the image), overlapping by >= 2 * pad
+    (less up to `multiple_of`). On a size that is a multiple of `multiple_of`, every start is one."""
     if tile <= 0 or tile + 2 * pad >= size:
         return AxisLayout((0,), size)
     length = tile + 2 * pad
@@ -36,7 +37,10 @@ def layout_axis(size: int, tile: int, pad: int, multiple_of: int = 1) -> AxisLay
         shrunk = -(-(size + (count - 1) * 2 * pad) // count)
         length = min(length, shrunk + (-shrunk % multiple_of))
     step = (size - length) / (count - 1)
-    starts = tuple(sorted({round(i * step) for i in range(count)}))
+    # Starts on multiples of `multiple_of`: a pixel-unshuffle model then sees each window on the
+    # whole image's 2x2 (4x4) grid, so a window's output is the whole image's output there.
+    last = size - length
+    starts = tuple(sorted({min(multiple_of * round(i * step / multiple_of), last) for i in range(count - 1)} | {last}))
     return AxisLayout(starts, length)
 
 

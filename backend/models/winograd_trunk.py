@@ -3,7 +3,7 @@ program of our Winograd kernels (`winograd.Program`), for `lean_forward` on the 
 
 The dense-buffer plan of `lean_forward` (`_DenseTrunk`), in the C layout. Buffers:
 
-    0  the input (3 channels, padded to one 16-channel block)
+    0  the input (3 channels, or 12 / 48 pixel-unshuffled, padded to whole 16-channel blocks)
     1  x0, the first conv's output, kept for the shortcut
     2  the dense block buffer: its input in the first nf channels, then each growth (nf + 4G)
     3  the RRDB's input, kept for its residual
@@ -68,7 +68,10 @@ class WinogradTrunk:
         nf_depth = winograd.blocks(self._features)
         depths = (self._in_depth, nf_depth, self._dense_depth, nf_depth, nf_depth)
         buffers = [winograd.blocked_buffer(depth, height, width) for depth in depths]
-        buffers[INPUT][0, 1 : height + 1, 1 : width + 1, :channels] = sample[0].detach().permute(1, 2, 0).numpy()
+        pixels = sample[0].detach().permute(1, 2, 0).numpy()
+        for block in range(winograd.blocks(channels)):  # x1 models unshuffle to 48 channels: 3 blocks
+            part = pixels[..., block * winograd.BLOCK : (block + 1) * winograd.BLOCK]
+            buffers[INPUT][block, 1 : height + 1, 1 : width + 1, : part.shape[-1]] = part
         self._program.run(buffers, height, width)
         features = winograd.interior(buffers[LAST], height, width)  # (blocks, H, W, 16)
         planar = np.ascontiguousarray(features.transpose(0, 3, 1, 2)).reshape(-1, height, width)

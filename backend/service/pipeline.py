@@ -93,6 +93,7 @@ def make_runner(manager: ModelManager, jobs_dir: Path, png_compression: int = 1)
             tile=options.tile,
             progress=job.report_tiles,
             is_cancelled=job.is_cancelled,
+            gray=spec.is_gray,  # the luma of the float output, rounded once (not of rounded RGB)
         )
         if job.is_cancelled():
             raise Cancelled("cancelled")
