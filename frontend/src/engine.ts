@@ -1,6 +1,7 @@
 /** Which engine runs a job: the backend when it is ready, else the browser (自动降级). */
 import type { AppConfig } from './config'
-import { ApiError, getHealth, isReady, type Health } from './server'
+import { ApiError } from './api/errors'
+import { getHealth, isReady, type Health } from './api/system'
 
 /** Why the browser runs jobs: configured so, or the backend is down, loading or unhealthy. */
 export type FallbackReason = 'forced' | 'unreachable' | 'loading' | 'unhealthy'

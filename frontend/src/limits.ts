@@ -1,5 +1,5 @@
 import type { MessageKey } from './i18n'
-import type { Limits } from './server'
+import type { Limits } from './api/system'
 
 export interface Warning {
   key: MessageKey

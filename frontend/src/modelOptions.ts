@@ -1,6 +1,6 @@
 /** The models the model picker offers, and which one a job runs with on each engine. */
 import { BROWSER_MODELS } from './browser/models'
-import type { ServerModel } from './server'
+import type { ServerModel } from './api/system'
 
 export interface ModelOption {
   name: string

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DEFAULT_CONFIG } from '../src/config'
 import { deviceLabel, engineEventDetail, engineFromHealth, engineFromHealthError, probeEngine, serverDeviceType } from '../src/engine'
-import { ApiError, BackendUnreachable, type Health } from '../src/server'
+import { ApiError, BackendUnreachable } from '../src/api/errors'
+import type { Health } from '../src/api/system'
 
 const healthy: Health = { status: 'healthy', model_loaded: true, device: { type: 'cuda', name: 'NVIDIA GeForce GTX 1070' } }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { ModelMissing } from '../src/browser/modelFetch'
 import { errorState, isAbort, untilAborted } from '../src/job/errors'
 import { parseOutputSize } from '../src/job/serverJob'
-import { ApiError } from '../src/server'
+import { ApiError } from '../src/api/errors'
 
 describe('errorState', () => {
   it('explains a missing browser model by key', () => {

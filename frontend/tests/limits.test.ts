@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { checkLimits, mp } from '../src/limits'
-import { parseLimits } from '../src/server'
+import { parseLimits } from '../src/api/system'
 
 const base = { width: 1000, height: 1000, fileBytes: 1_000_000, scale: 4, browserMaxOutputPixels: 4096 * 4096 }
 

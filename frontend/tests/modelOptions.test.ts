@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { BROWSER_MODELS } from '../src/browser/models'
 import { browserModelFor, modelOptions, pickModel } from '../src/modelOptions'
-import type { ServerModel } from '../src/server'
+import type { ServerModel } from '../src/api/system'
 
 const server: ServerModel[] = [
   { name: 'RealESRGAN_x4plus', scale: 4, arch: 'rrdb' },

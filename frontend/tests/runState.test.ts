@@ -9,7 +9,7 @@ import {
   tileProgress,
   uploaded,
 } from '../src/job/runState'
-import type { JobProgress } from '../src/server'
+import type { JobProgress } from '../src/api/jobs'
 
 const progress = (over: Partial<JobProgress>): JobProgress => ({ state: 'running', progress: 0, source: 'sse', ...over })
 

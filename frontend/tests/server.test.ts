@@ -1,18 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DEFAULT_CONFIG } from '../src/config'
-import {
-  ApiError,
-  BackendUnreachable,
-  createJob,
-  errorFromResponse,
-  getHealth,
-  getJob,
-  getResult,
-  isReady,
-  parseProgress,
-  watchJob,
-  type JobProgress,
-} from '../src/server'
+import { ApiError, BackendUnreachable, errorFromResponse } from '../src/api/errors'
+import { createJob, getJob, getResult, parseProgress, type JobProgress } from '../src/api/jobs'
+import { getHealth, isReady } from '../src/api/system'
+import { watchJob } from '../src/api/watchJob'
 
 const cfg = { ...DEFAULT_CONFIG, apiUrl: 'http://b' }
 const jsonRes = (body: unknown, status = 200) =>

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
 import type { AppConfig, UpscaleMode } from '../config'
 import { engineEventDetail, probeEngine, type CheckedEngine, type Engine } from '../engine'
-import { getInfo, getModels, type Limits, type ServerModel } from '../server'
+import { getInfo, getModels, type Limits, type ServerModel } from '../api/system'
 import { record } from '../testEvents'
 
 /** How often an idle page asks the backend again, so the engine follows it going down or up. */

@@ -1,7 +1,7 @@
 import { useCallback, useMemo, useState } from 'react'
 import type { CheckedEngine, Engine } from '../engine'
 import { browserModelFor, modelOptions, pickModel, serverModelOptions, type ModelOption } from '../modelOptions'
-import type { ServerModel } from '../server'
+import type { ServerModel } from '../api/system'
 
 export interface ModelChoice {
   /** The model shown in the picker: the user's choice when the current engine offers it. */

@@ -1,7 +1,7 @@
 /** One job in the browser: onnxruntime-web in a worker, tile by tile. */
 import { cancelBrowserJob, upscaleInBrowser } from '../browser/upscaler'
 import type { AppConfig } from '../config'
-import { onnxModelUrl } from '../server'
+import { onnxModelUrl } from '../api/system'
 import { record } from '../testEvents'
 import { browserStage, executionBackendLabel, initialRun, modelDownload, tileProgress, type RunReporter } from './runState'
 import type { JobOutput, SourceImage } from './types'

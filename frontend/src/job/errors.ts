@@ -1,7 +1,7 @@
 /** How a failed or cancelled job is told apart and shown. */
 import { ModelMissing } from '../browser/modelFetch'
 import type { MessageKey } from '../i18n'
-import { abortError, ApiError } from '../server'
+import { abortError, ApiError } from '../api/errors'
 
 /** Messages are kept as keys and translated when shown; backend details stay as they came. */
 export interface ErrorState {

@@ -4,7 +4,7 @@
  * after the job ended (state null) is dropped.
  */
 import type { ExecutionBackend } from '../browser/protocol'
-import { TERMINAL_OK, type JobProgress } from '../server'
+import { TERMINAL_OK, type JobProgress } from '../api/jobs'
 import type { EngineKind, RunStage, RunState } from './types'
 
 export type RunUpdate = (run: RunState) => RunState

@@ -1,6 +1,8 @@
 /** One job on the backend: upload, follow its progress, fetch the result. */
 import type { AppConfig } from '../config'
-import { ApiError, createJob, getResult, TERMINAL_CANCEL, TERMINAL_OK, watchJob, type JobOptions } from '../server'
+import { ApiError } from '../api/errors'
+import { createJob, getResult, TERMINAL_CANCEL, TERMINAL_OK, type JobOptions } from '../api/jobs'
+import { watchJob } from '../api/watchJob'
 import { record } from '../testEvents'
 import { initialRun, serverProgress, uploaded, type RunReporter } from './runState'
 import type { JobOutput, SourceImage } from './types'
