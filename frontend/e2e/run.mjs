@@ -575,13 +575,17 @@ async function main() {
       // A page for each key: Chromium ignores a second chooser while the first is still open.
       for (const key of ['Enter', 'Space']) {
         const { context, page } = await newPage(browser)
+        // Listening before the page loads turns chooser interception on before the key press.
+        const choosers = []
+        page.on('filechooser', (chooser) => choosers.push(chooser))
         await page.goto(web)
         await page.locator('[data-testid=fallback-banner][data-reason=forced]').waitFor({ timeout: 15000 })
         const panel = page.locator('.stage').getByRole('button', { name: /Drop an image here/ })
         assert((await panel.count()) === 1, 'the empty panel should be a button named by its hint')
         assert(await panel.evaluate((el) => el.tabIndex >= 0), 'the empty panel should be reachable with Tab')
         await panel.focus()
-        const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 5000 }), page.keyboard.press(key)])
+        await page.keyboard.press(key)
+        const chooser = await waitFor(`the file chooser after ${key}`, async () => choosers[0], 5000)
         await chooser.setFiles(join(tmp, 'small.png'))
         await page.getByTestId('result-image').or(page.locator('.preview img')).first().waitFor({ timeout: 10000 })
         await context.close()
