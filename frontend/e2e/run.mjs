@@ -321,9 +321,19 @@ async function main() {
       await page.goto(web)
       await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
       await page.getByTestId('file-input').setInputFiles(join(tmp, 'photo.png'))
+      // The result is held back, so a fast job is still running when Cancel is clicked (else the
+      // click could land on the Start button that replaces Cancel and start a second job).
+      let release
+      const held = new Promise((r) => (release = r))
+      await page.route(/\/api\/jobs\/[^/]+\/result$/, async (route) => {
+        await held
+        await route.continue().catch(() => undefined) // the page aborted it
+      })
       await page.getByTestId('start').click()
       await page.getByTestId('cancel').click({ timeout: 10000 })
       await page.getByTestId('info').waitFor({ timeout: 15000 })
+      release()
+      await page.unroute(/\/api\/jobs\/[^/]+\/result$/)
       assert((await page.getByTestId('result-image').count()) === 0, 'no result after cancel')
       const trail = await events(page)
       assert(trail.some((e) => e.kind === 'cancel'), `the cancel should be in the event trail: ${JSON.stringify(trail)}`)
