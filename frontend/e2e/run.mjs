@@ -276,6 +276,10 @@ async function main() {
       await page.screenshot({ path: join(ART, '02-server-progress.png') })
       const [w, h] = await resultSize(page, 120000)
       assert(w === 384 && h === 288, `server result is ${w}x${h}, expected 384x288`)
+      // Once the page has the result it deletes the job, so the server does not keep it until its TTL.
+      const jobId = (await events(page)).find((e) => e.kind === 'job')?.detail
+      assert(jobId, 'no job id recorded')
+      await waitFor('the finished job deleted on the server', async () => (await fetch(`${api}/api/jobs/${jobId}`)).status === 404, 10000)
       const progress = (await events(page)).filter((e) => e.kind === 'progress')
       const sse = progress.filter((e) => e.source === 'sse')
       assert(sse.length >= 2, `expected SSE progress events, got ${JSON.stringify(progress)}`)

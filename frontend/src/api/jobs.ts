@@ -101,6 +101,7 @@ export async function getJob(config: AppConfig, id: string, signal?: AbortSignal
   return p
 }
 
+/** DELETE the job: stops it if it still runs and frees its result on the server. Never throws. */
 export async function cancelJob(config: AppConfig, id: string): Promise<void> {
   try {
     await request(config, `/api/jobs/${encodeURIComponent(id)}`, { method: 'DELETE' }, 5000)

@@ -1,7 +1,7 @@
 /** One job on the backend: upload, follow its progress, fetch the result. */
 import type { AppConfig } from '../config'
 import { ApiError } from '../api/errors'
-import { createJob, getResult, TERMINAL_CANCEL, TERMINAL_OK, type JobOptions } from '../api/jobs'
+import { cancelJob, createJob, getResult, TERMINAL_CANCEL, TERMINAL_OK, type JobOptions } from '../api/jobs'
 import { watchJob } from '../api/watchJob'
 import { record } from '../testEvents'
 import { initialRun, serverProgress, uploaded, type RunReporter } from './runState'
@@ -44,9 +44,15 @@ export async function runServerJob(params: ServerJobParams): Promise<JobOutput> 
     signal,
   )
   if (TERMINAL_CANCEL.has(final.state)) throw new DOMException('cancelled', 'AbortError')
-  if (!TERMINAL_OK.has(final.state)) throw new ApiError(final.errorMessage ?? final.state, 500, final.errorCode)
+  if (!TERMINAL_OK.has(final.state)) {
+    void cancelJob(config, id) // forget the failed job now rather than at its TTL
+    throw new ApiError(final.errorMessage ?? final.state, 500, final.errorCode)
+  }
   const res = await getResult(config, id, signal)
   params.trackJob(null)
+  // The page holds the result now: DELETE it on the server, where kept results count against
+  // JOBS_MAX_DISK_MB until their TTL (best effort; not awaited).
+  void cancelJob(config, id)
   let [w, h] = parseOutputSize(res.outputSize)
   if (!w) {
     // No usable size header: read it from the image itself.
