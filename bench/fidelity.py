@@ -106,7 +106,7 @@ class Official:
         return self._cache[key]
 
     def run(self, case: Case, tile: int | None = None) -> np.ndarray:
-        upsampler = self.get(case.model, case.tile if tile is None else tile)
+        upsampler = self.get(case.model, max(0, case.tile if tile is None else tile))
         image = case.image
         if image.ndim == 3:  # RGB(A) -> BGR(A), as cv2.imread gives it
             image = np.concatenate([image[..., 2::-1], image[..., 3:]], axis=2)
@@ -148,13 +148,14 @@ class Ours:
         if grey:  # the service decodes grey as three equal channels and encodes the luma back
             image = np.repeat(image[..., None], 3, axis=2)
         tile = case.tile if tile is None else tile
+        tile = None if tile < 0 else tile  # -1: the settings' TILE
         out = self.get(case.model).upscale(image, outscale=case.outscale, tile=tile, gray=grey)
         return luma(out) if grey else out
 
 
 def compare(a: np.ndarray, b: np.ndarray) -> dict:
-    if a.shape != b.shape:
-        return {"psnr": None, "max": None, "shape": f"{a.shape} vs {b.shape}"}
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return {"psnr": None, "max": None, "shape": f"{a.shape} {a.dtype} vs {b.shape} {b.dtype}"}
     peak = 65535.0 if a.dtype == np.uint16 else 255.0
     diff = np.abs(a.astype(np.int64) - b.astype(np.int64))
     return {"psnr": round(psnr(a, b, peak), 2), "max": int(diff.max()), "mean": float(diff.mean())}
@@ -205,12 +206,20 @@ def cases(quick: bool) -> list[Case]:
     cam = photo(camera, 90, 110, 100, 200)[..., 0]
     c.append(Case(f"{av3} grey camera", av3, cam))
     c.append(Case(f"{x4} grey camera", x4, cam[:40, :50]))
+    c.append(Case(f"{av3} 16-bit grey camera", av3, cam.astype(np.uint16) * 257 + np.uint16(100)))
     deep = photo(astro, 64, 80, 100, 150).astype(np.uint16) * 257 + np.uint16(37)
     c.append(Case(f"{av3} 16-bit", av3, deep))
     c.append(Case(f"{av3} 16-bit tile=32", av3, deep, tile=32))
     c.append(Case(f"{x4} 16-bit", x4, deep[:40, :48]))
     c.append(Case(f"{av3} 16-bit outscale=2", av3, deep, outscale=2.0))
     c.append(Case(f"{av3} 16-bit RGBA", av3, np.dstack([deep, disc.astype(np.uint16) * 257])))
+    # official: a uint16 image whose values stay <= 256 is taken as 8-bit (divided by 255, uint8 out)
+    c.append(Case(f"{av3} 16-bit, values <= 255", av3, photo(coffee, 40, 50, 100, 100).astype(np.uint16)))
+    # larger: the default TILE (400) cuts a 700x470 image; x4plus with small tiles
+    tall = np.concatenate([photo(astro, 500, 470), photo(coffee, 200, 470, 0, 0)])
+    c.append(Case(f"{av3} 700x470 default tile", av3, tall, tile=-1))
+    if not quick:
+        c.append(Case(f"{x4} 120x120 tile=48", x4, photo(chelsea, 120, 120, 80, 150), tile=48))
     # pixel-unshuffle models (random weights, both sides the same)
     for m in SYNTHETIC:
         for h, w in ((1, 1), (1, 5), (2, 3), (3, 3), (5, 7), (7, 5), (33, 47)):
