@@ -175,7 +175,7 @@ class RealESRGANUpscaler:
                 except Cancelled:
                     raise
                 except Exception as exc:  # noqa: BLE001 - classified below, everything else re-raised
-                    plan = self._recover(exc, plan, height, width)
+                    plan = self._recover(exc, plan, padded_h, padded_w)
 
         canvas = canvas[: height * self.scale, : width * self.scale]
         return self._finish(pixels, canvas, outscale, max_value)
@@ -474,7 +474,8 @@ class RealESRGANUpscaler:
 def _input_multiple(descriptor: ImageModelDescriptor) -> int:
     """What input sides must be a multiple of. spandrel says 4 for every pixel-unshuffle ESRGAN,
     but x2 models unshuffle by 2, and RealESRGANer pads their input to a multiple of 2 only:
-    padding to 4 changed the bottom and right borders (50-59 dB against the official output)."""
+    padding to 4 changed the bottom and right borders (20-59 dB against the official output,
+    by weights; bench/fidelity.py)."""
     shuffle = getattr(descriptor.model, "shuffle_factor", None)
     if descriptor.architecture.id == "ESRGAN" and isinstance(shuffle, int) and shuffle > 0:
         return shuffle
