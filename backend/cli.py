@@ -317,7 +317,14 @@ def _process(
             bar.n = done
             bar.refresh()
 
-        pixels = upscaler.upscale(decoded.pixels, outscale=args.scale, tile=args.tile, progress=progress)
+        pixels = upscaler.upscale(
+            # gray: the luma of the float output rounded once, as the API does (not of rounded RGB)
+            decoded.pixels,
+            outscale=args.scale,
+            tile=args.tile,
+            progress=progress,
+            gray=decoded.is_gray,
+        )
     data = encode_image(
         pixels,
         fmt=fmt,

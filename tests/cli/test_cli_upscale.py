@@ -335,3 +335,31 @@ def test_a_result_named_explicitly_is_still_upscaled(
 )
 def test_what_counts_as_an_earlier_result(name: str, result: bool) -> None:
     assert cli.looks_like_output(Path(name)) is result
+
+
+def test_a_grey_photo_gives_the_same_pixels_as_the_api(cli_env: Path, tmp_path: Path) -> None:
+    """The CLI rounds the luma of the float output once, as the API pipeline does (it used to take
+    the luma of rounded RGB: one level off on about a sixth of the pixels)."""
+    from backend.imaging import decode_image
+    from backend.models.manager import ModelManager
+    from backend.service.jobs import Job
+    from backend.service.options import build_options
+    from backend.service.pipeline import make_runner, prepare
+    from backend.settings import Settings
+
+    photo = tmp_path / "camera.png"
+    Image.fromarray(skdata.camera()[300:340, 100:148]).save(photo)  # mode "L"
+    assert run_cli(str(photo)) == 0
+    with Image.open(photo.with_name("camera_x4.png")) as written:
+        assert written.mode == "L"
+        from_cli = np.asarray(written)
+
+    settings = Settings(_env_file=None, models_dir=cli_env, device="cpu")
+    manager = ModelManager(settings)
+    job_input = prepare(manager, settings, photo.read_bytes(), build_options(settings, model=MODEL))
+    job = Job(id="grey", input=job_input, persist=False)
+    make_runner(manager, tmp_path)(job)
+    assert job.error is None and job.result is not None
+    from_api = decode_image(job.result, max_pixels=10**7).pixels[..., 0]
+    assert from_cli.shape == from_api.shape == (160, 192)
+    assert np.array_equal(from_cli, from_api)
