@@ -15,15 +15,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import ipaddress
 import json
 import os
+import re
+import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
@@ -101,11 +107,27 @@ async def overload(client, url: str, body: bytes, params: dict, burst: int) -> d
     return {"burst": burst, "status_counts": codes, "only_503_failures": not bad, "other_failures": bad}
 
 
-def _start_server(port: int, queue_size: int) -> subprocess.Popen:
+def _start_server(port: int, queue_size: int, extra_env: dict | None = None) -> subprocess.Popen:
     env = dict(os.environ, PORT=str(port), QUEUE_SIZE=str(queue_size), PRELOAD_MODELS="", WARMUP="true")
+    env.update(extra_env or {})
     cmd = [sys.executable, "-m", "uvicorn", "backend.api_server:app", "--host", "127.0.0.1", "--port", str(port)]
     log = open(RESULTS / "load_server.log", "w")  # noqa: SIM115 - lives as long as the server
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def make_tiny_model(path: Path, seed: int = 0) -> None:
+    """A random 2-conv SRVGGNetCompact (x4), its last conv scaled down: fast, deterministic plumbing."""
+    import torch
+    from safetensors.torch import save_file
+    from spandrel.architectures.Compact import Compact
+
+    torch.manual_seed(seed)
+    net = Compact(num_feat=8, num_conv=2, upscale=4)
+    state = {key: value.detach().clone().contiguous() for key, value in net.state_dict().items()}
+    last = max((key for key in state if key.endswith(".weight")), key=lambda k: int(k.split(".")[1]))
+    state[last] *= 0.001
+    state[last.replace("weight", "bias")].zero_()
+    save_file(state, str(path))
 
 
 async def _wait_ready(base: str, seconds: float) -> None:
@@ -145,6 +167,744 @@ async def run(args) -> dict:
     return report
 
 
+# --- mixed traffic (--mixed): every endpoint at once, odd clients, bad input, then leak checks ---
+#
+# Every request is checked as it returns: its status must be one the route may give (200/202,
+# 4xx with JSON `detail` for bad input, 503 with Retry-After for overload), never a 500, a hang
+# (the per-request timeout) or a connection the server dropped. Good results are compared byte
+# for byte with the same input's result taken alone before the load. After each round the
+# queue gauges must fall back to 0, the server's request counters must equal what the clients
+# saw, and the process's threads, descriptors, temp files and job files must return to where
+# they were; RSS is recorded per round.
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# A request sent this close to SIGTERM (or after) may meet a connection the server is closing.
+_IN_FLIGHT_SECONDS = 0.05
+_OVERLOAD_OK = (503,)
+
+
+def _mixed_image(index: int, size: int) -> bytes:
+    rng = np.random.default_rng(1000 + index)
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _huge_png_header() -> bytes:
+    """A small, well-formed PNG whose header claims 60000 x 60000 pixels (a decompression bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)
+    return _PNG_SIGNATURE + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b"")
+
+
+@dataclass
+class MixedStats:
+    """What the clients saw: counts by (method, route template, status), latencies, problems."""
+
+    counts: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    scenarios: dict[str, int] = field(default_factory=dict)
+
+    def add(self, method: str, route: str, status: int | str, seconds: float | None = None) -> None:
+        key = (method, route, str(status))
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if seconds is not None and status in (200, 202):
+            self.latencies.setdefault(f"{method} {route}", []).append(seconds)
+
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+
+    def by_status(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for (_, _, status), n in self.counts.items():
+            out[status] = out.get(status, 0) + n
+        return dict(sorted(out.items()))
+
+    def summary(self) -> dict:
+        lat = {
+            name: {
+                "n": len(v),
+                "p50_s": round(statistics.median(v), 4),
+                "p95_s": round(float(np.percentile(v, 95)), 4),
+            }
+            for name, v in sorted(self.latencies.items())
+        }
+        return {
+            "requests": sum(self.counts.values()),
+            "by_status": self.by_status(),
+            "scenarios": dict(sorted(self.scenarios.items())),
+            "latency": lat,
+            "problems": self.problems[:50],
+            "problem_count": len(self.problems),
+        }
+
+
+class MixedDriver:
+    """Drives one server with a random mix of scenarios from `clients` concurrent tasks."""
+
+    def __init__(
+        self,
+        base: str,
+        *,
+        headers: dict | None = None,
+        model: str | None = None,
+        size: int = 24,
+        seed: int = 0,
+        timeout: float = 120.0,
+        images: int = 4,
+    ) -> None:
+        self.base = base.rstrip("/")
+        parsed = urlparse(self.base)
+        self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 80
+        self.headers = dict(headers or {})
+        self.params = {"model": model} if model else {}
+        self.size = size
+        self.timeout = timeout
+        self.random = __import__("random").Random(seed)
+        self.images = [_mixed_image(i, size) for i in range(images)]
+        self.reference: list[bytes] = []
+        self.stats = MixedStats()
+        self.client: httpx.AsyncClient | None = None
+        self.stopped_at: float | None = None  # perf_counter() when the server was sent SIGTERM
+        self.scenarios = dict(self.SCENARIOS)  # name -> weight; set a weight to 0 to leave one out
+        self.slow_params: dict | None = None  # slow_upscale's options (None: scenario off)
+        self.slow_image = _mixed_image(99, 96)
+
+    @property
+    def stopping(self) -> bool:
+        return self.stopped_at is not None
+
+    def server_stopping(self) -> None:
+        """Call as the server is sent SIGTERM: from now on a refused connection is an answer, and so
+        is a dropped one sent at about the same moment (the server closes idle kept-alive connections,
+        and a request already on its way on one of them is lost: clients retry those)."""
+        self.stopped_at = time.perf_counter()
+
+    def _dropped_at_shutdown(self, started: float) -> bool:
+        return self.stopped_at is not None and started > self.stopped_at - _IN_FLIGHT_SECONDS
+
+    # --- set-up ---
+
+    async def __aenter__(self) -> MixedDriver:
+        await self.reconnect()
+        return self
+
+    async def reconnect(self) -> None:
+        """A new connection pool (closing the old one's kept-alive connections)."""
+        if self.client is not None:
+            await self.client.aclose()
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
+        self.client = httpx.AsyncClient(base_url=self.base, headers=self.headers, timeout=self.timeout, limits=limits)
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.client is not None
+        await self.client.aclose()
+
+    async def references(self) -> None:
+        """Each image's result, one request at a time (nothing else running)."""
+        assert self.client is not None
+        self.reference = []
+        for index, body in enumerate(self.images):
+            response = await self.client.post(
+                "/api/upscale", params=self.params, files={"file": (f"r{index}.png", body, "image/png")}
+            )
+            if response.status_code != 200:
+                raise RuntimeError(f"reference {index}: {response.status_code} {response.text[:200]}")
+            self.reference.append(response.content)
+
+    # --- checks ---
+
+    def _check_error(self, where: str, response: httpx.Response, allowed: tuple[int, ...]) -> bool:
+        """A non-2xx answer: an allowed status, JSON {detail, code}, Retry-After on a 503."""
+        status = response.status_code
+        if status not in allowed:
+            self.stats.problem(f"{where}: unexpected {status} {response.text[:200]!r}")
+            return False
+        try:
+            body = response.json()
+        except ValueError:
+            self.stats.problem(f"{where}: {status} without JSON: {response.text[:200]!r}")
+            return False
+        if not isinstance(body, dict) or not body.get("detail") or not body.get("code"):
+            self.stats.problem(f"{where}: {status} JSON without detail/code: {body!r:.200}")
+            return False
+        if status == 503 and not response.headers.get("retry-after", "").isdigit():
+            self.stats.problem(f"{where}: 503 without a numeric Retry-After")
+            return False
+        return True
+
+    async def _request(self, method: str, url: str, route: str, where: str, **kwargs) -> httpx.Response | None:
+        assert self.client is not None
+        started = time.perf_counter()
+        try:
+            response = await self.client.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            self.stats.add(method, route, "timeout")
+            self.stats.problem(f"{where}: no answer in {self.timeout:.0f} s ({type(exc).__name__})")
+            return None
+        except httpx.ConnectError as exc:
+            self.stats.add(method, route, "refused")
+            if not self.stopping:  # after SIGTERM the listener is closed: refused is the answer
+                self.stats.problem(f"{where}: connection refused ({exc})")
+            return None
+        except httpx.HTTPError as exc:
+            if self._dropped_at_shutdown(started):
+                self.stats.add(method, route, "closed-at-shutdown")
+                return None
+            self.stats.add(method, route, "dropped")
+            when = f", sent {started - self.stopped_at:+.3f} s from SIGTERM" if self.stopped_at is not None else ""
+            self.stats.problem(f"{where}: connection dropped by the server ({type(exc).__name__}: {exc!r}{when})")
+            return None
+        self.stats.add(method, route, response.status_code, time.perf_counter() - started)
+        if (
+            self.stopping
+            and response.status_code == 503
+            and route != "/api/health/ready"
+            and not re.search("shutting_down|queue_full", response.text)
+        ):
+            self.stats.problem(f"{where}: 503 during shutdown: {response.text[:200]!r}")
+        if response.status_code >= 500 and response.status_code != 503:
+            self.stats.problem(f"{where}: {response.status_code} {response.text[:200]!r}")
+        return response
+
+    def _pick_image(self) -> tuple[int, bytes]:
+        index = self.random.randrange(len(self.images))
+        return index, self.images[index]
+
+    # --- scenarios ---
+
+    async def sync_upscale(self) -> None:
+        index, body = self._pick_image()
+        response = await self._request(
+            "POST",
+            "/api/upscale",
+            "/api/upscale",
+            "upscale",
+            params=self.params,
+            files={"file": ("a.png", body, "image/png")},
+        )
+        if response is None:
+            return
+        if response.status_code == 200:
+            if self.reference and response.content != self.reference[index]:
+                self.stats.problem(f"upscale: image {index} differs from its solo result")
+            side = self.size * 4 if not self.params else None
+            if side and response.headers.get("x-output-size") != f"{side}x{side}":
+                self.stats.problem(f"upscale: X-Output-Size {response.headers.get('x-output-size')}")
+        else:
+            self._check_error("upscale", response, _OVERLOAD_OK)
+
+    async def slow_upscale(self) -> None:
+        """An upscale that takes a while (many small tiles), so work waits in the queue."""
+        if self.slow_params is None:
+            return await self.sync_upscale()
+        response = await self._request(
+            "POST",
+            "/api/upscale",
+            "/api/upscale",
+            "slow-upscale",
+            params=self.slow_params,
+            files={"file": ("slow.png", self.slow_image, "image/png")},
+        )
+        if response is None:
+            return
+        if response.status_code == 200:
+            scale = float(self.slow_params.get("scale", 4))
+            side = round(96 * scale)
+            if response.headers.get("x-output-size") != f"{side}x{side}":
+                self.stats.problem(f"slow-upscale: X-Output-Size {response.headers.get('x-output-size')}")
+        else:
+            self._check_error("slow-upscale", response, _OVERLOAD_OK)
+
+    async def upscale_info(self) -> None:
+        index, body = self._pick_image()
+        response = await self._request(
+            "POST",
+            "/api/upscale-info",
+            "/api/upscale-info",
+            "upscale-info",
+            params=self.params,
+            files={"file": ("a.png", body, "image/png")},
+        )
+        if response is None:
+            return
+        if response.status_code != 200:
+            self._check_error("upscale-info", response, _OVERLOAD_OK)
+            return
+        import base64
+
+        data = response.json()
+        image = base64.b64decode(data["image"].partition(",")[2])
+        if self.reference and image != self.reference[index]:
+            self.stats.problem(f"upscale-info: image {index} differs from its solo result")
+        if data["info"]["original_size"] != [self.size, self.size]:
+            self.stats.problem(f"upscale-info: original_size {data['info']['original_size']}")
+
+    async def batch(self) -> None:
+        import zipfile
+
+        first, second = self._pick_image(), self._pick_image()
+        files = [
+            ("files", ("one.png", first[1], "image/png")),
+            ("files", ("bad.png", b"not an image at all", "image/png")),
+            ("files", ("two.png", second[1], "image/png")),
+        ]
+        response = await self._request(
+            "POST", "/api/upscale-batch", "/api/upscale-batch", "batch", params=self.params, files=files
+        )
+        if response is None:
+            return
+        if response.status_code != 200:
+            self._check_error("batch", response, _OVERLOAD_OK)
+            return
+        with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+            report = json.loads(archive.read("report.json"))
+            items = {item["filename"]: item for item in report["files"]}
+            if items["bad.png"]["ok"] or items["bad.png"]["error"]["code"] != "invalid_image":
+                self.stats.problem(f"batch: bad file reported as {items['bad.png']}")
+            for name, (index, _) in (("one.png", first), ("two.png", second)):
+                item = items[name]
+                if item["ok"]:
+                    if self.reference and archive.read(item["output"]) != self.reference[index]:
+                        self.stats.problem(f"batch: {name} (image {index}) differs from its solo result")
+                elif item["error"]["code"] != "queue_full":
+                    self.stats.problem(f"batch: {name} failed with {item['error']}")
+
+    async def _create_job(self, where: str) -> tuple[str, int] | None:
+        index, body = self._pick_image()
+        response = await self._request(
+            "POST", "/api/jobs", "/api/jobs", where, params=self.params, files={"file": ("j.png", body, "image/png")}
+        )
+        if response is None:
+            return None
+        if response.status_code != 202:
+            self._check_error(where, response, _OVERLOAD_OK)
+            return None
+        return response.json()["id"], index
+
+    async def _fetch_and_delete(self, where: str, job_id: str, index: int) -> None:
+        url = f"/api/jobs/{job_id}"
+        result = await self._request("GET", f"{url}/result", "/api/jobs/{job_id}/result", where)
+        if result is not None:
+            if result.status_code == 200:
+                if self.reference and result.content != self.reference[index]:
+                    self.stats.problem(f"{where}: job result (image {index}) differs from its solo result")
+            elif not (self.stopping and "job_cancelled" in result.text):
+                self.stats.problem(f"{where}: result {result.status_code} {result.text[:200]!r}")
+        deleted = await self._request("DELETE", url, "/api/jobs/{job_id}", where)
+        if deleted is not None and deleted.status_code != 200:
+            self.stats.problem(f"{where}: DELETE after the result: {deleted.status_code}")
+        gone = await self._request("GET", url, "/api/jobs/{job_id}", where)
+        if gone is not None and gone.status_code != 404:
+            self.stats.problem(f"{where}: job still there after DELETE: {gone.status_code}")
+        elif gone is not None:
+            self._check_error(where, gone, (404,))
+
+    async def job_poll(self) -> None:
+        created = await self._create_job("job-poll")
+        if created is None:
+            return
+        job_id, index = created
+        deadline = time.monotonic() + self.timeout
+        while True:
+            status = await self._request("GET", f"/api/jobs/{job_id}", "/api/jobs/{job_id}", "job-poll")
+            if status is None:
+                return  # already counted as a problem, unless the server has shut down
+            if status.status_code != 200:
+                self.stats.problem(f"job-poll: poll gave {status.status_code}")
+                return
+            state = status.json()["state"]
+            if state in ("succeeded", "failed", "cancelled"):
+                break
+            if time.monotonic() > deadline:
+                self.stats.problem(f"job-poll: job {job_id} still {state} after {self.timeout:.0f} s")
+                return
+            await asyncio.sleep(0.05)
+        if state != "succeeded" and not (self.stopping and state == "cancelled"):
+            self.stats.problem(f"job-poll: job ended {state}: {status.json().get('error')}")
+        await self._fetch_and_delete("job-poll", job_id, index)
+
+    async def job_sse(self) -> None:
+        created = await self._create_job("job-sse")
+        if created is None:
+            return
+        job_id, index = created
+        assert self.client is not None
+        route = "/api/jobs/{job_id}/events"
+        events: list[str] = []
+        started = time.perf_counter()
+        try:
+            async with self.client.stream("GET", f"/api/jobs/{job_id}/events") as stream:
+                status = stream.status_code
+                async for line in stream.aiter_lines():
+                    if line.startswith("event:"):
+                        events.append(line[6:].strip())
+        except httpx.TimeoutException:
+            self.stats.add("GET", route, "timeout")
+            self.stats.problem(f"job-sse: stream of {job_id} hung")
+            return
+        except httpx.ConnectError:
+            self.stats.add("GET", route, "refused")
+            if not self.stopping:
+                self.stats.problem("job-sse: connection refused")
+            return
+        except httpx.HTTPError as exc:
+            if self._dropped_at_shutdown(started):
+                self.stats.add("GET", route, "closed-at-shutdown")
+                return
+            self.stats.add("GET", route, "dropped")
+            self.stats.problem(f"job-sse: stream dropped ({type(exc).__name__}: {exc})")
+            return
+        self.stats.add("GET", route, status, time.perf_counter() - started)
+        if status != 200 or not events or events[-1] != "done":
+            self.stats.problem(f"job-sse: status {status}, events {events[-3:]}")
+            return
+        await self._fetch_and_delete("job-sse", job_id, index)
+
+    async def job_result_race(self) -> None:
+        """Fetch a finished job's result while another request DELETEs it: each fetch gets the
+        whole image (200) or 404, never a 500 or a cut connection."""
+        created = await self._create_job("job-race")
+        if created is None:
+            return
+        job_id, index = created
+        url = f"/api/jobs/{job_id}"
+        deadline = time.monotonic() + self.timeout
+        while True:
+            status = await self._request("GET", url, "/api/jobs/{job_id}", "job-race")
+            if status is None or status.status_code != 200 or status.json()["state"] not in ("queued", "running"):
+                break
+            if time.monotonic() > deadline:
+                self.stats.problem(f"job-race: job {job_id} not finished after {self.timeout:.0f} s")
+                return
+            await asyncio.sleep(0.02)
+
+        async def fetch() -> None:
+            result = await self._request("GET", f"{url}/result", "/api/jobs/{job_id}/result", "job-race result")
+            if result is None:
+                return
+            if result.status_code == 200:
+                if self.reference and result.content != self.reference[index]:
+                    self.stats.problem(f"job-race: result (image {index}) differs from its solo result")
+            elif not (self.stopping and "job_cancelled" in result.text):
+                self._check_error("job-race result", result, (404,))
+
+        async def delete() -> None:
+            deleted = await self._request("DELETE", url, "/api/jobs/{job_id}", "job-race")
+            if deleted is not None and deleted.status_code != 200:
+                self.stats.problem(f"job-race: DELETE gave {deleted.status_code}")
+
+        await asyncio.gather(fetch(), delete(), fetch())
+
+    async def job_cancel(self) -> None:
+        created = await self._create_job("job-cancel")
+        if created is None:
+            return
+        job_id, _ = created
+        await asyncio.sleep(self.random.choice((0.0, 0.01, 0.05, 0.2)))
+        url = f"/api/jobs/{job_id}"
+        deleted = await self._request("DELETE", url, "/api/jobs/{job_id}", "job-cancel")
+        if deleted is not None and deleted.status_code != 200:
+            self.stats.problem(f"job-cancel: DELETE gave {deleted.status_code}")
+        for path, route in ((url, "/api/jobs/{job_id}"), (f"{url}/result", "/api/jobs/{job_id}/result")):
+            gone = await self._request("GET", path, route, "job-cancel")
+            if gone is not None:
+                self._check_error("job-cancel after DELETE", gone, (404,))
+        again = await self._request("DELETE", url, "/api/jobs/{job_id}", "job-cancel")
+        if again is not None:
+            self._check_error("job-cancel second DELETE", again, (404,))
+
+    async def _raw(self, payload: bytes, read: int | None, route: str) -> None:
+        """Open a socket, send `payload`, read `read` bytes (None: nothing) and close."""
+        try:
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+        except OSError as exc:
+            self.stats.add("POST" if payload.startswith(b"POST") else "GET", route, "refused")
+            if not self.stopping:
+                self.stats.problem(f"raw {route}: connect failed ({exc})")
+            return
+        try:
+            writer.write(payload)
+            await writer.drain()
+            if read:
+                await asyncio.wait_for(reader.read(read), self.timeout)
+            else:
+                await asyncio.sleep(self.random.choice((0.0, 0.05, 0.3)))
+        except (OSError, asyncio.TimeoutError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        self.stats.add("POST" if payload.startswith(b"POST") else "GET", route, "gone")
+
+    def _multipart(self, body: bytes, path: str, field_name: str = "file") -> bytes:
+        boundary = "stressboundary"
+        part = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; filename="x.png"\r\n'
+                f"Content-Type: image/png\r\n\r\n"
+            ).encode()
+            + body
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        query = ("?" + "&".join(f"{k}={v}" for k, v in self.params.items())) if self.params else ""
+        head = (
+            f"POST {path}{query} HTTP/1.1\r\nHost: {self.host}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(part)}\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in self.headers.items())
+            + "\r\n"
+        ).encode()
+        return head + part
+
+    async def disconnect_upload(self) -> None:
+        path = self.random.choice(("/api/upscale", "/api/jobs", "/api/upscale-info"))
+        request = self._multipart(self._pick_image()[1], path)
+        await self._raw(request[: len(request) * 2 // 3], None, path)
+
+    async def disconnect_response(self) -> None:
+        path = self.random.choice(("/api/upscale", "/api/upscale-info", "/api/upscale-batch"))
+        field_name = "files" if path.endswith("batch") else "file"
+        request = self._multipart(self._pick_image()[1], path, field_name)
+        # Either leave while the job waits or runs, or after the first bytes of the answer.
+        await self._raw(request, self.random.choice((None, 12)), path)
+
+    async def disconnect_sse(self) -> None:
+        created = await self._create_job("disconnect-sse")
+        if created is None:
+            return
+        job_id, _ = created
+        request = f"GET /api/jobs/{job_id}/events HTTP/1.1\r\nHost: {self.host}\r\n".encode()
+        request += "".join(f"{k}: {v}\r\n" for k, v in self.headers.items()).encode() + b"\r\n"
+        await self._raw(request, 64, "/api/jobs/{job_id}/events")
+        deleted = await self._request("DELETE", f"/api/jobs/{job_id}", "/api/jobs/{job_id}", "disconnect-sse")
+        if deleted is not None and deleted.status_code != 200:
+            self.stats.problem(f"disconnect-sse: DELETE gave {deleted.status_code}")
+
+    async def bad_input(self) -> None:
+        good = self.images[0]
+        kind = self.random.choice(("garbage", "truncated", "huge", "empty", "scale", "model"))
+        body, params, allowed = {
+            "garbage": (os.urandom(500), self.params, (415,)),
+            "truncated": (good[: len(good) // 2], self.params, (415, 422)),
+            "huge": (_huge_png_header(), self.params, (413,)),
+            "empty": (b"", self.params, (400,)),
+            "scale": (good, {**self.params, "scale": "1e309"}, (422,)),
+            "model": (good, {**self.params, "model": "no-such-model"}, (404,)),
+        }[kind]
+        path = self.random.choice(("/api/upscale", "/api/upscale-info", "/api/jobs"))
+        response = await self._request(
+            "POST", path, path, f"bad-{kind} {path}", params=params, files={"file": ("b.png", body, "image/png")}
+        )
+        if response is not None:
+            # Overload may come first: the queue is checked before the upload is read.
+            self._check_error(f"bad-{kind} {path}", response, allowed + _OVERLOAD_OK)
+
+    async def probe(self) -> None:
+        path = self.random.choice(("/api/health", "/api/health/live", "/api/health/ready", "/api/info", "/metrics"))
+        method = self.random.choice(("GET", "HEAD"))
+        response = await self._request(method, path, path, f"{method} {path}")
+        if response is not None and self.stopping and path == "/api/health/ready" and response.status_code == 503:
+            return  # not ready while shutting down: what a load balancer needs to see
+        if response is not None and response.status_code != 200:
+            self.stats.problem(f"{method} {path}: {response.status_code}")
+
+    SCENARIOS = (
+        ("sync_upscale", 6),
+        ("slow_upscale", 1),
+        ("upscale_info", 3),
+        ("batch", 2),
+        ("job_poll", 3),
+        ("job_sse", 3),
+        ("job_cancel", 3),
+        ("job_result_race", 2),
+        ("disconnect_upload", 2),
+        ("disconnect_response", 2),
+        ("disconnect_sse", 1),
+        ("bad_input", 4),
+        ("probe", 4),
+    )
+
+    async def round(self, clients: int, scenarios: int, stop: asyncio.Event | None = None) -> None:
+        """`scenarios` random scenarios from `clients` tasks; each task stops early once `stop` is set."""
+        names = [name for name, weight in self.scenarios.items() for _ in range(weight)]
+        plan = [self.random.choice(names) for _ in range(scenarios)]
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for name in plan:
+            queue.put_nowait(name)
+
+        async def worker() -> None:
+            while stop is None or not stop.is_set():
+                try:
+                    name = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                self.stats.scenarios[name] = self.stats.scenarios.get(name, 0) + 1
+                try:
+                    await asyncio.wait_for(getattr(self, name)(), self.timeout * 2)
+                except asyncio.TimeoutError:
+                    self.stats.problem(f"{name}: scenario did not finish in {self.timeout * 2:.0f} s")
+                except Exception as exc:  # a check that could not even parse the answer
+                    self.stats.problem(f"{name}: {type(exc).__name__}: {exc}")
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+
+
+# --- server-side state: metrics and /proc ---
+
+_METRIC_LINE = re.compile(r"^(\w+)(?:\{(.*)\})? (\S+)$")
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        match = _METRIC_LINE.match(line)
+        if match:
+            labels = tuple(sorted(_LABEL.findall(match.group(2) or "")))
+            out[(match.group(1), labels)] = float(match.group(3))
+    return out
+
+
+def request_counts(metrics: dict) -> dict[tuple[str, str, str], float]:
+    return {
+        (dict(labels)["method"], dict(labels)["route"], dict(labels)["status"]): value
+        for (name, labels), value in metrics.items()
+        if name == "http_requests_total"
+    }
+
+
+def process_state(pid: int, *dirs: Path) -> dict:
+    """Threads, open descriptors, RSS of the server process, and files left in `dirs`."""
+    proc = Path(f"/proc/{pid}")
+    rss_kb = 0
+    for line in (proc / "status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss_kb = int(line.split()[1])
+    fds = {}
+    for fd in (proc / "fd").iterdir():
+        with contextlib.suppress(OSError):
+            fds[fd.name] = os.readlink(fd)
+    return {
+        "threads": len(list((proc / "task").iterdir())),
+        "fds": len(fds),
+        "fd_kinds": _fd_kinds(fds.values()),
+        "rss_mb": round(rss_kb / 1024, 1),
+        "files": {str(d): sorted(p.name for p in d.iterdir()) if d.is_dir() else [] for d in dirs},
+    }
+
+
+def _fd_kinds(targets) -> dict[str, int]:  # noqa: ANN001
+    kinds: dict[str, int] = {}
+    for target in targets:
+        kind = target.split(":")[0] if ":" in target and not target.startswith("/") else "file"
+        if "(deleted)" in target:
+            kind = "deleted-file"
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
+async def settle(client: httpx.AsyncClient, seconds: float = 30.0) -> tuple[dict, int]:
+    """Wait until no job waits or runs and no job is stored; return the last scrape and how many
+    scrapes it took (each is counted as a GET /metrics by the server)."""
+    deadline = time.monotonic() + seconds
+    scrapes = 0
+    while True:
+        metrics = parse_metrics((await client.get("/metrics")).text)
+        scrapes += 1
+        gauges = {name: metrics.get((name, ()), -1) for name in ("upscale_queue_depth", "upscale_jobs_running")}
+        stored = metrics.get(("upscale_jobs_stored", ()), -1)
+        if (all(v == 0 for v in gauges.values()) and stored == 0) or time.monotonic() > deadline:
+            return metrics, scrapes
+        await asyncio.sleep(0.1)
+
+
+def counts_mismatch(
+    before: dict, after: dict, seen: dict[tuple[str, str, str], int], own_scrapes: int = 1, head_as_get: bool = False
+) -> dict:
+    """Server-counted requests in the round (after - before, less the checker's own scrapes of
+    /metrics) against what the clients saw; a raw client that left counts as 'gone' (any status).
+    head_as_get: fold the clients' HEADs into GET (a server that labels HEAD requests GET)."""
+    delta = {key: after.get(key, 0) - before.get(key, 0) for key in set(after) | set(before)}
+    delta[("GET", "/metrics", "200")] = delta.get(("GET", "/metrics", "200"), 0) - own_scrapes
+    delta = {key: value for key, value in delta.items() if value}
+    expected: dict[tuple[str, str, str], int] = {}
+    for (method, route, status), n in seen.items():
+        if status != "gone":
+            key = ("GET" if head_as_get and method == "HEAD" else method, route, status)
+            expected[key] = expected.get(key, 0) + n
+    gone: dict[tuple[str, str], int] = {}
+    for (method, route, status), n in seen.items():
+        if status == "gone":
+            gone[(method, route)] = gone.get((method, route), 0) + n
+    mismatch = {}
+    for key in set(delta) | set(expected):
+        server, client = delta.get(key, 0), expected.get(key, 0)
+        if server != client:
+            mismatch[key] = [server, client]
+    # Whatever is left on a route must be explained by the clients that left it.
+    for (method, route), n in gone.items():
+        extra = {key: v for key, v in mismatch.items() if key[:2] == (method, route) and v[0] > v[1]}
+        total = sum(v[0] - v[1] for v in extra.values())
+        if total == n:
+            for key in extra:
+                mismatch.pop(key)
+        else:
+            mismatch[(method, route, "gone")] = [total, n]
+    return {" ".join(key): value for key, value in sorted(mismatch.items())}
+
+
+async def mixed(args) -> dict:
+    base = args.url.rstrip("/")
+    headers = {"X-API-Key": args.api_key} if args.api_key else {}
+    await _wait_ready(base, args.ready_timeout)
+    dirs = [Path(p) for p in args.watch_dir]
+    report: dict = {"url": base, "model": args.model or "(default)", "rounds": []}
+    async with MixedDriver(
+        base, headers=headers, model=args.model or None, size=args.size, timeout=args.timeout, seed=args.seed
+    ) as driver:
+        for name in args.skip:
+            driver.scenarios[name] = 0
+        await driver.references()
+        assert driver.client is not None
+        await settle(driver.client)
+        baseline = process_state(args.pid, *dirs) if args.pid else None
+        report["baseline"] = baseline
+        print(json.dumps({"baseline": baseline}), flush=True)
+        for number in range(args.rounds):
+            driver.stats = MixedStats()
+            before = request_counts(parse_metrics((await driver.client.get("/metrics")).text))
+            started = time.perf_counter()
+            await driver.round(args.clients[-1], args.requests)
+            wall = time.perf_counter() - started
+            after_metrics, scrapes = await settle(driver.client)
+            result = driver.stats.summary()
+            result["round"] = number
+            result["wall_s"] = round(wall, 2)
+            result["gauges"] = {
+                name: after_metrics.get((name, ()))
+                for name in ("upscale_queue_depth", "upscale_jobs_running", "upscale_jobs_stored")
+            }
+            result["count_mismatch"] = counts_mismatch(
+                before, request_counts(after_metrics), driver.stats.counts, 1 + scrapes - 1, args.head_as_get
+            )
+            if args.pid:
+                await driver.reconnect()  # the clients' kept-alive connections are not the server's leak
+                await asyncio.sleep(0.5)  # let the server notice the closed connections
+                result["process"] = process_state(args.pid, *dirs)
+            report["rounds"].append(result)
+            print(json.dumps(result), flush=True)
+    return report
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="http://127.0.0.1:8000")
@@ -161,20 +921,58 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--queue-size", type=int, default=16, help="QUEUE_SIZE for --start-server")
     parser.add_argument("--allow-remote", action="store_true")
     parser.add_argument("--tag", default="", help="write bench/results/load-TAG.json (compare settings side by side)")
+    mixed_group = parser.add_argument_group("mixed traffic (--mixed)")
+    mixed_group.add_argument(
+        "--mixed",
+        action="store_true",
+        help="every endpoint at once with odd clients and bad input, checked; --requests scenarios per round "
+        "from the last --clients value, then gauges, counters and leaks (soak: --rounds 20 --requests 400)",
+    )
+    mixed_group.add_argument("--rounds", type=int, default=5)
+    mixed_group.add_argument("--seed", type=int, default=0)
+    mixed_group.add_argument("--skip", action="append", default=[], help="leave a scenario out (e.g. job_result_race)")
+    mixed_group.add_argument("--tiny", action="store_true", help="--start-server with a tiny random model (plumbing)")
+    mixed_group.add_argument("--pid", type=int, default=0, help="server pid for thread/fd/RSS checks (local only)")
+    mixed_group.add_argument("--watch-dir", action="append", default=[], help="folder that must not keep files")
+    mixed_group.add_argument(
+        "--head-as-get", action="store_true", help="compare the clients' HEADs with the server's GET counts"
+    )
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     server = None
+    scratch = None
     if args.start_server:
         args.url = f"http://127.0.0.1:{args.port}"
-        server = _start_server(args.port, args.queue_size)
+        extra: dict[str, str] = {}
+        if args.mixed:
+            scratch = tempfile.TemporaryDirectory(prefix="load-mixed-")
+            root = Path(scratch.name)
+            for name in ("jobs", "tmp", "models"):
+                (root / name).mkdir()
+            extra = {"JOBS_DIR": str(root / "jobs"), "TMPDIR": str(root / "tmp")}
+            args.watch_dir += [str(root / "jobs"), str(root / "tmp")]
+            if args.tiny:
+                make_tiny_model(root / "models" / "tiny.safetensors")
+                extra.update(MODELS_DIR=str(root / "models"), DEFAULT_MODEL="tiny")
+                args.model = ""
+        server = _start_server(args.port, args.queue_size, extra)
+        args.pid = args.pid or server.pid
     try:
-        report = asyncio.run(run(args))
+        report = asyncio.run(mixed(args) if args.mixed else run(args))
     finally:
         if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
+        if scratch is not None:
+            scratch.cleanup()
     report["settings"] = {k: v for k, v in os.environ.items() if k in _SETTINGS_SHOWN}
-    (RESULTS / (f"load-{args.tag}.json" if args.tag else "load.json")).write_text(json.dumps(report, indent=2))
+    name = ("load-mixed" if args.mixed else "load") + (f"-{args.tag}" if args.tag else "")
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2, default=str))
+    if args.mixed:
+        problems = sum(r["problem_count"] for r in report["rounds"])
+        mismatches = sum(bool(r["count_mismatch"]) for r in report["rounds"])
+        print(f"mixed: {problems} problems, {mismatches} rounds whose counters differ from the clients'")
+        return report
     ok = report.get("overload", {}).get("only_503_failures", True)
     print("overload: only 503 failures" if ok else f"overload: OTHER FAILURES {report['overload']['other_failures']}")
     return report

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 
 from backend.errors import Cancelled, UpscaleError, UserError
-from backend.service.jobs import Job, JobState
+from backend.service.jobs import Job
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +85,18 @@ class Scheduler:
             self._accepting = False
             while (self._pending or self._running) and (left := deadline - time.monotonic()) > 0:
                 self._cond.wait(min(left, 0.5))
-            leftovers = list(self._pending) + list(self._running)
+            queued, running = list(self._pending), list(self._running)
             self._pending.clear()
             self._stopping = True
             self._cond.notify_all()
-        for job in leftovers:
+        for job in queued + running:
             log.warning("cancelling job %s at shutdown", job.id)
             job.request_cancel()
-            if job.state is JobState.queued:
-                self._cancelled_before_running(job)
+        # Only jobs still in the queue end here. A running one belongs to its worker, which ends
+        # and reports it, even one taken off the queue a moment ago whose state still says `queued`
+        # (reporting it here too counted it twice in the metrics).
+        for job in queued:
+            self._cancelled_before_running(job)
         # A running job stops at its next tile batch; don't let a stuck one hold the exit for long.
         join_until = time.monotonic() + _JOIN_GRACE_SECONDS
         for thread in self._threads:
