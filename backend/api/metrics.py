@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from backend.service.core import UpscaleService
     from backend.service.jobs import Job
 
+# The method label takes these values only: any other token a client sends (HTTP allows any,
+# and uvicorn's h11 parser passes them through) would start new series, and a scraper's memory
+# and /metrics grow with every one (a cardinality attack that needs no API key).
+_METHOD_LABELS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 _INFERENCE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600)
 
@@ -45,6 +49,7 @@ class Metrics:
         )
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in _METHOD_LABELS else "other"
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
 

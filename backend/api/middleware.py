@@ -25,7 +25,7 @@ from backend.api.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")  # fullmatch: `$` lets a trailing "\n" through
 BodyLimit = Callable[[str], int | None]  # path -> max body bytes (None = no limit)
 # How much of an over-limit body is read and dropped before the 413. Closing a socket with
 # unread data resets it, and nginx, still sending, then shows its client a 502 instead of
@@ -56,7 +56,7 @@ class RequestContextMiddleware:
             return
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
         incoming = headers.get("x-request-id", "")
-        request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import zlib
 from dataclasses import dataclass
 
@@ -9,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from backend.errors import DecompressionBomb, TruncatedImage
-from backend.imaging.limits import check_pixel_limit, open_header
+from backend.imaging.limits import check_jpeg_scans, check_pixel_limit, open_header
 from backend.imaging.modes import PixelData, image_to_pixels, wide_png_pixels
 from backend.imaging.orientation import apply_orientation, read_orientation
 from backend.imaging.png16 import is_wide_png, read_wide_png
@@ -17,6 +18,10 @@ from backend.imaging.tiff16 import load_planar_tiff, read_wide_tiff, wide_tiff
 
 # What Pillow raises when the pixel data ends early or is corrupt.
 _PIXEL_DATA_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, zlib.error)
+# frame_count is informational, and counting GIF or TIFF frames walks the file: Pillow's n_frames
+# takes quadratic time over a TIFF's pages (100,000 one-pixel pages in 11 MB: 50 s). Count this far.
+MAX_COUNTED_FRAMES = 1000
+_WALKED_FORMATS = ("GIF", "TIFF")
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,7 @@ class DecodedImage:
     is_gray: bool  # the source was grayscale; pixels still hold 3 equal channels (+ alpha)
     has_alpha: bool  # pixels have a 4th channel
     bit_depth: int  # 8 or 16, matching pixels.dtype
-    frame_count: int = 1  # >1 for animations; only the first frame is decoded
+    frame_count: int = 1  # >1 for animations (up to MAX_COUNTED_FRAMES); only the first frame is decoded
 
     @property
     def width(self) -> int:
@@ -49,9 +54,11 @@ def decode_image(data: bytes, *, max_pixels: int) -> DecodedImage:
         check_pixel_limit(image.size, max_pixels)  # before a single pixel is decoded
         source_format = "JPEG" if image.format == "MPO" else image.format
         source_mode = image.mode
-        frame_count = int(getattr(image, "n_frames", 1))
+        if source_format == "JPEG":
+            check_jpeg_scans(data)
         pixel_data = _decode_first_frame(image, data)
         orientation = read_orientation(image)  # after loading: a PNG's eXIf chunk may follow the pixels
+        frame_count = _frame_count(image, data)
     return DecodedImage(
         pixels=apply_orientation(pixel_data.pixels, orientation),
         format=source_format,
@@ -62,6 +69,28 @@ def decode_image(data: bytes, *, max_pixels: int) -> DecodedImage:
         bit_depth=pixel_data.bit_depth,
         frame_count=frame_count,
     )
+
+
+def _frame_count(image: Image.Image, data: bytes) -> int:
+    """How many frames (pages) the file holds, up to MAX_COUNTED_FRAMES.
+
+    PNG, WebP and MPO declare the count in a header. GIF and TIFF frames are walked on a second,
+    header-only open, so the decoded image keeps its state, and without decoding any pixels.
+    """
+    if image.format not in _WALKED_FORMATS:
+        return int(getattr(image, "n_frames", 1))
+    with Image.open(io.BytesIO(data), formats=(image.format,)) as probe:
+        count = 1
+        while count < MAX_COUNTED_FRAMES:
+            try:
+                if probe.format == "GIF":
+                    probe._seek(count, False)  # what GIF's n_frames does: the frame's header only
+                else:
+                    probe.seek(count)  # a TIFF page's tags, no pixel data
+            except Exception:  # noqa: BLE001 - EOFError at the end; a broken later frame is no error here
+                break
+            count += 1
+    return count
 
 
 def _decode_first_frame(image: Image.Image, data: bytes) -> PixelData:

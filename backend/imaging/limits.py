@@ -72,6 +72,27 @@ def check_pixel_limit(size: tuple[int, int], max_pixels: int) -> None:
         )
 
 
+# Every scan of a progressive JPEG is a pass over the whole coefficient buffer, and a scan can be
+# a dozen bytes: 50 MB of repeated scans keep libjpeg busy for a quarter of an hour ("scan bomb").
+# Encoders write about 10 (libjpeg's default progressive script has 10 for a colour image).
+MAX_JPEG_SCANS = 256
+# Never inside entropy-coded data, where a 0xFF byte is always followed by 0x00 or a marker; bytes
+# in an APPn payload (EXIF, ICC) can only make the count too high, by chance, never too low.
+_SOS = b"\xff\xda"
+
+
+def check_jpeg_scans(data: bytes) -> None:
+    """Refuse a JPEG with more than MAX_JPEG_SCANS start-of-scan markers, before libjpeg decodes it.
+
+    Counted over the whole file: an EXIF thumbnail or an MPO's second image adds its own few.
+    """
+    scans = data.count(_SOS)
+    if scans > MAX_JPEG_SCANS:
+        raise DecompressionBomb(
+            f"The JPEG has {scans:,} scans; the limit is {MAX_JPEG_SCANS} (real photos have about 10)."
+        )
+
+
 def probe_size(data: bytes) -> tuple[int, int]:
     """Return (width, height) from the header alone, before orientation; cheap enough for limit checks."""
     with open_header(data) as image:

@@ -16,7 +16,8 @@ from backend.errors import InvalidModelName, ModelNotFound
 
 Source = Literal["bundled", "downloaded", "custom"]
 WEIGHT_SUFFIXES = (".pth", ".safetensors")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# Used with fullmatch: `re.match` with `$` also accepts a trailing newline ("tiny\n").
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,9 @@ class ModelEntry:
 
 def validate_model_name(name: str) -> str:
     """Reject anything that could escape the models directory."""
-    if not isinstance(name, str) or not _NAME_RE.match(name) or ".." in name:
-        raise InvalidModelName(f"invalid model name {name!r}: use letters, digits, '.', '_' or '-'")
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or ".." in name:
+        shown = name if not isinstance(name, str) or len(name) <= 80 else name[:80] + "..."
+        raise InvalidModelName(f"invalid model name {shown!r}: use letters, digits, '.', '_' or '-'")
     return name
 
 
@@ -152,7 +154,7 @@ def list_models(models_dir: Path) -> list[ModelEntry]:
     if models_dir.is_dir():
         for path in sorted(models_dir.iterdir()):
             is_weights = path.suffix in WEIGHT_SUFFIXES and path.is_file()
-            if is_weights and path.name not in official_files and _NAME_RE.match(path.stem):
+            if is_weights and path.name not in official_files and _NAME_RE.fullmatch(path.stem):
                 entries.append(ModelEntry(path.stem, "custom", path, None))
     return entries
 

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import tempfile
+import unicodedata
 import zipfile
 from typing import Annotated
 
@@ -224,10 +225,19 @@ async def _submit_when_room(request: Request, service: UpscaleService, job_input
 
 
 def _unique(name: str, used: set[str]) -> str:
+    """`name`, or `stem_2.ext`, ... so no two members clash where the ZIP is unpacked.
+
+    Compared case-folded (NFKC): on Windows and macOS `Photo_upscaled.png` and `photo_upscaled.png`
+    are one file, so unpacking would silently keep only one of the two results.
+    """
     stem, dot, ext = name.rpartition(".")
     candidate, counter = name, 1
-    while candidate in used:
+    while _fold(candidate) in used:
         counter += 1
         candidate = f"{stem}_{counter}{dot}{ext}"
-    used.add(candidate)
+    used.add(_fold(candidate))
     return candidate
+
+
+def _fold(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).casefold()
