@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,14 +21,61 @@ log = logging.getLogger(__name__)
 StateDict = dict[str, torch.Tensor]
 
 
-def read_state_dict(path: Path) -> StateDict:
-    """Read weights without executing pickled code (`weights_only=True`)."""
+def _torch_version(version: str) -> tuple[int, int]:
+    parts = version.split("+")[0].split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (ValueError, IndexError):
+        return 0, 0
+
+
+# torch.load(weights_only=True) runs code from a crafted file before torch 2.6 (CVE-2025-32434).
+# There a pickled .pth is read only when its sha256 is the registry's; .safetensors always is.
+TORCH_LOAD_IS_SAFE = _torch_version(torch.__version__) >= (2, 6)
+
+
+def _unsafe_torch_message(path: Path) -> str:
+    return (
+        f"cannot read weights {path.name}: torch {torch.__version__} can run code hidden in a .pth file "
+        "even with weights_only=True (CVE-2025-32434); upgrade to torch>=2.6, or convert it to .safetensors"
+    )
+
+
+def _read_error(path: Path, exc: Exception) -> ModelLoadError:
+    """A message for the client that names the file but not where it lives, nor torch's advice.
+
+    OSError text holds the absolute path ("Permission denied: '/srv/.../x.pth'"), and torch's
+    refusal of a pickle runs to a dozen lines that tell the reader to load it with
+    weights_only=False; the whole text goes to the log instead.
+    """
+    log.info("cannot read weights %s: %s", path, exc)
+    if isinstance(exc, OSError):
+        reason = exc.strerror or type(exc).__name__
+    elif "weights_only" in str(exc) or isinstance(exc, pickle.UnpicklingError):
+        reason = (
+            "it holds code or objects other than tensors (pickled, or a TorchScript archive), "
+            "which are refused; see the server log"
+        )
+    else:
+        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    return ModelLoadError(f"cannot read weights {path.name}: {reason}")
+
+
+def read_state_dict(path: Path, *, sha256: str | None = None) -> StateDict:
+    """Read weights without executing pickled code (`weights_only=True`).
+
+    `sha256`: the registry's checksum of this file, which lets an older torch read it anyway.
+    """
     try:
         if path.suffix == ".safetensors":
             return load_file(path)
+        if not TORCH_LOAD_IS_SAFE and (sha256 is None or _sha256(path) != sha256.lower()):
+            raise ModelLoadError(_unsafe_torch_message(path))
         state = torch.load(path, map_location="cpu", weights_only=True)
+    except ModelLoadError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any parse failure means the same to the user
-        raise ModelLoadError(f"cannot read weights {path.name}: {exc}") from exc
+        raise _read_error(path, exc) from exc
     for key in ("params_ema", "params", "state_dict"):  # official checkpoints nest the weights
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             return state[key]
@@ -35,12 +84,20 @@ def read_state_dict(path: Path) -> StateDict:
     return state
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def entry_state_dict(entry: ModelEntry, cache_dir: Path) -> StateDict:
     if entry.source == "bundled":
         assert entry.spec is not None and entry.spec.bundled_stem is not None
         return load_bundled(entry.spec.bundled_stem, cache_dir)
     assert entry.path is not None
-    return read_state_dict(entry.path)
+    return read_state_dict(entry.path, sha256=entry.spec.sha256 if entry.spec else None)
 
 
 def blend_denoise(general: StateDict, denoise: StateDict, strength: float) -> StateDict:
