@@ -42,6 +42,7 @@ _DESCRIPTIONS = {
     413: "Upload, image or output over the limits",
     415: "Not an image",
     422: "Invalid option, truncated image or malformed request",
+    429: "Too many event streams open for this job; poll it instead",
     500: "Internal error (with a request id)",
     503: "Queue full, job storage full or shutting down; see Retry-After",
     507: "Out of device memory even at the smallest tile",

@@ -89,6 +89,22 @@ def _export_module(module: torch.nn.Module, target: Path) -> None:
         torch.onnx.export(module, (dummy,), str(target), **kwargs)
 
 
+def cached_onnx(manager: Any, name: str) -> Path | None:
+    """The cached ONNX file of `name` when it is there and not older than the weights, else None.
+
+    Cheap (a directory listing and two stats): callers check it before queueing for an export.
+    """
+    validate_model_name(name)
+    target = onnx_path(_settings_of(manager).models_dir, name)
+    try:
+        if not target.is_file():
+            return None
+        weights_mtime = _weights_mtime(manager, name)
+        return target if weights_mtime is None or target.stat().st_mtime >= weights_mtime else None
+    except OSError:
+        return None
+
+
 def export_onnx(manager: Any, name: str) -> Path:
     """The ONNX file for model `name`, exported once and then served from the cache.
 
@@ -100,9 +116,8 @@ def export_onnx(manager: Any, name: str) -> Path:
     settings = _settings_of(manager)
     target = onnx_path(settings.models_dir, name)
     with _lock_for(target):
-        weights_mtime = _weights_mtime(manager, name)
-        if target.is_file() and (weights_mtime is None or target.stat().st_mtime >= weights_mtime):
-            return target
+        if (cached := cached_onnx(manager, name)) is not None:
+            return cached
 
         upscaler = manager.get(name)
         descriptor = getattr(upscaler, "descriptor", None)

@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from backend.api.auth import require_api_key
 from backend.api.deps import OptionsDep, ServiceDep, single_file
 from backend.api.errors import error_responses
 from backend.api.schemas import JobError, JobStatus
 from backend.api.uploads import content_disposition, prepare_upload, result_filename, result_headers
+from backend.errors import UserError
 from backend.imaging import MEDIA_TYPES
 from backend.service.core import UpscaleService
 from backend.service.jobs import Job, JobCancelled, JobFailed, JobNotFound, JobNotReady, JobSnapshot, JobState
@@ -23,6 +25,10 @@ from backend.service.jobs import Job, JobCancelled, JobFailed, JobNotFound, JobN
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], dependencies=[Depends(require_api_key)])
 
 _EVENT_POLL_SECONDS = 0.1
+# Each open stream wakes every _EVENT_POLL_SECONDS for as long as its job runs: a few hundred on
+# one job slow every request on the event loop. A browser needs one (the frontend polls when
+# refused); tabs and reconnects that overlap the old connection for a moment are covered.
+MAX_STREAMS_PER_JOB = 8
 _HEARTBEAT_SECONDS = 15.0
 
 
@@ -90,13 +96,55 @@ def get_job(job_id: str, service: ServiceDep) -> JobStatus:
             "description": "text/event-stream; each `data:` is a JobStatus JSON",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
-        **error_responses(404),
+        **error_responses(404, 429),
     },
 )
 async def job_events(job_id: str, request: Request, service: ServiceDep) -> StreamingResponse:
     job = service.get_job(job_id)  # 404 now, before the stream starts
+    streams = _open_streams(request)
+    if streams.get(job.id, 0) >= MAX_STREAMS_PER_JOB:
+        raise TooManyStreams(
+            f"job {job.id!r} already has {MAX_STREAMS_PER_JOB} event streams open; poll GET /api/jobs/{job.id}"
+        )
+    streams[job.id] = streams.get(job.id, 0) + 1
+
+    def release() -> None:
+        if streams.get(job.id, 0) <= 1:
+            streams.pop(job.id, None)
+        else:
+            streams[job.id] -= 1
+
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # nginx must not buffer SSE
-    return StreamingResponse(_events(job, request, service), media_type="text/event-stream", headers=headers)
+    return _CountedStream(
+        _events(job, request, service), release=release, media_type="text/event-stream", headers=headers
+    )
+
+
+class TooManyStreams(UserError):
+    code = "too_many_streams"
+    status = 429
+
+
+class _CountedStream(StreamingResponse):
+    """A StreamingResponse that gives its place back however it ends (done, client gone, error)."""
+
+    def __init__(self, content: AsyncIterator[str], *, release: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
+def _open_streams(request: Request) -> dict[str, int]:
+    """Open event streams per job id, on the app (touched only from its event loop)."""
+    streams = getattr(request.app.state, "job_event_streams", None)
+    if streams is None:
+        streams = request.app.state.job_event_streams = {}
+    return streams
 
 
 async def _events(job: Job, request: Request, service: UpscaleService) -> AsyncIterator[str]:

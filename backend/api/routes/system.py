@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import platform
 from importlib import metadata
 
@@ -159,16 +160,30 @@ def models(service: ServiceDep) -> ModelList:
 async def model_onnx(name: str, request: Request, service: ServiceDep) -> Response:
     entry = resolve_model(service.manager, service.settings, name)  # 422 / 404 before any work
     try:
-        from backend.models.onnx_export import export_onnx
+        from backend.models.onnx_export import cached_onnx, export_onnx
     except ImportError as exc:
         raise OnnxUnavailable("ONNX export needs the `onnx` package on the server") from exc
-    path = await run_in_threadpool(export_onnx, service.manager, entry.name)
+    path = await run_in_threadpool(cached_onnx, service.manager, entry.name)
+    if path is None:
+        # One export at a time, whichever the model (each costs a model's load, a copy and a
+        # trace: seconds of CPU and a GB of memory for x4plus), and the requests that wait do so
+        # here, on the event loop: waiting in worker threads, a few dozen of them would take every
+        # thread that sync routes (health included) and upload decoding need.
+        async with _export_gate(request):
+            path = await run_in_threadpool(export_onnx, service.manager, entry.name)
     stat = path.stat()
     etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
     headers = {"Cache-Control": "public, max-age=86400", "ETag": etag}
     if etag in _etags(request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers=headers)
     return FileResponse(path, media_type="application/octet-stream", filename=f"{entry.name}.onnx", headers=headers)
+
+
+def _export_gate(request: Request) -> asyncio.Semaphore:
+    gate = getattr(request.app.state, "onnx_export_gate", None)
+    if gate is None:  # made on first use, on the app's own event loop; no await since the check
+        gate = request.app.state.onnx_export_gate = asyncio.Semaphore(1)
+    return gate
 
 
 def _etags(header: str) -> set[str]:
