@@ -79,12 +79,20 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def redact_url(url: str) -> str:
+    """`url` as it may be printed: credentials in it (`https://user:token@mirror/...`) become `***`."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+
+
 def check_url(url: str) -> str:
     """Reject a URL httpx cannot fetch before any attempt: retrying it would never help."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidURL(
-            f"invalid download URL {url!r}: it needs http:// or https:// and a host, "
+            f"invalid download URL {redact_url(url)!r}: it needs http:// or https:// and a host, "
             "e.g. https://mirror.example/releases/download"
         )
     return url
@@ -256,7 +264,8 @@ def download_file(
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
-    host = urlsplit(url).netloc or url
+    shown = redact_url(url)  # errors and logs never show a mirror's credentials
+    host = urlsplit(shown).netloc or shown
     own_client = client is None
     if client is None:
         client = httpx.Client(timeout=timeout, follow_redirects=True)  # GitHub redirects to its CDN
@@ -269,7 +278,7 @@ def download_file(
                 break
             except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
                 # Permanent (e.g. a redirect to ftp://): retrying cannot fix the URL.
-                raise InvalidURL(f"cannot download {url}: {exc}") from exc
+                raise InvalidURL(f"cannot download {shown}: {exc}") from exc
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # DNS failure, refused connection or no route: retrying a few times is cheap,
                 # but in the end the user needs to hear "no network", not a traceback.
@@ -278,24 +287,24 @@ def download_file(
                     raise NetworkUnreachable(
                         f"cannot reach {host} to download {dest.name} ({type(exc).__name__}: {exc}). "
                         f"The network or the host is unreachable; check your connection or proxy "
-                        f"(HTTPS_PROXY), or set DOWNLOAD_BASE_URL to a mirror, or fetch {url} by hand "
+                        f"(HTTPS_PROXY), or set DOWNLOAD_BASE_URL to a mirror, or fetch {shown} by hand "
                         f"into {dest.parent}. {offline_hint()}"
                     ) from exc
                 reason = f"{type(exc).__name__}: {exc}"
             except httpx.HTTPStatusError as exc:
                 status = exc.response.status_code
                 if status < 500 and status not in (408, 429):
-                    raise DownloadError(f"{url}: HTTP {status}; the file does not exist there") from exc
+                    raise DownloadError(f"{shown}: HTTP {status}; the file does not exist there") from exc
                 failures += 1
                 if failures > retries:
-                    raise DownloadError(f"{url}: HTTP {status} after {failures} attempts") from exc
+                    raise DownloadError(f"{shown}: HTTP {status} after {failures} attempts") from exc
                 reason = f"HTTP {status}"
             except (httpx.TransportError, _Incomplete) as exc:
                 # Dropped connection or short body: keep the .part and resume from it.
                 size_after = part.stat().st_size if part.exists() else 0
                 failures = 0 if size_after > size_before else failures + 1  # progress resets the count
                 if failures > retries:
-                    raise DownloadError(f"{url}: download kept failing ({exc}); rerun to resume") from exc
+                    raise DownloadError(f"{shown}: download kept failing ({exc}); rerun to resume") from exc
                 reason = str(exc) or type(exc).__name__
             delay = backoff * (2 ** max(failures - 1, 0))
             log.warning("download of %s interrupted (%s); retrying in %.1fs", dest.name, reason, delay)
@@ -314,7 +323,7 @@ def download_file(
     problem = verify(part) if verify is not None else None
     if problem is not None:
         part.unlink(missing_ok=True)
-        raise InvalidWeights(f"{dest.name} from {url}: {problem}; the file was deleted")
+        raise InvalidWeights(f"{dest.name} from {shown}: {problem}; the file was deleted")
     os.replace(part, dest)
     return dest
 
