@@ -90,4 +90,3 @@ def test_several_files_on_the_batch_route_are_still_fine(client: httpx.Client) -
     )
     assert response.status_code == 200, response.text
     assert response.headers["x-batch-succeeded"] == "2"
-
