@@ -3,8 +3,18 @@
     python -m bench.load --start-server            # starts uvicorn on 127.0.0.1 (small queue) and drives it
     python -m bench.load --url http://127.0.0.1:8000 --api-key KEY
     JOB_CONCURRENCY=4 BATCH_ACROSS_JOBS=on python -m bench.load --start-server --tag shared
+    python -m bench.load --mixed --start-server --tiny --queue-size 4 --clients 24 --requests 400 --rounds 10
+    DEFAULT_MODEL=realesr-animevideov3 python -m bench.load --mixed --start-server --rounds 20   # soak
 
 The started server takes its settings from the environment, like any other run.
+
+`--mixed` drives every endpoint at once (sync, JSON and batch upscales, jobs polled, streamed,
+fetched, deleted mid-run and raced against their DELETE, clients that leave mid-upload,
+mid-wait and mid-stream, bad input, health/info/metrics probes with GET and HEAD) and checks
+every answer: an expected status, JSON `{detail, code}` on errors, Retry-After on 503, results
+byte-identical to the same input's result taken alone. After each round it checks that the queue
+gauges are back to 0, that the server's request counters equal what the clients saw, and (for a
+local server) the process's threads, descriptors, RSS and leftover files in JOBS_DIR and TMPDIR.
 
 Every loop is bounded (a fixed number of requests and a per-request timeout), and only
 loopback addresses are driven. The overload burst sends many more requests at once than
@@ -323,6 +333,8 @@ class MixedDriver:
     def _check_error(self, where: str, response: httpx.Response, allowed: tuple[int, ...]) -> bool:
         """A non-2xx answer: an allowed status, JSON {detail, code}, Retry-After on a 503."""
         status = response.status_code
+        if status >= 500 and status != 503:
+            return False  # _request reported it already
         if status not in allowed:
             self.stats.problem(f"{where}: unexpected {status} {response.text[:200]!r}")
             return False
@@ -706,6 +718,23 @@ class MixedDriver:
             # Overload may come first: the queue is checked before the upload is read.
             self._check_error(f"bad-{kind} {path}", response, allowed + _OVERLOAD_OK)
 
+    async def big_upload(self) -> None:
+        """1.1 MB, past the multipart parser's 1 MiB in memory, so the upload spools to a temp file:
+        sent whole (415, or 413 under MAX_UPLOAD_MB=1) or cut off half-way. Kept under 1 MB plus
+        the server's multipart slack: a body over the limit is refused before routing, and counted
+        under route "unmatched"."""
+        body = self.random.randbytes(1_100_000)
+        path = self.random.choice(("/api/upscale", "/api/jobs", "/api/upscale-info"))
+        if self.random.random() < 0.5:
+            request = self._multipart(body, path)
+            await self._raw(request[: len(request) // 2], None, path)
+            return
+        response = await self._request(
+            "POST", path, path, f"big-upload {path}", params=self.params, files={"file": ("big.png", body, "image/png")}
+        )
+        if response is not None:
+            self._check_error(f"big-upload {path}", response, (413, 415, *_OVERLOAD_OK))
+
     async def probe(self) -> None:
         path = self.random.choice(("/api/health", "/api/health/live", "/api/health/ready", "/api/info", "/metrics"))
         method = self.random.choice(("GET", "HEAD"))
@@ -728,6 +757,7 @@ class MixedDriver:
         ("disconnect_response", 2),
         ("disconnect_sse", 1),
         ("bad_input", 4),
+        ("big_upload", 1),
         ("probe", 4),
     )
 
@@ -864,6 +894,8 @@ def counts_mismatch(
 
 async def mixed(args) -> dict:
     base = args.url.rstrip("/")
+    if not _is_loopback(base) and not args.allow_remote:
+        raise SystemExit(f"refusing to load-test {base}: not a loopback address (use --allow-remote for your own host)")
     headers = {"X-API-Key": args.api_key} if args.api_key else {}
     await _wait_ready(base, args.ready_timeout)
     dirs = [Path(p) for p in args.watch_dir]
