@@ -220,6 +220,7 @@ class MixedStats:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     scenarios: dict[str, int] = field(default_factory=dict)
+    jobs_seen: int = 0  # jobs the clients know were queued: 200 upscales, batch files done, 202 jobs
 
     def add(self, method: str, route: str, status: int | str, seconds: float | None = None) -> None:
         key = (method, route, str(status))
@@ -247,6 +248,7 @@ class MixedStats:
         }
         return {
             "requests": sum(self.counts.values()),
+            "jobs_seen": self.jobs_seen,
             "by_status": self.by_status(),
             "scenarios": dict(sorted(self.scenarios.items())),
             "latency": lat,
@@ -404,6 +406,7 @@ class MixedDriver:
         if response is None:
             return
         if response.status_code == 200:
+            self.stats.jobs_seen += 1
             if self.reference and response.content != self.reference[index]:
                 self.stats.problem(f"upscale: image {index} differs from its solo result")
             side = self.size * 4 if not self.params else None
@@ -427,6 +430,7 @@ class MixedDriver:
         if response is None:
             return
         if response.status_code == 200:
+            self.stats.jobs_seen += 1
             scale = float(self.slow_params.get("scale", 4))
             side = round(96 * scale)
             if response.headers.get("x-output-size") != f"{side}x{side}":
@@ -451,6 +455,7 @@ class MixedDriver:
             return
         import base64
 
+        self.stats.jobs_seen += 1
         data = response.json()
         image = base64.b64decode(data["image"].partition(",")[2])
         if self.reference and image != self.reference[index]:
@@ -483,6 +488,7 @@ class MixedDriver:
             for name, (index, _) in (("one.png", first), ("two.png", second)):
                 item = items[name]
                 if item["ok"]:
+                    self.stats.jobs_seen += 1
                     if self.reference and archive.read(item["output"]) != self.reference[index]:
                         self.stats.problem(f"batch: {name} (image {index}) differs from its solo result")
                 elif item["error"]["code"] != "queue_full":
@@ -498,6 +504,7 @@ class MixedDriver:
         if response.status_code != 202:
             self._check_error(where, response, _OVERLOAD_OK)
             return None
+        self.stats.jobs_seen += 1
         return response.json()["id"], index
 
     async def _fetch_and_delete(self, where: str, job_id: str, index: int) -> None:
@@ -847,14 +854,23 @@ async def settle(client: httpx.AsyncClient, seconds: float = 30.0) -> tuple[dict
     scrapes it took (each is counted as a GET /metrics by the server)."""
     deadline = time.monotonic() + seconds
     scrapes = 0
+    last: float | None = None
     while True:
         metrics = parse_metrics((await client.get("/metrics")).text)
         scrapes += 1
         gauges = {name: metrics.get((name, ()), -1) for name in ("upscale_queue_depth", "upscale_jobs_running")}
         stored = metrics.get(("upscale_jobs_stored", ()), -1)
-        if (all(v == 0 for v in gauges.values()) and stored == 0) or time.monotonic() > deadline:
+        quiet = all(v == 0 for v in gauges.values()) and stored == 0
+        # Twice in a row with the same job totals: a worker reports its job just after it leaves
+        # the running set.
+        if (quiet and jobs_total(metrics) == last) or time.monotonic() > deadline:
             return metrics, scrapes
+        last = jobs_total(metrics) if quiet else None
         await asyncio.sleep(0.1)
+
+
+def jobs_total(metrics: dict) -> float:
+    return sum(value for (name, _), value in metrics.items() if name == "upscale_jobs_total")
 
 
 def counts_mismatch(
@@ -892,6 +908,15 @@ def counts_mismatch(
     return {" ".join(key): value for key, value in sorted(mismatch.items())}
 
 
+def jobs_mismatch(before: dict, after: dict, stats: MixedStats) -> dict | None:
+    """The jobs the server counted as finished (upscale_jobs_total, any state) against the clients:
+    at least every job they know was queued, at most one more per POST whose client left."""
+    counted = jobs_total(after) - jobs_total(before)
+    gone = sum(n for (method, _, status), n in stats.counts.items() if method == "POST" and status == "gone")
+    low, high = stats.jobs_seen, stats.jobs_seen + gone
+    return None if low <= counted <= high else {"counted": counted, "low": low, "high": high}
+
+
 async def mixed(args) -> dict:
     base = args.url.rstrip("/")
     if not _is_loopback(base) and not args.allow_remote:
@@ -913,7 +938,8 @@ async def mixed(args) -> dict:
         print(json.dumps({"baseline": baseline}), flush=True)
         for number in range(args.rounds):
             driver.stats = MixedStats()
-            before = request_counts(parse_metrics((await driver.client.get("/metrics")).text))
+            before_metrics = parse_metrics((await driver.client.get("/metrics")).text)
+            before = request_counts(before_metrics)
             started = time.perf_counter()
             await driver.round(args.clients[-1], args.requests)
             wall = time.perf_counter() - started
@@ -928,6 +954,7 @@ async def mixed(args) -> dict:
             result["count_mismatch"] = counts_mismatch(
                 before, request_counts(after_metrics), driver.stats.counts, 1 + scrapes - 1, args.head_as_get
             )
+            result["jobs_mismatch"] = jobs_mismatch(before_metrics, after_metrics, driver.stats)
             if args.pid:
                 await driver.reconnect()  # the clients' kept-alive connections are not the server's leak
                 await asyncio.sleep(0.5)  # let the server notice the closed connections
@@ -1002,7 +1029,7 @@ def main(argv: list[str] | None = None) -> dict:
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2, default=str))
     if args.mixed:
         problems = sum(r["problem_count"] for r in report["rounds"])
-        mismatches = sum(bool(r["count_mismatch"]) for r in report["rounds"])
+        mismatches = sum(bool(r["count_mismatch"]) or bool(r["jobs_mismatch"]) for r in report["rounds"])
         print(f"mixed: {problems} problems, {mismatches} rounds whose counters differ from the clients'")
         return report
     ok = report.get("overload", {}).get("only_503_failures", True)

@@ -3,7 +3,7 @@ JSON and batch routes, jobs polled, streamed, fetched and deleted mid-run, clien
 mid-upload, mid-wait and mid-stream, bad input and health/info/metrics probes. Every answer must
 be an expected status (never a 500, a hang or a dropped connection), every good result must be
 byte-identical to the same input's result taken alone, and after each round the queue gauges are
-back to 0, the request counters equal what the clients saw, and no thread, descriptor, temp file
+back to 0, the request and job counters agree with what the clients saw, and no thread, descriptor, temp file
 or job file is left behind."""
 
 from __future__ import annotations
@@ -11,7 +11,16 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bench.load import MixedDriver, MixedStats, counts_mismatch, parse_metrics, process_state, request_counts, settle
+from bench.load import (
+    MixedDriver,
+    MixedStats,
+    counts_mismatch,
+    jobs_mismatch,
+    parse_metrics,
+    process_state,
+    request_counts,
+    settle,
+)
 from tests.api.conftest import start_server
 
 ROUNDS = 3
@@ -36,7 +45,8 @@ async def _drive(url: str, pid: int, watched: list[Path]) -> tuple[dict, list[di
         baseline = process_state(pid, *watched)
         for _ in range(ROUNDS):
             driver.stats = MixedStats()
-            before = request_counts(parse_metrics((await driver.client.get("/metrics")).text))
+            before_metrics = parse_metrics((await driver.client.get("/metrics")).text)
+            before = request_counts(before_metrics)
             await driver.round(CLIENTS, SCENARIOS_PER_ROUND)
             after, scrapes = await settle(driver.client)
             summary = driver.stats.summary()
@@ -49,6 +59,7 @@ async def _drive(url: str, pid: int, watched: list[Path]) -> tuple[dict, list[di
             summary["mismatch"] = counts_mismatch(
                 before, request_counts(after), driver.stats.counts, scrapes, head_as_get=True
             )
+            summary["jobs_mismatch"] = jobs_mismatch(before_metrics, after, driver.stats)  # each job counted once
             await driver.reconnect()  # the driver's own kept-alive connections are not a leak
             await asyncio.sleep(0.5)
             summary["process"] = process_state(pid, *watched)
@@ -73,6 +84,7 @@ def test_mixed_traffic_is_answered_right_and_leaves_nothing_behind(tmp_path: Pat
         assert set(summary["by_status"]) <= {"200", "202", "400", "404", "413", "415", "422", "503", "gone"}, where
         assert summary["gauges"] == dict.fromkeys(summary["gauges"], 0.0), where
         assert summary["mismatch"] == {}, where
+        assert summary["jobs_mismatch"] is None, where
         process = summary["process"]
         assert process["files"] == baseline["files"], where
         assert process["fds"] <= baseline["fds"], (where, process["fd_kinds"], baseline["fd_kinds"])
