@@ -408,3 +408,43 @@ def test_backend_secrets_stay_out_of_the_frontend_container(tmp_path: Path, comp
     assert frontend["VITE_UPSCALE_MODE"] == "auto" and frontend["VITE_API_URL"] in ("", None)
     for name, service in _backends({"services": services}).items():
         assert service["environment"]["API_KEYS"] == "s3cret", name  # env_file still feeds the backends
+
+
+# ----------------------------------------------------------------------------- nginx timeouts
+
+
+def _location(conf: str, head: str) -> str:
+    start = conf.index(head)
+    return conf[start : conf.index("}", start)]
+
+
+def _directive(block: str, name: str) -> str | None:
+    match = re.search(rf"^\s*{name}\s+([^;]+);", block, re.M)
+    return match.group(1) if match else None
+
+
+@pytest.mark.parametrize("site", ["deploy/nginx/inpaint-web.conf", "deploy/nginx/multi-gpu.conf"])
+def test_batch_requests_get_time_for_every_file(site: str) -> None:
+    """POST /api/upscale-batch answers only after its last file. The guide's own figures for a
+    GTX 1070 (2048² input in 18-25 s) make a full batch of the largest inputs take
+    max_batch_files x (max_input_pixels / 2048²) x 25 s; nginx must not cut it off with a 504 while
+    the GPU keeps working."""
+    from backend.settings import Settings
+
+    settings = Settings(_env_file=None)
+    per_file = settings.max_input_pixels / 2048**2 * 25
+    needed = settings.max_batch_files * per_file
+    conf = (REPO / site).read_text(encoding="utf-8")
+    batch = _location(conf, "location = /api/upscale-batch")
+    timeout = _directive(batch, "proxy_read_timeout")
+    assert timeout, f"{site}: the batch location inherits the 300 s read timeout"
+    assert _seconds(timeout) >= needed, f"{site}: {timeout} < {needed:.0f} s"
+    # The body limit: every file at MAX_UPLOAD_MB, plus the multipart slack the backend allows.
+    from backend import api_server
+
+    body = _directive(batch, "client_max_body_size")
+    limit_mb = int(body.rstrip("m"))
+    slack = api_server._MULTIPART_SLACK_BYTES
+    assert limit_mb * 2**20 >= settings.max_batch_files * settings.max_upload_mb * 2**20 + slack
+    single = _directive(conf, "client_max_body_size")  # the server-level one comes first
+    assert int(single.rstrip("m")) * 2**20 >= settings.max_upload_mb * 2**20 + slack
