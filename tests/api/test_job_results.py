@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -49,3 +51,44 @@ def test_a_huge_made_up_id_is_not_echoed_whole(client: httpx.Client) -> None:
     response = client.get("/api/jobs/" + "a" * 5000)
     assert (response.status_code, response.json()["code"]) == (404, "job_not_found")
     assert len(response.json()["detail"]) < 200
+
+
+def test_fetching_a_result_while_it_is_deleted_gives_200_or_404_never_a_500_or_a_cut(client: httpx.Client) -> None:
+    # The handler used to check the path and hand it to FileResponse, which stats and opens it later:
+    # a DELETE in between gave a 500 ("File at path ... does not exist") or, between the stat and the
+    # open, a response cut off after its headers.
+    jobs = []
+    for index in range(48):
+        job = client.post("/api/jobs", files={"file": ("p.png", png_bytes(pattern(index, 64)), "image/png")}).json()
+        assert _finished(client, job["id"])["state"] == "succeeded"
+        jobs.append(job)
+    whole = {job["id"]: client.get(job["result_url"]).content for job in jobs}
+
+    async def race() -> list[tuple[str, int | str, bytes]]:
+        outcomes: list[tuple[str, int | str, bytes]] = []
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=str(client.base_url), timeout=60, limits=limits) as http:
+
+            async def fetch(job: dict) -> None:
+                try:
+                    response = await http.get(job["result_url"])
+                except httpx.HTTPError as exc:
+                    outcomes.append((job["id"], type(exc).__name__, b""))
+                    return
+                outcomes.append((job["id"], response.status_code, response.content))
+
+            async def delete(job: dict) -> None:
+                assert (await http.delete(job["status_url"])).status_code == 200
+
+            await asyncio.gather(*(step(job) for job in jobs for step in (fetch, delete, fetch, fetch)))
+        return outcomes
+
+    outcomes = asyncio.run(race())
+    assert len(outcomes) == 3 * len(jobs)
+    for job_id, status, body in outcomes:
+        if status == 200:
+            assert body == whole[job_id]
+        else:
+            assert status == 404, (job_id, status, body[:200])
+            assert json.loads(body)["code"] == "job_not_found"
+    assert any(status == 200 for _, status, _ in outcomes)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any
+from email.utils import formatdate
+from typing import Annotated, Any, BinaryIO
 
+import anyio
 from fastapi import APIRouter, Depends, File, Request, UploadFile
-from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from backend.api.auth import require_api_key
@@ -174,7 +178,7 @@ async def _events(job: Job, request: Request, service: UpscaleService) -> AsyncI
 @router.get(
     "/{job_id}/result",
     summary="The finished image",
-    response_class=FileResponse,
+    response_class=Response,
     responses={
         200: {
             "description": "The upscaled image",
@@ -192,16 +196,76 @@ def job_result(job_id: str, service: ServiceDep) -> Response:
         raise JobCancelled("the job was cancelled")
     if snap.state is not JobState.succeeded or job.result_path is None:
         raise JobNotReady(f"the job is {snap.state.value} ({snap.progress:.0f}%); wait for state 'succeeded'")
-    if not job.result_path.is_file():  # swept as expired a moment before the job is forgotten
-        raise JobNotFound(f"the result of job {snap.id!r} has expired")
-    return FileResponse(
-        job.result_path,
+    # Opened here (a sync handler runs in a thread), not by the response later: a DELETE or the
+    # TTL reaper may delete the file at any moment, and an open file stays readable after that.
+    try:
+        file = job.result_path.open("rb")
+    except (FileNotFoundError, IsADirectoryError):  # deleted or expired a moment ago
+        raise JobNotFound(f"the result of job {snap.id!r} has expired") from None
+    try:
+        stat_result = os.fstat(file.fileno())
+    except BaseException:
+        file.close()
+        raise
+    return OpenFileResponse(
+        file,
+        stat_result,
         media_type=MEDIA_TYPES[snap.format],
         headers={
             **result_headers(snap),
             "Content-Disposition": content_disposition(result_filename(job.input.filename, snap.format)),
         },
     )
+
+
+class OpenFileResponse(Response):
+    """A file already open, sent whole with its Content-Length, Last-Modified and ETag, and closed
+    however the response ends. Unlike FileResponse, nothing is looked up by path while sending."""
+
+    chunk_size = 64 * 1024
+
+    def __init__(
+        self,
+        file: BinaryIO,
+        stat_result: os.stat_result,
+        *,
+        media_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.file = file
+        self.size = stat_result.st_size
+        self.status_code = 200
+        self.media_type = media_type
+        self.background = None
+        etag = hashlib.md5(f"{stat_result.st_mtime}-{stat_result.st_size}".encode(), usedforsecurity=False)
+        self.init_headers(
+            {
+                **(headers or {}),
+                "Content-Length": str(self.size),
+                "Last-Modified": formatdate(stat_result.st_mtime, usegmt=True),
+                "ETag": f'"{etag.hexdigest()}"',
+            }
+        )
+
+    def __del__(self) -> None:  # a response that was never sent
+        self.file.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            if scope.get("method") == "HEAD" or scope.get("state", {}).get("original_method") == "HEAD":
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            left = self.size  # what the headers promised, even if the file changed since
+            while True:
+                chunk = await anyio.to_thread.run_sync(self.file.read, min(self.chunk_size, left))
+                left -= len(chunk)
+                more_body = left > 0 and len(chunk) > 0
+                await send({"type": "http.response.body", "body": chunk, "more_body": more_body})
+                if not more_body:
+                    break
+        finally:
+            self.file.close()
 
 
 @router.delete(
