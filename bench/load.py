@@ -728,8 +728,8 @@ class MixedDriver:
     async def big_upload(self) -> None:
         """1.1 MB, past the multipart parser's 1 MiB in memory, so the upload spools to a temp file:
         sent whole (415, or 413 under MAX_UPLOAD_MB=1) or cut off half-way. Kept under 1 MB plus
-        the server's multipart slack: a body over the limit is refused before routing, and counted
-        under route "unmatched"."""
+        the server's multipart slack: a body declared over the limit is refused before routing (the
+        server still counts it under the route's template)."""
         body = self.random.randbytes(1_100_000)
         path = self.random.choice(("/api/upscale", "/api/jobs", "/api/upscale-info"))
         if self.random.random() < 0.5:

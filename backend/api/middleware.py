@@ -19,6 +19,7 @@ from collections.abc import Callable
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.api.metrics import Metrics
@@ -44,11 +45,44 @@ async def _drain(receive: Receive, budget: int) -> None:
             return
 
 
+ORIGINAL_METHOD = "original_method"  # scope["state"] key: the method before HeadAsGet rewrote it
+
+
+def _route_templates(app: object) -> list[tuple[re.Pattern[str], str]]:
+    """(regex, template) for every route of the app: its own routes, and every path in its OpenAPI
+    schema (FastAPI keeps included routers' routes out of `app.routes` in some versions)."""
+    templates: list[tuple[re.Pattern[str], str]] = []
+    for route in getattr(app, "routes", ()):
+        path, regex = getattr(route, "path", None), getattr(route, "path_regex", None)
+        if isinstance(path, str) and isinstance(regex, re.Pattern):
+            templates.append((regex, path))
+    try:
+        paths = app.openapi().get("paths", {})  # type: ignore[attr-defined]
+    except Exception:
+        log.exception("could not list the app's routes for the metrics")
+        paths = {}
+    known = {path for _, path in templates}
+    templates += [(compile_path(path)[0], path) for path in paths if path not in known]
+    return templates
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, metrics: Metrics, body_limit: BodyLimit) -> None:
         self.app = app
         self.metrics = metrics
         self.body_limit = body_limit
+        self._templates: list[tuple[re.Pattern[str], str]] | None = None
+
+    def _template_for(self, scope: Scope) -> str:
+        """The route template for a request answered before routing; "unmatched" for a path no
+        route has, so made-up paths never start new label values."""
+        if self._templates is None:
+            self._templates = _route_templates(scope.get("app"))
+        path = scope["path"]
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :] or "/"
+        return next((template for regex, template in self._templates if regex.match(path)), "unmatched")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,6 +96,7 @@ class RequestContextMiddleware:
         status = 500
         response_started = False
         too_large = False
+        answered_early = False
         limit = self.body_limit(scope["path"]) if scope["method"] in ("POST", "PUT", "PATCH") else None
 
         async def send_with_id(message: Message) -> None:
@@ -103,6 +138,7 @@ class RequestContextMiddleware:
         try:
             if limit is not None and declared > limit:
                 status = 413
+                answered_early = True
                 # Not with `Expect: 100-continue`: reading would invite the client to send it all.
                 if declared - limit <= _DRAIN_PAST_LIMIT_BYTES and "100-continue" not in headers.get("expect", ""):
                     await _drain(receive, declared)
@@ -122,8 +158,13 @@ class RequestContextMiddleware:
                 await self._send_error(send, 500, "internal error", "internal_error", request_id)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            self.metrics.observe_request(scope["method"], template, status, time.perf_counter() - started)
+            if route is None and answered_early:  # the router never ran: find the route it would take
+                template = self._template_for(scope)
+            else:
+                template = getattr(route, "path", None) or "unmatched"
+            # HeadAsGet runs a HEAD as GET; the metrics say what the client sent.
+            method = scope.get("state", {}).get(ORIGINAL_METHOD) or scope["method"]
+            self.metrics.observe_request(method, template, status, time.perf_counter() - started)
 
     @staticmethod
     async def _send_error(send: Send, status: int, detail: str, code: str, request_id: str) -> None:
@@ -164,7 +205,8 @@ class HeadAsGet:
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+        state = {**scope.get("state", {}), ORIGINAL_METHOD: "HEAD"}
+        await self.app({**scope, "method": "GET", "state": state}, receive, send_headers_only)
 
 
 class JsonCORSMiddleware(CORSMiddleware):

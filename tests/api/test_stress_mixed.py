@@ -51,11 +51,7 @@ async def _drive(url: str, pid: int, watched: list[Path]) -> tuple[dict, list[di
                 name: after.get((name, ()))
                 for name in ("upscale_queue_depth", "upscale_jobs_running", "upscale_jobs_stored")
             }
-            # HEAD is counted as GET by the server (HeadAsGet rewrites the method before the
-            # metrics middleware sees it): compare with HEADs folded into GET.
-            summary["mismatch"] = counts_mismatch(
-                before, request_counts(after), driver.stats.counts, scrapes, head_as_get=True
-            )
+            summary["mismatch"] = counts_mismatch(before, request_counts(after), driver.stats.counts, scrapes)
             summary["jobs_mismatch"] = jobs_mismatch(before_metrics, after, driver.stats)  # each job counted once
             await driver.reconnect()  # the driver's own kept-alive connections are not a leak
             await asyncio.sleep(0.5)
