@@ -423,7 +423,9 @@ def _directive(block: str, name: str) -> str | None:
     return match.group(1) if match else None
 
 
-@pytest.mark.parametrize("site", ["deploy/nginx/inpaint-web.conf", "deploy/nginx/multi-gpu.conf"])
+@pytest.mark.parametrize(
+    "site", ["deploy/nginx/inpaint-web.conf", "deploy/nginx/multi-gpu.conf", "frontend/nginx/default.conf.template"]
+)
 def test_batch_requests_get_time_for_every_file(site: str) -> None:
     """POST /api/upscale-batch answers only after its last file. The guide's own figures for a
     GTX 1070 (2048² input in 18-25 s) make a full batch of the largest inputs take
