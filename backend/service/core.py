@@ -11,7 +11,7 @@ from backend.service.ids import is_job_id, new_job_id, replica_id
 from backend.service.jobs import Job, JobInput, JobNotFound
 from backend.service.options import UpscaleOptions
 from backend.service.readiness import Readiness
-from backend.service.scheduler import Scheduler
+from backend.service.scheduler import Scheduler, Slot
 from backend.service.store import JobStore
 from backend.settings import Settings
 
@@ -69,12 +69,13 @@ class UpscaleService:
         """Blocking (probe, maybe load a custom model, decode): call from a worker thread."""
         return pipeline.prepare(self.manager, self.settings, data, options, filename)
 
-    def submit(self, job_input: JobInput, *, keep: bool) -> Job:
-        """Queue a job. keep=True: the jobs API, result on disk and the job kept until its TTL."""
+    def submit(self, job_input: JobInput, *, keep: bool, slot: Slot | None = None) -> Job:
+        """Queue a job, in the place `slot` holds if given (Scheduler.reserve). keep=True: the
+        jobs API, result on disk and the job kept until its TTL."""
         if keep:
             self.store.check_room()
         job = Job(id=new_job_id(self.replica), input=job_input, persist=keep)
-        self.scheduler.submit(job)
+        self.scheduler.submit(job, slot)
         if keep:
             self.store.add(job)
         return job

@@ -3,8 +3,9 @@
 Workers that run at once share forward passes of same-shape tiles (models/batcher.py).
 Inference never runs on the event loop: handlers `submit` a job and wait for its
 completion callback. When the queue is full, `submit` raises `QueueFull` (503 with
-Retry-After) instead of piling up work. A cancelled job leaves the queue at once, and a
-running one stops at its next tile batch.
+Retry-After) instead of piling up work; an upload holds a place (`reserve`) before it is read
+and decoded, so a burst of uploads is refused before it costs memory. A cancelled job leaves the
+queue at once, and a running one stops at its next tile batch.
 """
 
 from __future__ import annotations
@@ -51,12 +52,31 @@ class InternalJobError(UpscaleError):
     status = 500
 
 
+class Slot:
+    """A place in the queue held by `Scheduler.reserve`; given back at the end of its `with`
+    block unless `Scheduler.submit` used it."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self._scheduler = scheduler
+        self.held = True
+
+    def release(self) -> None:
+        self._scheduler._release(self)
+
+    def __enter__(self) -> Slot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 class Scheduler:
     def __init__(self, runner: Runner, *, queue_size: int, workers: int = 1) -> None:
         self._runner = runner
         self._queue_size = queue_size
         self._workers_wanted = workers
         self._pending: deque[Job] = deque()
+        self._reserved = 0  # places held by uploads being read and decoded (see `reserve`)
         self._running: set[Job] = set()
         self._cond = threading.Condition()
         self._accepting = True
@@ -128,9 +148,36 @@ class Scheduler:
     def workers(self) -> int:
         return self._workers_wanted
 
-    def submit(self, job: Job) -> None:
+    @property
+    def reserved(self) -> int:
+        return self._reserved
+
+    def reserve(self) -> Slot:
+        """Hold a place in the queue for an upload about to be read and decoded, or raise what
+        `submit` would. Held places count as queued, so at most `queue_size` uploads are read and
+        decoded at once beyond the running jobs; `submit(job, slot)` turns the place into the job's,
+        and a slot left unused is given back when its `with` block ends."""
         with self._cond:
             self._check_room()
+            self._reserved += 1
+        return Slot(self)
+
+    def _release(self, slot: Slot) -> None:
+        with self._cond:
+            if slot.held:
+                slot.held = False
+                self._reserved -= 1
+
+    def submit(self, job: Job, slot: Slot | None = None) -> None:
+        """Queue the job, in the place `slot` holds if given (still refused while shutting down)."""
+        with self._cond:
+            if slot is not None and slot.held:
+                if not self._accepting:
+                    raise ShuttingDown()
+                slot.held = False
+                self._reserved -= 1
+            else:
+                self._check_room()
             self._pending.append(job)
             self._cond.notify()
 
@@ -142,7 +189,7 @@ class Scheduler:
     def _check_room(self) -> None:
         if not self._accepting:
             raise ShuttingDown()
-        if len(self._pending) >= self._queue_size:
+        if len(self._pending) + self._reserved >= self._queue_size:
             raise QueueFull(f"the queue is full ({self._queue_size} jobs waiting); retry later", self._retry_after())
 
     def position(self, job: Job) -> int | None:
@@ -171,7 +218,7 @@ class Scheduler:
     # --- worker ---
 
     def _retry_after(self) -> int:
-        waiting = len(self._pending) + len(self._running)
+        waiting = len(self._pending) + self._reserved + len(self._running)
         return max(1, min(300, math.ceil(self._avg_seconds * waiting / max(self._workers_wanted, 1))))
 
     def _next(self) -> Job | None:

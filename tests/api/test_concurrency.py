@@ -36,7 +36,9 @@ def test_eight_concurrent_uploads_get_their_own_result_or_503(server: Server) ->
         errors = [np.abs(output - pattern(other, 64)).mean() for other in range(8)]
         assert int(np.argmin(errors)) == index, errors  # our own image, nobody else's
         assert errors[index] < 3
-    assert ok >= 3  # one running and two queued always fit
+    # The queue's two places always fit (one more once a job runs): an upload holds its place while
+    # it is decoded, so a burst that arrives before any job runs may get just the two.
+    assert ok >= 2
 
 
 def test_other_requests_are_not_blocked_by_inference(server: Server) -> None:

@@ -78,10 +78,12 @@ async def create_job(
     options: OptionsDep,
     file: Annotated[UploadFile, File(description="The image")],
 ) -> JSONResponse:
-    service.scheduler.check_room()
-    service.store.check_room()  # fail fast, before the upload is decoded
-    job_input = await prepare_upload(file, options, service)
-    job = service.submit(job_input, keep=True)
+    # A place in the queue is held before the upload is read and decoded: a burst of big uploads
+    # gets its 503s at once instead of all decoding while the queue still looks empty.
+    with service.scheduler.reserve() as slot:
+        service.store.check_room()  # fail fast, before the upload is decoded
+        job_input = await prepare_upload(file, options, service)
+        job = service.submit(job_input, keep=True, slot=slot)
     status = job_status(job, service)
     return JSONResponse(status.model_dump(), status_code=202, headers={"Location": status.status_url})
 

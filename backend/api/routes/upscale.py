@@ -23,8 +23,8 @@ from backend.api.waiting import ClientGone, raise_unless_succeeded, wait_for_job
 from backend.errors import UpscaleError, UserError
 from backend.imaging import MEDIA_TYPES
 from backend.service.core import UpscaleService
-from backend.service.jobs import Job, JobInput
-from backend.service.scheduler import QueueFull, ShuttingDown
+from backend.service.jobs import Job
+from backend.service.scheduler import QueueFull, ShuttingDown, Slot
 
 router = APIRouter(prefix="/api", tags=["upscale"], dependencies=[Depends(require_api_key)])
 
@@ -50,9 +50,11 @@ class TooManyFiles(UserError):
 
 
 async def _upscale_one(request: Request, service: UpscaleService, file: UploadFile, options) -> Job:  # noqa: ANN001
-    service.scheduler.check_room()  # 503 before spending time on the decode; submit checks again
-    job_input = await prepare_upload(file, options, service)
-    job = service.submit(job_input, keep=False)
+    # 503 before spending memory and time on the decode: the place is held while the upload is
+    # read and decoded, so a burst of uploads cannot all pass while the queue still looks empty.
+    with service.scheduler.reserve() as slot:
+        job_input = await prepare_upload(file, options, service)
+        job = service.submit(job_input, keep=False, slot=slot)
     await wait_for_job(job, request, service)
     raise_unless_succeeded(job)
     return job
@@ -188,8 +190,9 @@ async def _batch_item(
 ) -> BatchItem:
     name = file.filename or "image"
     try:
-        job_input = await prepare_upload(file, options, service)
-        job = await _submit_when_room(request, service, job_input)
+        with await _reserve_when_room(request, service) as slot:  # one file read and decoded at a time
+            job_input = await prepare_upload(file, options, service)
+            job = service.submit(job_input, keep=False, slot=slot)
         await wait_for_job(job, request, service)
         raise_unless_succeeded(job)
     except (ClientGone, ShuttingDown):
@@ -212,12 +215,13 @@ async def _batch_item(
     )
 
 
-async def _submit_when_room(request: Request, service: UpscaleService, job_input: JobInput) -> Job:
+async def _reserve_when_room(request: Request, service: UpscaleService) -> Slot:
+    """A place in the queue for the next file of a batch: waited for, not refused."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _BATCH_ROOM_WAIT_SECONDS
     while True:
         try:
-            return service.submit(job_input, keep=False)
+            return service.scheduler.reserve()
         except QueueFull:
             if loop.time() > deadline or await request.is_disconnected():
                 raise
