@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import pickle
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from safetensors.torch import load_file
 
 from backend.errors import ModelLoadError, ModelNotFound, UnsupportedOption
 from backend.models.bundled import load_bundled
+from backend.models.download import sha256_file
 from backend.models.registry import OFFICIAL_MODELS, ModelEntry, bundled_available, find_model
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def read_state_dict(path: Path, *, sha256: str | None = None) -> StateDict:
     try:
         if path.suffix == ".safetensors":
             return load_file(path)
-        if not TORCH_LOAD_IS_SAFE and (sha256 is None or _sha256(path) != sha256.lower()):
+        if not TORCH_LOAD_IS_SAFE and (sha256 is None or sha256_file(path) != sha256.lower()):
             raise ModelLoadError(_unsafe_torch_message(path))
         state = torch.load(path, map_location="cpu", weights_only=True)
     except ModelLoadError:
@@ -82,14 +82,6 @@ def read_state_dict(path: Path, *, sha256: str | None = None) -> StateDict:
     if not isinstance(state, dict):
         raise ModelLoadError(f"{path.name} does not hold a state dict")
     return state
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def entry_state_dict(entry: ModelEntry, cache_dir: Path) -> StateDict:
