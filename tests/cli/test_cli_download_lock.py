@@ -64,8 +64,8 @@ def test_concurrent_downloads_wait_for_each_other(
     assert (tmp_path / (ANIME.file_name + ".lock")).stat().st_size == 0
 
 
-def test_lock_is_exclusive_and_released(tmp_path: Path) -> None:
-    dest = tmp_path / "m.pth"
+def _second_waits_for_first(dest: Path) -> None:
+    """A second holder (another thread) gets the lock only after the first lets it go."""
     order: list[str] = []
     with dl.target_lock(dest):
         thread = threading.Thread(target=_take_lock, args=(dest, order))
@@ -74,6 +74,11 @@ def test_lock_is_exclusive_and_released(tmp_path: Path) -> None:
         order.append("first done")
     thread.join(timeout=10)
     assert order == ["first done", "second"]
+
+
+def test_lock_is_exclusive_and_released(tmp_path: Path) -> None:
+    dest = tmp_path / "m.pth"
+    _second_waits_for_first(dest)
     assert [p.name for p in tmp_path.iterdir()] == ["m.pth.lock"]
     with dl.target_lock(dest):  # released: taken again at once
         pass
@@ -117,11 +122,4 @@ def test_lock_does_not_depend_on_fcntl(tmp_path: Path, monkeypatch: pytest.Monke
     """Windows has no fcntl: the lock must still exclude (filelock picks msvcrt there)."""
     monkeypatch.setitem(sys.modules, "fcntl", None)  # `import fcntl` now raises ImportError
     dest = tmp_path / "m.pth"
-    order: list[str] = []
-    with dl.target_lock(dest):
-        thread = threading.Thread(target=_take_lock, args=(dest, order))
-        thread.start()
-        time.sleep(0.3)
-        order.append("first done")
-    thread.join(timeout=10)
-    assert order == ["first done", "second"]
+    _second_waits_for_first(dest)
