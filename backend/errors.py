@@ -80,3 +80,14 @@ class OutOfDeviceMemory(UpscaleError):
 class ModelLoadError(UpscaleError):
     code = "model_load_failed"
     status = 500
+
+
+class RetryLater(UpscaleError):
+    """No room for the work now: a 503 with Retry-After, which clients (and nginx) retry."""
+
+    code = "unavailable"
+    status = 503
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)}

@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from backend.errors import Cancelled, UpscaleError, UserError
+from backend.errors import Cancelled, RetryLater, UpscaleError, UserError
 from backend.service.jobs import Job
 
 log = logging.getLogger(__name__)
@@ -27,22 +27,15 @@ Listener = Callable[[Job], None]
 _JOIN_GRACE_SECONDS = 5.0  # after the shutdown deadline, how long running jobs get to notice their cancel
 
 
-class QueueFull(UpscaleError):
+class QueueFull(RetryLater):
     code = "queue_full"
-    status = 503
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.headers = {"Retry-After": str(retry_after)}
 
 
-class ShuttingDown(UpscaleError):
+class ShuttingDown(RetryLater):
     code = "shutting_down"
-    status = 503
 
     def __init__(self) -> None:
-        super().__init__("the service is shutting down; retry on another replica")
-        self.headers = {"Retry-After": "5"}
+        super().__init__("the service is shutting down; retry on another replica", retry_after=5)
 
 
 class InternalJobError(UpscaleError):

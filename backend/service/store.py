@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from backend.errors import UpscaleError
+from backend.errors import RetryLater
 from backend.service.jobs import Job, JobNotFound
 
 log = logging.getLogger(__name__)
@@ -19,15 +19,10 @@ log = logging.getLogger(__name__)
 _RESULT_FILE = re.compile(r"^[a-z0-9-]{1,32}\.[0-9a-f]{32}\.(png|jpg|webp|part)$")
 
 
-class JobStorageFull(UpscaleError):
-    """Kept results fill JOBS_MAX_DISK_MB: a 503 a client retries (nginx tries another replica)."""
+class JobStorageFull(RetryLater):
+    """Kept results fill JOBS_MAX_DISK_MB (nginx tries another replica)."""
 
     code = "job_storage_full"
-    status = 503
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.headers = {"Retry-After": str(retry_after)}
 
 
 class JobStore:
