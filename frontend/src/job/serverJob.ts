@@ -1,6 +1,6 @@
 /** One job on the backend: upload, follow its progress, fetch the result. */
 import type { AppConfig } from '../config'
-import { ApiError } from '../api/errors'
+import { abortError, ApiError } from '../api/errors'
 import { cancelJob, createJob, getResult, TERMINAL_CANCEL, TERMINAL_OK, type JobOptions } from '../api/jobs'
 import { watchJob } from '../api/watchJob'
 import { record } from '../testEvents'
@@ -43,7 +43,7 @@ export async function runServerJob(params: ServerJobParams): Promise<JobOutput> 
     },
     signal,
   )
-  if (TERMINAL_CANCEL.has(final.state)) throw new DOMException('cancelled', 'AbortError')
+  if (TERMINAL_CANCEL.has(final.state)) throw abortError()
   if (!TERMINAL_OK.has(final.state)) {
     void cancelJob(config, id) // forget the failed job now rather than at its TTL
     throw new ApiError(final.errorMessage ?? final.state, 500, final.errorCode)
