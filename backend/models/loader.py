@@ -200,9 +200,3 @@ def load_model(models_dir: Path, cache_dir: Path, name: str, denoise_strength: f
             raise ModelLoadError(
                 f"{exc.message}; the bundled weights did not load either: {bundled_exc.message}"
             ) from bundled_exc
-
-
-def load_descriptor(
-    models_dir: Path, cache_dir: Path, name: str, denoise_strength: float | None = None
-) -> spandrel.ImageModelDescriptor:
-    return load_model(models_dir, cache_dir, name, denoise_strength).descriptor
