@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from backend.api.auth import require_api_key
 from backend.api.deps import OptionsDep, ServiceDep, single_file
 from backend.api.errors import error_responses
+from backend.api.middleware import ORIGINAL_METHOD
 from backend.api.schemas import JobError, JobStatus
 from backend.api.uploads import content_disposition, prepare_upload, result_filename, result_headers
 from backend.errors import UserError
@@ -255,7 +256,7 @@ class OpenFileResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-            if scope.get("method") == "HEAD" or scope.get("state", {}).get("original_method") == "HEAD":
+            if scope.get("method") == "HEAD" or scope.get("state", {}).get(ORIGINAL_METHOD) == "HEAD":
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return
             left = self.size  # what the headers promised, even if the file changed since
