@@ -20,6 +20,15 @@ def _job(job_id: str) -> Job:
     return Job(id=job_id, input=JobInput(pixels, options, (4, 4), (16, 16)), persist=True)
 
 
+def _finished(store: JobStore, tmp_path: Path, job_id: str, size: int) -> Job:
+    job = _job(job_id)
+    store.add(job)
+    result = tmp_path / f"{job.id}.png"
+    result.write_bytes(b"x" * size)
+    job.succeed(None, result, "cpu")
+    return job
+
+
 def test_a_result_written_after_the_delete_is_deleted_too(tmp_path: Path) -> None:
     # The worker checks for a cancel after writing the file, then calls succeed(): a DELETE that
     # lands between the two used to find no result_path yet, so the file stayed until a restart.
@@ -36,22 +45,15 @@ def test_a_result_written_after_the_delete_is_deleted_too(tmp_path: Path) -> Non
 
 def test_removing_a_finished_job_deletes_its_result(tmp_path: Path) -> None:
     store = JobStore(tmp_path, ttl_seconds=3600)
-    job = _job("test-a." + "2" * 32)
-    store.add(job)
-    result = tmp_path / f"{job.id}.png"
-    result.write_bytes(b"png")
-    job.succeed(None, result, "cpu")
+    job = _finished(store, tmp_path, "test-a." + "2" * 32, 3)
     store.remove(job.id)
-    assert not result.exists()
+    assert not (tmp_path / f"{job.id}.png").exists()
 
 
 def test_expired_jobs_are_forgotten_with_their_files(tmp_path: Path) -> None:
     store = JobStore(tmp_path, ttl_seconds=10)
-    job = _job("test-a." + "3" * 32)
-    store.add(job)
+    job = _finished(store, tmp_path, "test-a." + "3" * 32, 3)
     result = tmp_path / f"{job.id}.png"
-    result.write_bytes(b"png")
-    job.succeed(None, result, "cpu")
     assert job.finished_at is not None
     assert store.reap(now=job.finished_at + 5) == 0 and result.exists()
     assert store.reap(now=job.finished_at + 11) == 1
@@ -92,15 +94,6 @@ def test_the_sweep_only_touches_files_named_like_results(tmp_path: Path) -> None
     store.stop()
     assert all(path.exists() for path in keep)
     assert not any(path.exists() for path in gone)
-
-
-def _finished(store: JobStore, tmp_path: Path, job_id: str, size: int) -> Job:
-    job = _job(job_id)
-    store.add(job)
-    result = tmp_path / f"{job.id}.png"
-    result.write_bytes(b"x" * size)
-    job.succeed(None, result, "cpu")
-    return job
 
 
 def test_kept_results_over_the_cap_refuse_new_jobs_until_one_is_deleted(tmp_path: Path) -> None:
