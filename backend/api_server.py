@@ -21,6 +21,7 @@ from fastapi import FastAPI  # noqa: E402
 from starlette.concurrency import run_in_threadpool  # noqa: E402
 
 from backend.api.auth import ApiKeyGate  # noqa: E402
+from backend.api.docs import asset_paths, install_docs  # noqa: E402
 from backend.api.errors import install_error_handlers  # noqa: E402
 from backend.api.metrics import Metrics  # noqa: E402
 from backend.api.middleware import HeadAsGet, JsonCORSMiddleware, RequestContextMiddleware  # noqa: E402
@@ -89,18 +90,21 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
         "Every error is JSON `{detail, code}`; when API keys are configured, send `X-API-Key` "
         "or `Authorization: Bearer`.",
         lifespan=lifespan,
+        docs_url=None,  # install_docs serves /docs and /redoc without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.service = service
     app.state.metrics = metrics
 
     install_error_handlers(app)
+    install_docs(app)
     for router in (system.public, system.router, upscale.router, jobs.router, metrics_route.router):
         app.include_router(router)
 
     # Added first = inner: the key check runs before any body is read; request ids and the 500
     # guard sit inside CORS, so errors carry CORS headers too.
-    open_paths = {route.path for route in system.public.routes}
+    open_paths = {route.path for route in system.public.routes} | asset_paths()  # /docs is open: so are its files
     app.add_middleware(ApiKeyGate, keys=settings.api_keys, open_paths=open_paths)
     app.add_middleware(RequestContextMiddleware, metrics=metrics, body_limit=_body_limit(settings))
     app.add_middleware(HeadAsGet)
