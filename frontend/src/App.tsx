@@ -23,14 +23,14 @@ import { useWindowDropAndPaste } from './hooks/useWindowDropAndPaste'
 /** Wires the hooks (state and jobs) to the components (view); no logic of its own. */
 export default function App({ config }: { config: AppConfig }) {
   const { lang, changeLang, t } = useLanguage()
-  const { engine, checkEngine, fallBackDuringJob, serverLimits, serverModels } = useEngine(config)
+  const { engine, checkEngine, fallBackDuringJob, serverLimits, serverModels, modelsLoading, serverModelList } = useEngine(config)
   const serverUp = engine.kind === 'server'
-  const { model, setModel, options: modelOptions, modelFor } = useModelChoice(config.defaultModel, engine, serverModels)
+  const { model, setModel, options: modelOptions, loading: modelsPending, modelFor } = useModelChoice(config.defaultModel, engine, serverModels, modelsLoading)
   const [scale, setScale] = useState(4)
   const [format, setFormat] = useState<OutputFormat>('png')
   const { messages, feedback } = useJobFeedback()
   const { result, showResult, clearResult } = useResultImage()
-  const job = useUpscaleJob({ config, engine, checkEngine, fallBackDuringJob, serverLimits, model, modelFor, scale, format, feedback, showResult, clearResult })
+  const job = useUpscaleJob({ config, engine, checkEngine, fallBackDuringJob, serverLimits, serverModelList, model, modelFor, scale, format, feedback, showResult, clearResult })
   const { source, loadFile, reset } = useSourceImage({ busyRef: job.busyRef, running: job.running, feedback, clearResult })
   useEngineRecheck(checkEngine, job.running, config.mode)
   const dragging = useWindowDropAndPaste(loadFile)
@@ -55,6 +55,7 @@ export default function App({ config }: { config: AppConfig }) {
           <JobSettings
             models={modelOptions}
             model={model}
+            loading={modelsPending}
             onModelChange={setModel}
             scale={scale}
             onScaleChange={setScale}

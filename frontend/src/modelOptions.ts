@@ -33,14 +33,23 @@ export function modelOptions(serverUp: boolean, serverModels: ServerModel[] | nu
 }
 
 /**
- * The model a job runs with: the user's choice when offered, else the configured default when
- * offered, else the first offered. The choice itself is kept, so it comes back once it is
- * offered again (the server returned after an outage).
+ * The model a job runs with: the user's choice when offered, else the first of `defaults` that is
+ * offered (the server's own default first, on the server), else the first offered. The choice
+ * itself is kept, so it comes back once it is offered again (the server returned after an
+ * outage, or was redeployed with the model again).
  */
-export function pickModel(options: ModelOption[], chosen: string, defaultModel: string): string {
+export function pickModel(options: ModelOption[], chosen: string, ...defaults: string[]): string {
   if (options.some((m) => m.name === chosen)) return chosen
-  const preferred = options.find((m) => m.name === defaultModel) ?? options[0]
+  const preferred = defaults.map((d) => options.find((m) => m.name === d)).find(Boolean) ?? options[0]
   return preferred ? preferred.name : chosen
+}
+
+/**
+ * The model a server job runs with: the choice when the backend lists it now, else the backend's
+ * default (which it always runs), else the configured default.
+ */
+export function serverModelFor(serverModels: ServerModel[] | null, serverDefault: string, chosen: string, defaultModel: string): string {
+  return pickModel(serverModelOptions(serverModels, serverDefault), chosen, serverDefault, defaultModel)
 }
 
 /** The model the browser runs instead of `model`: the same one if it can, else the browser default. */

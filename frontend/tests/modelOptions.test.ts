@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { BROWSER_MODELS } from '../src/browser/models'
-import { browserModelFor, modelOptions, pickModel } from '../src/modelOptions'
+import { browserModelFor, modelOptions, pickModel, serverModelFor } from '../src/modelOptions'
 import type { ServerModel } from '../src/api/system'
 
 const server: ServerModel[] = [
@@ -59,5 +59,15 @@ describe('browserModelFor', () => {
   })
   it('uses the first browser model when the configured default is not one', () => {
     expect(browserModelFor('RealESRGAN_x2plus', 'RealESRGAN_x2plus')).toBe(BROWSER_MODELS[0].name)
+  })
+})
+
+describe('serverModelFor', () => {
+  it("falls back to the server's own default before the configured one", () => {
+    expect(serverModelFor(server, 'RealESRGAN_x2plus', 'gone', 'RealESRGAN_x4plus')).toBe('RealESRGAN_x2plus')
+    expect(pickModel(modelOptions(true, server, 'x'), 'gone', 'also-gone', 'realesr-general-x4v3')).toBe('realesr-general-x4v3')
+  })
+  it("sends the server's default while its list is unknown", () => {
+    expect(serverModelFor(null, 'RealESRGAN_x2plus', 'RealESRGAN_x4plus', 'RealESRGAN_x4plus')).toBe('RealESRGAN_x2plus')
   })
 })

@@ -8,6 +8,8 @@ const SCALES = [2, 3, 4]
 interface JobSettingsProps {
   models: ModelOption[]
   model: string
+  /** The models are not known yet: nothing to pick, and the picker says so. */
+  loading: boolean
   onModelChange: (model: string) => void
   scale: number
   onScaleChange: (scale: number) => void
@@ -21,17 +23,27 @@ interface JobSettingsProps {
 }
 
 export function JobSettings(props: JobSettingsProps) {
-  const { models, model, scale, format, disabled, t } = props
+  const { models, model, loading, scale, format, disabled, t } = props
   return (
     <div className="fields">
       <label>
         <span>{t('model')}</span>
-        <select value={model} onChange={(e) => props.onModelChange(e.target.value)} disabled={disabled} data-testid="model">
-          {models.map((m) => (
-            <option key={m.name} value={m.name}>
-              {m.name} ({m.scale}×, {m.small ? t('modelSmall') : t('modelLarge')})
-            </option>
-          ))}
+        <select
+          value={loading ? '' : model}
+          onChange={(e) => props.onModelChange(e.target.value)}
+          disabled={disabled || loading}
+          aria-busy={loading}
+          data-testid="model"
+        >
+          {loading ? (
+            <option value="">{t('modelsLoading')}</option>
+          ) : (
+            models.map((m) => (
+              <option key={m.name} value={m.name}>
+                {m.name} ({m.scale}×, {m.small ? t('modelSmall') : t('modelLarge')})
+              </option>
+            ))
+          )}
         </select>
       </label>
       <label>

@@ -18,16 +18,27 @@ export interface EngineState {
    * (re)appears, so a job that the check before it has just moved to the server waits for them.
    */
   serverLimits: () => Promise<Limits>
-  /** The backend's model list: the last one it gave (kept while it is down, or when asking again fails). */
+  /**
+   * The backend's model list, asked for at every check (a redeploy may change it without an
+   * outage seen): the last one it gave since it (re)appeared, kept when asking again fails;
+   * null until one is in.
+   */
   serverModels: ServerModel[] | null
+  /** The backend (re)appeared and its first model list is on its way. */
+  modelsLoading: boolean
+  /** The list from the latest check's request, awaited before a server job; null if none could be had. */
+  serverModelList: () => Promise<ServerModel[] | null>
 }
 
 export function useEngine(config: AppConfig): EngineState {
   const [engine, setEngine] = useState<Engine>({ kind: 'checking' })
   const [serverModels, setServerModels] = useState<ServerModel[] | null>(null)
-  // Whether the last check found the backend up, and whether its model list is in for this time.
+  const [modelsLoading, setModelsLoading] = useState(false)
+  // Whether the last check found the backend up.
   const wasUp = useRef(false)
-  const models = useRef<'pending' | 'ok' | 'failed'>('failed')
+  // The latest model list request, and the last list the backend gave since it (re)appeared.
+  const models = useRef<Promise<ServerModel[] | null>>(Promise.resolve(null))
+  const lastModels = useRef<ServerModel[] | null>(null)
   // This time's limits request; null until the backend is up, and again once a request failed.
   const limits = useRef<Promise<Limits> | null>(null)
 
@@ -45,26 +56,37 @@ export function useEngine(config: AppConfig): EngineState {
 
   const serverLimits = useCallback(() => limits.current ?? fetchLimits(), [fetchLimits])
 
-  const fetchModels = useCallback(() => {
-    models.current = 'pending'
-    getModels(config).then(
-      (list) => {
-        models.current = 'ok'
+  /** `reappeared`: a list from before the backend went away may be stale, so it is dropped. */
+  const fetchModels = useCallback(
+    (reappeared: boolean) => {
+      if (reappeared) {
+        lastModels.current = null
+        setServerModels(null)
+        setModelsLoading(true)
+      }
+      const request: Promise<ServerModel[] | null> = getModels(config).then(
+        (list) => (lastModels.current = list),
+        () => lastModels.current,
+      )
+      models.current = request
+      void request.then((list) => {
+        // An older request answering late does not overwrite a newer one.
+        if (models.current !== request) return
         setServerModels(list)
-      },
-      () => (models.current = 'failed'),
-    )
-  }, [config])
+        setModelsLoading(false)
+      })
+    },
+    [config],
+  )
+
+  const serverModelList = useCallback(() => models.current, [])
 
   const checkEngine = useCallback(async (): Promise<CheckedEngine> => {
     const next = await probeEngine(config)
     const up = next.kind === 'server'
-    // Limits and models come from the backend each time it (re)appears; a failed model list is
-    // asked for again at the next check.
-    if (up && !wasUp.current) {
-      void fetchLimits()
-      fetchModels()
-    } else if (up && models.current === 'failed') fetchModels()
+    // Limits come from the backend each time it (re)appears, models at every check.
+    if (up && !wasUp.current) void fetchLimits()
+    if (up) fetchModels(!wasUp.current)
     wasUp.current = up
     setEngine(next)
     record({ kind: 'engine', detail: engineEventDetail(next) })
@@ -81,7 +103,7 @@ export function useEngine(config: AppConfig): EngineState {
     void checkEngine()
   }, [checkEngine])
 
-  return { engine, checkEngine, fallBackDuringJob, serverLimits, serverModels }
+  return { engine, checkEngine, fallBackDuringJob, serverLimits, serverModels, modelsLoading, serverModelList }
 }
 
 /** Re-check the engine now and then while idle; a running job checks for itself when it starts. */

@@ -1,16 +1,41 @@
 import { useCallback, useMemo, useState } from 'react'
 import type { CheckedEngine, Engine } from '../engine'
-import { browserModelFor, modelOptions, pickModel, serverModelOptions, type ModelOption } from '../modelOptions'
+import { browserModelFor, modelOptions, pickModel, serverModelFor, type ModelOption } from '../modelOptions'
 import type { ServerModel } from '../api/system'
 
 export interface ModelChoice {
   /** The model shown in the picker: the user's choice when the current engine offers it. */
   model: string
-  /** The user's explicit choice; kept while the engine does not offer it, so it comes back. */
+  /** The user's explicit choice, remembered across visits; kept while the engine does not offer it, so it comes back. */
   setModel: (name: string) => void
+  /** Empty while loading. */
   options: ModelOption[]
-  /** The model a job runs with on the engine the check before it found (may differ from the one shown). */
-  modelFor: (engine: CheckedEngine) => string
+  /** Until the engine is known and, on the server, its first model list is in (or failed). */
+  loading: boolean
+  /**
+   * The model a job runs with on the engine the check before it found, from the model list the
+   * backend gave for that check (may differ from the one shown).
+   */
+  modelFor: (engine: CheckedEngine, serverModels: ServerModel[] | null) => string
+}
+
+const STORAGE_KEY = 'upscaler.model'
+
+/** The remembered choice; storage may be missing or blocked. */
+function savedChoice(): string | null {
+  try {
+    return localStorage.getItem(STORAGE_KEY)
+  } catch {
+    return null
+  }
+}
+
+function saveChoice(name: string): void {
+  try {
+    localStorage.setItem(STORAGE_KEY, name)
+  } catch {
+    /* storage may be blocked: the choice lasts for this visit */
+  }
 }
 
 /** The backend's default model, as /api/health names it; else the configured default. */
@@ -18,19 +43,32 @@ function serverDefault(engine: Engine, defaultModel: string): string {
   return (engine.kind === 'server' && engine.health.model) || defaultModel
 }
 
-/** The chosen model, kept to one the current engine offers, and the user's choice remembered. */
-export function useModelChoice(defaultModel: string, engine: Engine, serverModels: ServerModel[] | null): ModelChoice {
-  const [choice, setChoice] = useState(defaultModel)
+/**
+ * The chosen model, kept to one the current engine offers, and the user's choice remembered.
+ * Only an explicit pick changes what is remembered: a fallback (the backend lacks the model for
+ * now) is shown but not saved, so the model comes back when the backend lists it again.
+ */
+export function useModelChoice(defaultModel: string, engine: Engine, serverModels: ServerModel[] | null, modelsLoading: boolean): ModelChoice {
+  const [choice, setChoice] = useState(() => savedChoice() ?? defaultModel)
   const serverUp = engine.kind === 'server'
+  // Nothing is offered before the server's first answer: the browser's list would flash by.
+  const loading = engine.kind === 'checking' || (serverUp && modelsLoading && !serverModels)
   const fallback = serverDefault(engine, defaultModel)
-  const options = useMemo(() => modelOptions(serverUp, serverModels, fallback), [serverUp, serverModels, fallback])
-  const model = pickModel(options, choice, defaultModel)
-  const modelFor = useCallback(
-    (checked: CheckedEngine) =>
-      checked.kind === 'server'
-        ? pickModel(serverModelOptions(serverModels, serverDefault(checked, defaultModel)), choice, defaultModel)
-        : browserModelFor(model, defaultModel),
-    [serverModels, choice, model, defaultModel],
+  const options = useMemo(
+    () => (loading ? [] : modelOptions(serverUp, serverModels, fallback)),
+    [loading, serverUp, serverModels, fallback],
   )
-  return { model, setModel: setChoice, options, modelFor }
+  const model = pickModel(options, choice, ...(serverUp ? [fallback] : []), defaultModel)
+  const setModel = useCallback((name: string) => {
+    setChoice(name)
+    saveChoice(name)
+  }, [])
+  const modelFor = useCallback(
+    (checked: CheckedEngine, list: ServerModel[] | null) =>
+      checked.kind === 'server'
+        ? serverModelFor(list, serverDefault(checked, defaultModel), choice, defaultModel)
+        : browserModelFor(choice, defaultModel),
+    [choice, defaultModel],
+  )
+  return { model, setModel, options, loading, modelFor }
 }

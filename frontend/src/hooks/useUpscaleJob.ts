@@ -6,7 +6,7 @@ import { checkLimits } from '../limits'
 import { browserModelFor } from '../modelOptions'
 import { BackendUnreachable } from '../api/errors'
 import { cancelJob } from '../api/jobs'
-import type { Limits } from '../api/system'
+import type { Limits, ServerModel } from '../api/system'
 import { runBrowserJob } from '../job/browserJob'
 import { errorState, isAbort, untilAborted } from '../job/errors'
 import type { RunReporter } from '../job/runState'
@@ -22,10 +22,12 @@ export interface UpscaleJobDeps {
   fallBackDuringJob: () => void
   /** The server's limits; awaited before a server job, since the backend may have just come back. */
   serverLimits: () => Promise<Limits>
+  /** The backend's model list as of the check before the job; awaited before a server job. */
+  serverModelList: () => Promise<ServerModel[] | null>
   /** The model shown in the picker. */
   model: string
-  /** The model a job runs with on the engine found by the check before it. */
-  modelFor: (engine: CheckedEngine) => string
+  /** The model a job runs with on the engine found by the check before it, given the backend's list. */
+  modelFor: (engine: CheckedEngine, serverModels: ServerModel[] | null) => string
   scale: number
   format: OutputFormat
   feedback: JobFeedback
@@ -46,7 +48,7 @@ export interface UpscaleJob {
 
 /** Start, follow and cancel one job at a time, on the server or in the browser. */
 export function useUpscaleJob(deps: UpscaleJobDeps): UpscaleJob {
-  const { config, engine, checkEngine, fallBackDuringJob, serverLimits, model, modelFor, scale, format, feedback, showResult, clearResult } = deps
+  const { config, engine, checkEngine, fallBackDuringJob, serverLimits, serverModelList, model, modelFor, scale, format, feedback, showResult, clearResult } = deps
   const [run, setRun] = useState<RunState | null>(null)
   const [busy, setBusy] = useState(false)
   const busyRef = useRef(false)
@@ -116,10 +118,13 @@ export function useUpscaleJob(deps: UpscaleJobDeps): UpscaleJob {
             return
           }
         }
+        // A server job waits for the model list this check asked for: the backend may have come
+        // back, or been redeployed, with other models.
+        const list = kind === 'server' ? await untilAborted(serverModelList(), abort.signal) : null
         clearResult()
         // The engine may have changed since the picker was drawn: the server gets the user's
-        // choice back, the browser one of its own models.
-        const jobModel = modelFor(eng)
+        // choice back (or its default if it lacks it), the browser one of its own models.
+        const jobModel = modelFor(eng, list)
         if (kind === 'server') {
           try {
             await runOnServer(source, jobModel, abort.signal)
@@ -153,7 +158,7 @@ export function useUpscaleJob(deps: UpscaleJobDeps): UpscaleJob {
         setRun(null)
       }
     },
-    [checkEngine, scale, serverLimits, config, feedback, clearResult, model, modelFor, runOnServer, runInBrowser, fallBackDuringJob],
+    [checkEngine, scale, serverLimits, serverModelList, config, feedback, clearResult, model, modelFor, runOnServer, runInBrowser, fallBackDuringJob],
   )
 
   const cancel = useCallback(() => {

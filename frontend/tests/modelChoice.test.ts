@@ -1,0 +1,135 @@
+import { createElement } from 'react'
+import { renderToStaticMarkup } from 'react-dom/server'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { ServerModel } from '../src/api/system'
+import { JobSettings } from '../src/components/JobSettings'
+import type { CheckedEngine, Engine } from '../src/engine'
+import { useModelChoice, type ModelChoice } from '../src/hooks/useModelChoice'
+import { translate } from '../src/i18n'
+import { BROWSER_MODELS } from '../src/browser/models'
+
+const CONFIG_DEFAULT = 'RealESRGAN_x4plus'
+const SERVER_DEFAULT = 'realesr-animevideov3'
+const ANIME = 'RealESRGAN_x4plus_anime_6B'
+const model = (name: string): ServerModel => ({ name, scale: 4, arch: null })
+const server = (defaultModel = SERVER_DEFAULT): CheckedEngine => ({ kind: 'server', health: { status: 'healthy', model_loaded: true, model: defaultModel } })
+const withAnime = [model(CONFIG_DEFAULT), model(SERVER_DEFAULT), model(ANIME)]
+const withoutAnime = [model(CONFIG_DEFAULT), model(SERVER_DEFAULT)]
+
+/** The hook as the first render of a page sees it (state starts from localStorage). */
+function render(engine: Engine, serverModels: ServerModel[] | null, modelsLoading = false): ModelChoice {
+  let out: ModelChoice | undefined
+  function Probe() {
+    out = useModelChoice(CONFIG_DEFAULT, engine, serverModels, modelsLoading)
+    return null
+  }
+  renderToStaticMarkup(createElement(Probe))
+  return out!
+}
+
+let store: Map<string, string>
+beforeEach(() => {
+  store = new Map()
+  vi.stubGlobal('localStorage', {
+    getItem: (k: string) => store.get(k) ?? null,
+    setItem: (k: string, v: string) => void store.set(k, String(v)),
+    removeItem: (k: string) => void store.delete(k),
+  })
+})
+afterEach(() => vi.unstubAllGlobals())
+
+describe('a remembered model and a backend with another model list', () => {
+  it("falls back to the backend's default, and the picker shows it", () => {
+    store.set('upscaler.model', ANIME)
+    const choice = render(server(), withoutAnime)
+    expect(choice.model).toBe(SERVER_DEFAULT)
+    expect(choice.modelFor(server(), withoutAnime)).toBe(SERVER_DEFAULT)
+  })
+
+  it('keeps the preference, so the model comes back once the backend lists it again', () => {
+    store.set('upscaler.model', ANIME)
+    render(server(), withoutAnime)
+    expect(store.get('upscaler.model')).toBe(ANIME)
+    const choice = render(server(), withAnime)
+    expect(choice.model).toBe(ANIME)
+    expect(choice.modelFor(server(), withAnime)).toBe(ANIME)
+  })
+
+  it('sends a job a model from the list the backend gives now, not the one it gave before it went away', () => {
+    // The list held from before the outage still has the choice; the backend's new one does not.
+    const choice = render(server(), withAnime)
+    expect(choice.model).toBe(CONFIG_DEFAULT)
+    expect(choice.modelFor(server(), [model(SERVER_DEFAULT), model(ANIME)])).toBe(SERVER_DEFAULT)
+  })
+
+  it("uses the backend's default named in this check, when its list could not be had", () => {
+    store.set('upscaler.model', ANIME)
+    expect(render(server(), withAnime).modelFor(server('RealESRGAN_x2plus'), null)).toBe('RealESRGAN_x2plus')
+  })
+
+  it('remembers what the user picks', () => {
+    render(server(), withAnime).setModel(ANIME)
+    expect(store.get('upscaler.model')).toBe(ANIME)
+  })
+
+  it('works without storage (blocked by the browser)', () => {
+    vi.stubGlobal('localStorage', undefined)
+    expect(render(server(), withAnime).model).toBe(CONFIG_DEFAULT)
+  })
+})
+
+describe('the picker before the server has answered', () => {
+  const browserOnly = BROWSER_MODELS.map((m) => m.name)
+
+  it('is loading, with no browser models, while the engine is being checked', () => {
+    const choice = render({ kind: 'checking' }, null)
+    expect(choice.loading).toBe(true)
+    expect(choice.options).toEqual([])
+  })
+
+  it("is loading while the server's first model list is on its way", () => {
+    const choice = render(server(), null, true)
+    expect(choice.loading).toBe(true)
+    expect(choice.options).toEqual([])
+  })
+
+  it("offers the server's list once it is in, and the server default when it failed", () => {
+    expect(render(server(), withAnime).options.map((m) => m.name)).toEqual(withAnime.map((m) => m.name))
+    const failed = render(server(), null, false)
+    expect(failed.loading).toBe(false)
+    expect(failed.options.map((m) => m.name)).toEqual([SERVER_DEFAULT])
+  })
+
+  it('offers the browser models once the browser is decided on', () => {
+    const choice = render({ kind: 'browser', reason: 'unreachable' }, null)
+    expect(choice.loading).toBe(false)
+    expect(choice.options.map((m) => m.name)).toEqual(browserOnly)
+  })
+})
+
+describe('JobSettings while models load', () => {
+  const props = {
+    models: [],
+    model: '',
+    onModelChange: () => {},
+    scale: 4,
+    onScaleChange: () => {},
+    showFormat: false,
+    format: 'png' as const,
+    onFormatChange: () => {},
+    disabled: false,
+  }
+  const markup = (lang: 'en' | 'zh', loading: boolean) =>
+    renderToStaticMarkup(createElement(JobSettings, { ...props, loading, t: (k, p) => translate(lang, k, p) }))
+  const picker = (html: string) => html.match(/<select[^>]*data-testid="model"[^>]*>.*?<\/select>/)![0]
+
+  it('shows a disabled picker that says models are loading, in the page language', () => {
+    expect(picker(markup('en', true))).toMatch(/disabled.*Loading models…/)
+    expect(picker(markup('zh', true))).toContain(translate('zh', 'modelsLoading'))
+    expect(translate('zh', 'modelsLoading')).not.toBe(translate('en', 'modelsLoading'))
+  })
+
+  it('is enabled once loaded', () => {
+    expect(picker(markup('en', false))).not.toMatch(/disabled|Loading/)
+  })
+})
