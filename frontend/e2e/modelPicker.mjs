@@ -1,0 +1,245 @@
+#!/usr/bin/env node
+/**
+ * End-to-end tests of the model picker in real headless Chromium (playwright-core), against a
+ * backend mocked with page.route, so its answers, their timing and its model list can change
+ * between steps (a slow start, a redeploy with other models):
+ *
+ *   1. page load in server mode: the picker says models are loading, and offers no browser
+ *      model, until the server's list is in;
+ *   2. a chosen (and remembered) model that the redeployed backend no longer lists: the
+ *      picker and the job fall back to the backend's default; the choice comes back with the model.
+ *
+ * The app is built into a temporary folder and served by vite preview, so the shared dist/ and
+ * its config.json (used by run.mjs) are left alone.
+ * Env: PYTHON (default ../.venv/bin/python), CHROMIUM (default /usr/bin/chromium),
+ * E2E_DIST=<folder> to reuse a build, E2E_HEADED=1.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+
+const FRONTEND = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const REPO = resolve(FRONTEND, '..')
+const PYTHON = process.env.PYTHON || join(REPO, '.venv', 'bin', 'python')
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
+const VITE = join(FRONTEND, 'node_modules', 'vite', 'bin', 'vite.js')
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic']
+
+// The mocked backend's default differs from the app's configured one (realesr-animevideov3),
+// so a fallback to the wrong default shows.
+const SERVER_DEFAULT = 'RealESRGAN_x2plus'
+const ANIME = 'RealESRGAN_x4plus_anime_6B'
+const BROWSER_ONLY = 'RealESRGAN_x4plus'
+const FULL_LIST = ['realesr-animevideov3', SERVER_DEFAULT, ANIME]
+
+const tmp = mkdtempSync(join(tmpdir(), 'upscaler-e2e-models-'))
+const children = []
+const results = []
+let failures = 0
+
+const log = (...args) => console.log(`[e2e-models ${new Date().toISOString().slice(11, 19)}]`, ...args)
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message)
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer()
+    srv.unref()
+    srv.on('error', rej)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => res(port))
+    })
+  })
+}
+
+async function waitFor(what, fn, timeoutMs) {
+  const deadline = Date.now() + timeoutMs
+  let last
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn()
+      if (v) return v
+    } catch (err) {
+      last = err
+    }
+    await sleep(200)
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`)
+}
+
+async function test(name, fn) {
+  if (process.env.E2E_ONLY && !name.includes(process.env.E2E_ONLY)) return
+  const t0 = Date.now()
+  log(`▶ ${name}`)
+  try {
+    await fn()
+    results.push(`✓ ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`)
+  } catch (err) {
+    failures++
+    results.push(`✗ ${name}: ${err.message}`)
+    log(`✗ ${name}\n${err.stack}`)
+  }
+}
+
+/** A backend whose answers the test changes as it goes: delays, default model and model list. */
+function mockBackend() {
+  const state = { healthDelayMs: 0, modelsDelayMs: 0, models: [...FULL_LIST], postedModels: [] }
+  const json = (body, status = 200) => ({ status, contentType: 'application/json', body: JSON.stringify(body) })
+  const answer = async (route) => {
+    const req = route.request()
+    const path = new URL(req.url()).pathname
+    if (path.endsWith('/api/health')) {
+      await sleep(state.healthDelayMs)
+      return route.fulfill(json({ status: 'healthy', model_loaded: true, model: SERVER_DEFAULT, device: { type: 'cpu', name: 'cpu' } }))
+    }
+    if (path.endsWith('/api/models')) {
+      await sleep(state.modelsDelayMs)
+      const models = state.models.map((name) => ({ name, scale: name === SERVER_DEFAULT ? 2 : 4, arch: null, source: 'bundled', loaded: false, default: name === SERVER_DEFAULT }))
+      return route.fulfill(json({ default: SERVER_DEFAULT, models }))
+    }
+    if (path.endsWith('/api/info')) return route.fulfill(json({ limits: {} }))
+    if (path.endsWith('/api/jobs') && req.method() === 'POST') {
+      const body = req.postDataBuffer()?.toString('latin1') ?? ''
+      state.postedModels.push(body.match(/name="model"\r\n\r\n([^\r]*)\r\n/)?.[1] ?? null)
+      return route.fulfill(json({ detail: 'stopped by the test', code: 'test_stop' }, 422))
+    }
+    return route.fulfill(json({ detail: 'not mocked' }, 404))
+  }
+  return { state, answer }
+}
+
+async function newPage(browser, web, backend) {
+  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 860 } })
+  // Every state the model picker passes through, for the checks on what the user could see.
+  await context.addInitScript(() => {
+    window.__pickerStates = []
+    const snap = () => {
+      const el = document.querySelector('[data-testid=model]')
+      if (!el) return
+      const s = { disabled: el.disabled, text: el.innerText, options: [...el.options].map((o) => o.value).filter(Boolean), value: el.value }
+      const last = window.__pickerStates.at(-1)
+      if (!last || JSON.stringify(last) !== JSON.stringify(s)) window.__pickerStates.push(s)
+    }
+    new MutationObserver(snap).observe(document, { subtree: true, childList: true, attributes: true, characterData: true })
+  })
+  await context.route(/\/config\.json(\?.*)?$/, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ apiUrl: '', mode: 'server' }) }))
+  await context.route(/\/api\//, backend.answer)
+  const page = await context.newPage()
+  page.on('pageerror', (err) => log(`  [pageerror] ${err.message}`))
+  await page.goto(web)
+  return { context, page }
+}
+
+const pickerValue = (page) => page.getByTestId('model').inputValue()
+const pickerOptions = (page) => page.locator('[data-testid=model] option').evaluateAll((els) => els.map((e) => e.value))
+
+/** Start a job; the mocked backend refuses it, after the app's check has asked for health and models. */
+async function startJob(page, backend, image) {
+  const before = backend.state.postedModels.length
+  if (!(await page.locator('.preview img').count())) await page.getByTestId('file-input').setInputFiles(image)
+  await page.getByTestId('start').click()
+  await waitFor('the job request', async () => backend.state.postedModels.length > before, 15000)
+  await page.getByTestId('error').waitFor({ timeout: 10000 })
+  return backend.state.postedModels.at(-1)
+}
+
+async function main() {
+  assert(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}`)
+  let dist = process.env.E2E_DIST
+  if (!dist) {
+    dist = join(tmp, 'dist')
+    log('building the frontend')
+    const r = spawnSync(process.execPath, [VITE, 'build', '--outDir', dist, '--emptyOutDir', '--logLevel', 'warn'], { cwd: FRONTEND, stdio: 'inherit' })
+    assert(r.status === 0, 'vite build failed')
+  }
+  const image = join(tmp, 'small.png')
+  const py = spawnSync(PYTHON, ['-c', 'import sys; from PIL import Image; Image.new("RGB", (40, 32), "teal").save(sys.argv[1])', image], { stdio: 'inherit' })
+  assert(py.status === 0, 'could not write the test image')
+
+  const port = await freePort()
+  const web = `http://127.0.0.1:${port}`
+  const preview = spawn(process.execPath, [VITE, 'preview', '--outDir', dist, '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: FRONTEND, stdio: 'ignore' })
+  children.push(preview)
+  await waitFor('vite preview', async () => (await fetch(web)).ok, 60000)
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: process.env.E2E_HEADED !== '1' })
+  try {
+    await test('page load in server mode: the picker says models are loading until the server list is in', async () => {
+      const backend = mockBackend()
+      backend.state.healthDelayMs = 1500
+      backend.state.modelsDelayMs = 1000
+      const { context, page } = await newPage(browser, web, backend)
+      await page.getByTestId('model').waitFor({ state: 'attached', timeout: 10000 })
+      // The server has not answered yet: nothing to pick, and the user is told why.
+      const early = page.getByTestId('model')
+      assert(await early.isDisabled(), 'the picker should be disabled while the models load')
+      assert(/loading models/i.test(await early.innerText()), `the picker should say models are loading: ${await early.innerText()}`)
+      await waitFor("the server's model list", async () => JSON.stringify(await pickerOptions(page)) === JSON.stringify(FULL_LIST), 15000)
+      assert(await page.getByTestId('model').isEnabled(), 'the picker should be enabled once the list is in')
+      const states = await page.evaluate(() => window.__pickerStates)
+      const offered = states.filter((s) => !s.disabled && s.options.length)
+      assert(offered.length && offered.every((s) => !s.options.includes(BROWSER_ONLY)), `a browser-only model was offered: ${JSON.stringify(states)}`)
+      assert(offered.every((s) => JSON.stringify(s.options) === JSON.stringify(FULL_LIST)), `the picker offered another list before the server's: ${JSON.stringify(states)}`)
+      await context.close()
+    })
+
+    await test("a model the redeployed backend no longer has: the picker and the job use the backend's default; the choice comes back with the model", async () => {
+      const backend = mockBackend()
+      const { context, page } = await newPage(browser, web, backend)
+      await page.locator(`[data-testid=model] option[value=${ANIME}]`).waitFor({ state: 'attached', timeout: 15000 })
+      await page.getByTestId('model').selectOption(ANIME)
+      assert((await startJob(page, backend, image)) === ANIME, 'the first job should use the chosen model')
+
+      // Redeployed without the model, between two idle checks: the next job's check sees the new list.
+      backend.state.models = ['realesr-animevideov3', SERVER_DEFAULT]
+      const posted = await startJob(page, backend, image)
+      assert(posted === SERVER_DEFAULT, `the job should fall back to the backend's default, not send ${posted}`)
+      assert((await pickerValue(page)) === SERVER_DEFAULT, `the picker should show the model sent: ${await pickerValue(page)}`)
+
+      // A reload keeps the preference; the model is still missing, so the default is shown.
+      await page.reload()
+      await waitFor('the picker after the reload', async () => (await page.getByTestId('model').isEnabled()) && (await pickerValue(page)) === SERVER_DEFAULT, 15000)
+
+      // The model is back: so is the choice, in the picker and in the job.
+      backend.state.models = [...FULL_LIST]
+      assert((await startJob(page, backend, image)) === ANIME, 'the job should use the remembered model again')
+      assert((await pickerValue(page)) === ANIME, `the picker should show the remembered model again: ${await pickerValue(page)}`)
+      await page.reload()
+      await waitFor('the remembered model after a reload', async () => (await page.getByTestId('model').isEnabled()) && (await pickerValue(page)) === ANIME, 15000)
+      await context.close()
+    })
+  } finally {
+    await browser.close()
+  }
+}
+
+async function cleanup() {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await exited
+    }
+  }
+  rmSync(tmp, { recursive: true, force: true })
+}
+
+main()
+  .catch((err) => {
+    failures++
+    results.push(`✗ setup: ${err.message}`)
+    log(err.stack)
+  })
+  .finally(async () => {
+    await cleanup()
+    console.log(`\n${results.join('\n')}`)
+    process.exit(failures ? 1 : 0)
+  })
