@@ -10,10 +10,12 @@ import numpy as np
 from PIL import Image
 
 from backend.errors import DecompressionBomb, TruncatedImage
+from backend.imaging.bmp32 import raw_bmp_alpha
 from backend.imaging.limits import check_jpeg_scans, check_pixel_limit, open_header
-from backend.imaging.modes import PixelData, image_to_pixels, wide_png_pixels
+from backend.imaging.modes import PixelData, image_to_pixels, wide_png_pixels, with_alpha
 from backend.imaging.orientation import apply_orientation, read_orientation
 from backend.imaging.png16 import is_wide_png, read_wide_png
+from backend.imaging.png_text import over_text_limit, without_text_chunks
 from backend.imaging.tiff16 import load_planar_tiff, read_wide_tiff, wide_tiff
 
 # What Pillow raises when the pixel data ends early or is corrupt.
@@ -50,6 +52,16 @@ def decode_image(data: bytes, *, max_pixels: int) -> DecodedImage:
     Animated images (GIF, APNG, animated WebP) give their first frame. Raises EmptyUpload,
     InvalidImage, TruncatedImage or DecompressionBomb from backend.errors.
     """
+    try:
+        return _decode(data, max_pixels)
+    except TruncatedImage as exc:
+        retry = without_text_chunks(data) if over_text_limit(exc) else None
+        if retry is None:
+            raise
+        return _decode(retry, max_pixels)  # a PNG whose metadata Pillow refuses: the pixels without it
+
+
+def _decode(data: bytes, max_pixels: int) -> DecodedImage:
     with open_header(data) as image:
         check_pixel_limit(image.size, max_pixels)  # before a single pixel is decoded
         source_format = "JPEG" if image.format == "MPO" else image.format
@@ -96,6 +108,7 @@ def _frame_count(image: Image.Image, data: bytes) -> int:
 def _decode_first_frame(image: Image.Image, data: bytes) -> PixelData:
     wide_png = is_wide_png(image)
     tiff = wide_tiff(image)
+    bmp_alpha = raw_bmp_alpha(image, data)  # before the load, which forgets the pixel layout
     try:
         if wide_png:
             channels = read_wide_png(image, data)
@@ -113,4 +126,5 @@ def _decode_first_frame(image: Image.Image, data: bytes) -> PixelData:
         return wide_png_pixels(channels, image.info.get("transparency"), image.info.get("icc_profile") or None)
     if tiff is not None and not tiff.planar:
         return wide_png_pixels(channels, None, image.info.get("icc_profile") or None)
-    return image_to_pixels(image)
+    pixels = image_to_pixels(image)
+    return pixels if bmp_alpha is None else with_alpha(pixels, bmp_alpha)

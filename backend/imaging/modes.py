@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from dataclasses import dataclass
 
@@ -52,6 +53,11 @@ def image_to_pixels(image: Image.Image) -> PixelData:
     if is_gray:
         array = gray_to_rgb(array[..., 0], array[..., 1]) if has_alpha else gray_to_rgb(array)
     return PixelData(array, is_gray, has_alpha, 8, icc_profile)
+
+
+def with_alpha(data: PixelData, alpha: np.ndarray) -> PixelData:
+    """8-bit RGB pixel data with an (H, W) uint8 alpha plane added (read beside Pillow, e.g. BMP's)."""
+    return dataclasses.replace(data, pixels=np.dstack([data.pixels, alpha]), has_alpha=True)
 
 
 def wide_png_pixels(channels: np.ndarray, transparency: object, icc_profile: bytes | None) -> PixelData:

@@ -1,0 +1,106 @@
+"""Odd real-world files the odd-image audit (tests/api/test_odd_images.py) found mishandled."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from imaging_samples import MAX_PIXELS, alpha_ramp, photo, to_bytes
+from odd_corpus import insert_png_chunk, png_chunk, rgb_profile
+from PIL import Image
+
+from backend.imaging import decode_image, encode_image, probe_size
+
+
+def rgba_photo() -> np.ndarray:
+    rgb = photo("chelsea")
+    return np.dstack([rgb, alpha_ramp(*rgb.shape[:2])])
+
+
+def bmp32(rgba: np.ndarray, *, top_down: bool = False) -> bytes:
+    """A 32-bit BI_RGB BMP with a BITMAPINFOHEADER, as Windows tools (and Pillow) write RGBA."""
+    height, width = rgba.shape[:2]
+    rows = rgba[..., [2, 1, 0, 3]]  # BGRA
+    pixels = (rows if top_down else rows[::-1]).tobytes()
+    info = struct.pack("<IiiHHIIiiII", 40, width, -height if top_down else height, 1, 32, 0, len(pixels), 0, 0, 0, 0)
+    return b"BM" + struct.pack("<IHHI", 54 + len(pixels), 0, 0, 54) + info + pixels
+
+
+@pytest.mark.parametrize("top_down", [False, True], ids=["bottom-up", "top-down"])
+def test_32_bit_bmp_keeps_its_alpha(top_down: bool) -> None:
+    # Before: Pillow reads 32-bit BI_RGB as RGB ("BGRX"), so the alpha of such a BMP was dropped.
+    rgba = rgba_photo()
+    decoded = decode_image(bmp32(rgba, top_down=top_down), max_pixels=MAX_PIXELS)
+    assert decoded.has_alpha and decoded.pixels.shape == (*rgba.shape[:2], 4)
+    np.testing.assert_array_equal(decoded.pixels, rgba)
+
+
+def test_pillows_own_rgba_bmp_keeps_its_alpha() -> None:
+    rgba = rgba_photo()
+    decoded = decode_image(to_bytes(Image.fromarray(rgba), "BMP"), max_pixels=MAX_PIXELS)
+    assert decoded.has_alpha
+    np.testing.assert_array_equal(decoded.pixels, rgba)
+
+
+@pytest.mark.parametrize("filler", [0, 255], ids=["zero", "opaque"])
+def test_32_bit_bmp_with_a_constant_fourth_byte_stays_opaque_rgb(filler: int) -> None:
+    # Most 32-bit BMPs without alpha leave the fourth byte 0 (or 255): that is no transparency.
+    rgb = photo("coffee")
+    data = bmp32(np.dstack([rgb, np.full(rgb.shape[:2], filler, np.uint8)]))
+    decoded = decode_image(data, max_pixels=MAX_PIXELS)
+    assert not decoded.has_alpha and decoded.pixels.shape == (*rgb.shape[:2], 3)
+    np.testing.assert_array_equal(decoded.pixels, rgb)
+
+
+def big_text_chunk(kind: bytes) -> bytes:
+    """8 MB of text in a few KB: more than Pillow's 1 MB limit per text chunk."""
+    text = zlib.compress(b"a long comment " * 600_000, 9)
+    payload = b"Comment\0\0" + text if kind == b"zTXt" else b"Comment\0\1\0\0\0" + text
+    return png_chunk(kind, payload)
+
+
+@pytest.mark.parametrize("kind", [b"zTXt", b"iTXt"])
+@pytest.mark.parametrize("where", ["before-pixels", "after-pixels"])
+def test_png_with_a_giant_compressed_text_chunk_decodes(kind: bytes, where: str) -> None:
+    # Before: 422 "truncated or corrupt" for a whole image whose metadata is merely large.
+    rgb = photo("astronaut")
+    plain = to_bytes(Image.fromarray(rgb), "PNG")
+    chunk = big_text_chunk(kind)
+    if where == "before-pixels":
+        data = insert_png_chunk(plain, chunk[4:8], chunk[8:-4])
+    else:
+        data = plain[:-12] + chunk + plain[-12:]  # just before IEND
+    assert probe_size(data) == (rgb.shape[1], rgb.shape[0])
+    np.testing.assert_array_equal(decode_image(data, max_pixels=MAX_PIXELS).pixels, rgb)
+
+
+def test_png_text_within_limits_is_still_read() -> None:
+    # Legacy EXIF in a "Raw profile type exif" zTXt (ImageMagick) keeps orienting the image.
+    rgb = photo("astronaut")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    raw = exif.tobytes()
+    hex_text = f"\nexif\n{len(raw):8d}\n{raw.hex()}\n".encode()
+    data = insert_png_chunk(
+        to_bytes(Image.fromarray(rgb), "PNG"), b"zTXt", b"Raw profile type exif\0\0" + zlib.compress(hex_text)
+    )
+    decoded = decode_image(data, max_pixels=MAX_PIXELS)
+    np.testing.assert_array_equal(decoded.pixels, np.rot90(rgb, k=-1))
+
+
+def result_profile(data: bytes) -> bytes | None:
+    with Image.open(io.BytesIO(data)) as image:
+        return image.info.get("icc_profile")
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
+def test_a_truncated_icc_profile_is_not_written_into_the_result(fmt: str) -> None:
+    # Before: a profile cut short (its header claims more bytes than it has) was copied into the result.
+    whole = rgb_profile("adobe-rgb")
+    source = to_bytes(Image.fromarray(photo("coffee")), "JPEG", quality=95, icc_profile=whole[:200])
+    decoded = decode_image(source, max_pixels=MAX_PIXELS)
+    assert result_profile(encode_image(decoded.pixels, fmt=fmt, icc_profile=decoded.icc_profile)) is None
+    assert result_profile(encode_image(decoded.pixels, fmt=fmt, icc_profile=whole)) == whole
