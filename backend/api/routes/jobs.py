@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import time
 from collections.abc import AsyncIterator, Callable
-from email.utils import formatdate
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any
 
-import anyio
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -19,8 +16,8 @@ from starlette.types import Receive, Scope, Send
 from backend.api.auth import require_api_key
 from backend.api.deps import OptionsDep, ServiceDep, single_file
 from backend.api.errors import error_responses
-from backend.api.middleware import ORIGINAL_METHOD
-from backend.api.schemas import JobError, JobStatus
+from backend.api.file_response import OpenFileResponse
+from backend.api.schemas import ErrorResponse, JobError, JobStatus
 from backend.api.uploads import content_disposition, prepare_upload, result_filename, result_headers
 from backend.errors import UserError
 from backend.imaging import MEDIA_TYPES
@@ -187,10 +184,12 @@ async def _events(job: Job, request: Request, service: UpscaleService) -> AsyncI
             "description": "The upscaled image",
             "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in MEDIA_TYPES.values()},
         },
+        206: {"description": "The one byte range asked for with `Range` (to resume a download), in Content-Range"},
         **error_responses(404, 409),
+        416: {"model": ErrorResponse, "description": "The range starts past the end; Content-Range: bytes */size"},
     },
 )
-def job_result(job_id: str, service: ServiceDep) -> Response:
+def job_result(job_id: str, request: Request, service: ServiceDep) -> Response:
     job = service.get_job(job_id)
     snap = job.snapshot()
     if snap.state is JobState.failed:
@@ -218,57 +217,8 @@ def job_result(job_id: str, service: ServiceDep) -> Response:
             **result_headers(snap),
             "Content-Disposition": content_disposition(result_filename(job.input.filename, snap.format)),
         },
+        request_headers=request.headers,
     )
-
-
-class OpenFileResponse(Response):
-    """A file already open, sent whole with its Content-Length, Last-Modified and ETag, and closed
-    however the response ends. Unlike FileResponse, nothing is looked up by path while sending."""
-
-    chunk_size = 64 * 1024
-
-    def __init__(
-        self,
-        file: BinaryIO,
-        stat_result: os.stat_result,
-        *,
-        media_type: str,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        self.file = file
-        self.size = stat_result.st_size
-        self.status_code = 200
-        self.media_type = media_type
-        self.background = None
-        etag = hashlib.md5(f"{stat_result.st_mtime}-{stat_result.st_size}".encode(), usedforsecurity=False)
-        self.init_headers(
-            {
-                **(headers or {}),
-                "Content-Length": str(self.size),
-                "Last-Modified": formatdate(stat_result.st_mtime, usegmt=True),
-                "ETag": f'"{etag.hexdigest()}"',
-            }
-        )
-
-    def __del__(self) -> None:  # a response that was never sent
-        self.file.close()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-            if scope.get("method") == "HEAD" or scope.get("state", {}).get(ORIGINAL_METHOD) == "HEAD":
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-                return
-            left = self.size  # what the headers promised, even if the file changed since
-            while True:
-                chunk = await anyio.to_thread.run_sync(self.file.read, min(self.chunk_size, left))
-                left -= len(chunk)
-                more_body = left > 0 and len(chunk) > 0
-                await send({"type": "http.response.body", "body": chunk, "more_body": more_body})
-                if not more_body:
-                    break
-        finally:
-            self.file.close()
 
 
 @router.delete(
