@@ -1,7 +1,7 @@
 """Make Real-ESRGAN models available: list them, prepare the bundled ones, download the rest.
 
 cd backend && python download_models.py            # default model ready (offline, no download)
-python download_models.py --list                    # what is bundled / downloaded / missing
+python download_models.py --list                    # bundled / downloaded / corrupt / missing
 python download_models.py --model realesr-general-x4v3
 download-models --all --base-url https://mirror.example/releases/download
 """
@@ -56,15 +56,46 @@ def _bundled_size(spec: ModelSpec, settings: Settings) -> int | None:
         return None
 
 
-def model_rows(settings: Settings) -> list[tuple[str, str, str, str, str, str]]:
-    """(name, scale, arch, status, size, description) for every official and custom model."""
-    rows = []
+Row = tuple[str, str, str, str, str, str]
+
+
+def file_problem(path: Path, spec: ModelSpec) -> tuple[str, str] | None:
+    """("corrupt" or "unreadable", why) when the file at `path` cannot serve as `spec`, else None.
+
+    The registry checksum decides when there is one (one read, no torch); otherwise the file must
+    load as the right architecture and scale. When it does not load, the server falls back to the
+    bundled weights (or fails), so calling it "downloaded" would mislead the operator.
+    """
+    from backend.models.download import existing_problem
+
+    try:
+        problem = existing_problem(path, spec)
+    except OSError as exc:  # permission denied, I/O error: not a reason to stop the listing
+        return "unreadable", str(exc)
+    if problem is None:
+        return None
+    return "corrupt", problem.strip().splitlines()[0]  # torch's unpickler errors run to many lines
+
+
+def model_rows(settings: Settings) -> tuple[list[Row], dict[str, str]]:
+    """(name, scale, arch, status, size, description) for every official and custom model, and
+    for each official file on disk that the server cannot use, a line that says why and what to do.
+    """
+    rows: list[Row] = []
+    problems: dict[str, str] = {}
     has_bundle = bundled_available()
     for spec in OFFICIAL_MODELS.values():
         path = settings.models_dir / spec.file_name
         size: int | None = None
         if path.is_file():
-            status, size = "downloaded", path.stat().st_size
+            size = path.stat().st_size
+            found = file_problem(path, spec)
+            status = "downloaded" if found is None else found[0]
+            if found is not None:
+                problems[spec.name] = (
+                    f"{path} is {found[0]} ({found[1]}); "
+                    f"run `python download_models.py --model {spec.name}` to fetch it again"
+                )
         elif spec.bundled_stem and has_bundle:
             status, size = "bundled", _bundled_size(spec, settings)
         else:
@@ -82,12 +113,14 @@ def model_rows(settings: Settings) -> list[tuple[str, str, str, str, str, str]]:
     for entry in list_models(settings.models_dir):
         if entry.source == "custom" and entry.path is not None:
             rows.append((entry.name, "?", "?", "custom", _human_size(entry.path.stat().st_size), entry.path.name))
-    return rows
+    return rows, problems
 
 
-def format_table(settings: Settings) -> str:
+def format_table(settings: Settings) -> tuple[str, dict[str, str]]:
+    """The listing, and the problems of `model_rows` for the caller to report."""
     header = ("NAME", "SCALE", "ARCH", "STATUS", "SIZE", "DESCRIPTION")
-    rows = [header, *model_rows(settings)]
+    found, problems = model_rows(settings)
+    rows = [header, *found]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     lines = []
     for row in rows:
@@ -97,7 +130,7 @@ def format_table(settings: Settings) -> str:
     lines.append(f"models directory: {settings.models_dir}")
     if settings.default_model:
         lines.append(f"default model:    {settings.default_model}")
-    return "\n".join(lines)
+    return "\n".join(lines), problems
 
 
 def ensure_default(settings: Settings, *, show_progress: bool) -> str:
@@ -187,7 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
             "(bundled models need no download)."
         ),
     )
-    parser.add_argument("--list", action="store_true", help="list models and whether they are available")
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="list models and whether each is usable (files on disk are verified); exit 1 if one is corrupt",
+    )
     parser.add_argument(
         "--model",
         action="append",
@@ -225,9 +262,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             check_url(settings.download_base_url)  # up front: a URL without http:// never works
         if args.list:
-            print(format_table(settings))
+            table, problems = format_table(settings)
+            print(table, flush=True)
+            for name, problem in problems.items():
+                print(f"error: {name}: {problem}", file=sys.stderr)
             if not (args.model or args.all):
-                return 0
+                # Like a failed download: the server cannot use that file, so a script should notice.
+                return 1 if problems else 0
         if args.model or args.all:
             names = list(OFFICIAL_MODELS) if args.all else args.model
             kwargs: dict[str, object] = {"show_progress": show_progress}

@@ -14,6 +14,7 @@ import pytest
 from backend import download_models
 from backend.models.registry import OFFICIAL_MODELS
 from backend.settings import BACKEND_DIR
+from tests.cli.test_cli_download_verify import rrdb_checkpoint
 
 if TYPE_CHECKING:
     from conftest import FileServer
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
 def test_list_shows_every_model_and_its_status(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], make_ckpt: Callable[[int], bytes]
 ) -> None:
-    (tmp_path / "RealESRGAN_x2plus.pth").write_bytes(b"x" * 2048)  # as if downloaded
+    # As if downloaded: a real RRDBNet x2 checkpoint, since --list now checks that the file loads.
+    (tmp_path / "RealESRGAN_x2plus.pth").write_bytes(rrdb_checkpoint(2))
     (tmp_path / "my-custom-model.pth").write_bytes(make_ckpt(3))
     assert download_models.main(["--list", "--models-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -32,7 +34,8 @@ def test_list_shows_every_model_and_its_status(
         assert name in lines
     assert lines["RealESRGAN_x4plus"][1:4] == ["x4", "RRDBNet", "bundled"]
     assert lines["realesr-animevideov3"][1:4] == ["x4", "SRVGGNetCompact", "bundled"]
-    assert lines["RealESRGAN_x2plus"][1:6] == ["x2", "RRDBNet", "downloaded", "2.0", "KiB"]
+    size = download_models._human_size((tmp_path / "RealESRGAN_x2plus.pth").stat().st_size).split()
+    assert lines["RealESRGAN_x2plus"][1:6] == ["x2", "RRDBNet", "downloaded", *size]
     assert lines["realesr-general-x4v3"][3:5] == ["missing", "-"]
     assert lines["my-custom-model"][3] == "custom"
 
