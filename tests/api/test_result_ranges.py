@@ -103,7 +103,10 @@ def test_a_suffix_range_gives_the_last_bytes(client: httpx.Client, result: Resul
     assert longer.content == result.whole.content
 
 
-@pytest.mark.parametrize("spec", ["bytes={size}-", "bytes={size}-{more}", "bytes=-0", "bytes=" + "9" * 5000 + "-"])
+@pytest.mark.parametrize(
+    "spec",
+    ["bytes={size}-", "bytes={size}-{more}", "bytes=-0", pytest.param("bytes=" + "9" * 5000 + "-", id="huge-start")],
+)
 def test_an_unsatisfiable_range_is_416_with_the_size(client: httpx.Client, result: Result, spec: str) -> None:
     header = spec.format(size=result.size, more=result.size + 10)
     response = client.get(result.url, headers={"Range": header})
