@@ -217,6 +217,23 @@ def _refused(name: str, data: bytes, status: int, code: str, filename: str = "up
     return Odd(name, data, filename=filename, content_type="application/octet-stream", status=status, code=code)
 
 
+def ycck_jpeg(image: Image.Image, quality: int = 95) -> bytes:
+    """An Adobe YCCK JPEG (Photoshop's CMYK JPEGs) of an RGB image, through Pillow's CMYK writer.
+
+    libjpeg turns YCCK back into Adobe's inverted CMYK as C = 255 - R(Y, Cb, Cr), ..., K as stored;
+    Pillow inverts that again. So the file stores YCbCr of (c, m, y) and 255 - k: handed to Pillow's
+    writer, which inverts every sample, as 255 - YCbCr and k, and the Adobe marker then says YCCK.
+    """
+    cmyk = np.asarray(image.convert("CMYK"))
+    ycc = np.asarray(Image.fromarray(np.ascontiguousarray(cmyk[..., :3])).convert("YCbCr"))
+    planes = np.dstack([255 - ycc, cmyk[..., 3]]).astype(np.uint8)
+    data = bytearray(to_bytes(Image.fromarray(planes, "CMYK"), "JPEG", quality=quality))
+    # libjpeg writes an Adobe APP14 for 4 components: "Adobe", version, flags0, flags1, then the
+    # transform byte (0 = CMYK, 2 = YCCK).
+    data[data.index(b"\xff\xee\x00\x0eAdobe") + 4 + 11] = 2
+    return bytes(data)
+
+
 def jpeg_cases() -> list[Odd]:
     rgb = photo("astronaut")
     image = Image.fromarray(rgb)
@@ -225,6 +242,7 @@ def jpeg_cases() -> list[Odd]:
         _ok("jpeg-progressive", to_bytes(image, "JPEG", quality=95, progressive=True), rgb, slack=LOSSY, **jpeg),
         _ok("jpeg-gray", to_bytes(image.convert("L"), "JPEG", quality=95), _rgb3(_gray(rgb)), slack=LOSSY, gray=True),
         _ok("jpeg-cmyk-adobe", to_bytes(image.convert("CMYK"), "JPEG", quality=95), rgb, slack=LOSSY, **jpeg),
+        _ok("jpeg-ycck-adobe", ycck_jpeg(image), rgb, slack=LOSSY, **jpeg),
     ]
     for sampling in ("4:4:4", "4:2:2", "4:2:0"):  # Pillow cannot write 4:1:1 (its "4:1:1" is 4:2:0)
         data = to_bytes(image, "JPEG", quality=95, subsampling=sampling)
@@ -364,6 +382,21 @@ def container_cases() -> list[Odd]:
             np.asarray(pages[0]),
         ),
     ]
+    bilevel = image.convert("L").convert("1")
+    cases += [
+        _ok(
+            "tiff-g4-bilevel",
+            to_bytes(bilevel, "TIFF", compression="group4"),
+            _rgb3(np.asarray(bilevel.convert("L"))),
+            gray=True,
+        ),
+        _ok("tiff-orientation-6", to_bytes(image.transpose(_TRANSPOSE_BACK[6]), "TIFF", tiffinfo={274: 6}), rgb),
+        _ok(
+            "webp-exif-orientation-8",
+            to_bytes(image.transpose(_TRANSPOSE_BACK[8]), "WEBP", lossless=True, exif=_exif(8)),
+            rgb,
+        ),
+    ]
     if "AVIF" in Image.SAVE:
         cases.append(_ok("avif", to_bytes(image, "AVIF", quality=95), rgb, slack=VERY_LOSSY))
         cases.append(_ok("avif-alpha", to_bytes(image_rgba, "AVIF", quality=95), rgba, slack=VERY_LOSSY))
@@ -383,6 +416,17 @@ def _jpeg_claiming(width: int, height: int) -> bytes:
     data = bytearray(to_bytes(Image.fromarray(photo()), "JPEG", quality=80))
     sof = data.index(b"\xff\xc0")
     data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def _tiff_claiming(width: int, height: int) -> bytes:
+    data = bytearray(to_bytes(Image.fromarray(photo()), "TIFF"))
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for entry in range(struct.unpack_from("<H", data, ifd)[0]):
+        at = ifd + 2 + 12 * entry
+        tag = struct.unpack_from("<H", data, at)[0]
+        if tag in (256, 257):  # ImageWidth, ImageLength, as LONG
+            struct.pack_into("<HHII", data, at, tag, 4, 1, width if tag == 256 else height)
     return bytes(data)
 
 
@@ -410,6 +454,7 @@ def refused_cases() -> list[Odd]:
         _refused("jpeg-bomb-header", _jpeg_claiming(60_000, 60_000), 413, "decompression_bomb", "photo.jpg"),
         _refused("bmp-bomb-header", bytes(bmp_bomb), 413, "decompression_bomb", "photo.bmp"),
         _refused("gif-bomb-header", bytes(gif_bomb), 413, "decompression_bomb", "photo.gif"),
+        _refused("tiff-bomb-header", _tiff_claiming(60_000, 60_000), 413, "decompression_bomb", "photo.tif"),
     ]
 
 
