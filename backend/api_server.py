@@ -1,5 +1,8 @@
 """The Inpaint-Web upscaling service: `python api_server.py` or `uvicorn backend.api_server:app`.
 
+`python api_server.py` (and `upscale-server`) bound request headers to MAX_HEADER_BYTES; the
+uvicorn command line needs `--http h11 --h11-max-incomplete-event-size 65536` for the same.
+
 api (HTTP, this file and backend/api/) -> service (queue, jobs) -> engine (backend/models/).
 """
 
@@ -52,6 +55,13 @@ EXPOSED_HEADERS = [
 ]
 _MULTIPART_SLACK_BYTES = 256 * 1024  # form fields and part headers around the file(s)
 _GRACEFUL_BACKSTOP_SECONDS = 3
+# Request line plus headers. uvicorn's default parser (httptools) buffers header lines without
+# any limit, so main() runs h11, which answers 400 and closes the connection once this many bytes
+# of a request have come in without the end of its headers. A block that arrives whole in one
+# socket read is parsed as it is (100 KiB sent at once passes, 200 KiB does not), so the most
+# buffered is this plus one read. nginx reads at most 4 x 8 KiB of headers by default;
+# big cookies set by other apps on the same domain still fit.
+MAX_HEADER_BYTES = 64 * 1024
 
 
 def _body_limit(settings: Settings):  # noqa: ANN202
@@ -131,6 +141,8 @@ def main() -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        http="h11",
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         # A backstop: the service's own stop (started at the signal) ends open requests by SHUTDOWN_TIMEOUT.
         timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout) + _GRACEFUL_BACKSTOP_SECONDS,
     )
