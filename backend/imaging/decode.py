@@ -15,7 +15,7 @@ from backend.imaging.limits import check_jpeg_scans, check_pixel_limit, open_hea
 from backend.imaging.modes import PixelData, image_to_pixels, wide_png_pixels, with_alpha
 from backend.imaging.orientation import apply_orientation, read_orientation
 from backend.imaging.png16 import is_wide_png, read_wide_png
-from backend.imaging.png_text import over_text_limit, without_text_chunks
+from backend.imaging.png_metadata import without_refused_metadata
 from backend.imaging.tiff16 import load_planar_tiff, read_wide_tiff, wide_tiff
 
 # What Pillow raises when the pixel data ends early or is corrupt.
@@ -55,10 +55,10 @@ def decode_image(data: bytes, *, max_pixels: int) -> DecodedImage:
     try:
         return _decode(data, max_pixels)
     except TruncatedImage as exc:
-        retry = without_text_chunks(data) if over_text_limit(exc) else None
+        retry = without_refused_metadata(data, exc)
         if retry is None:
             raise
-        return _decode(retry, max_pixels)  # a PNG whose metadata Pillow refuses: the pixels without it
+        return _decode(retry, max_pixels)  # a PNG refused for its metadata: the pixels without it
 
 
 def _decode(data: bytes, max_pixels: int) -> DecodedImage:

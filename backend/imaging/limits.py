@@ -8,7 +8,7 @@ from PIL import Image, UnidentifiedImageError
 
 from backend.errors import DecompressionBomb, EmptyUpload, InvalidImage, TruncatedImage
 from backend.imaging.formats import INPUT_FORMATS, sniff_format
-from backend.imaging.png_text import over_text_limit, without_text_chunks
+from backend.imaging.png_metadata import without_refused_metadata
 from backend.imaging.variants import unsupported_variant
 
 # Pillow's parsers raise a zoo of exception types on malformed headers. UserWarning: Pillow warns on a
@@ -100,7 +100,7 @@ def probe_size(data: bytes) -> tuple[int, int]:
         with open_header(data) as image:
             return image.size
     except TruncatedImage as exc:
-        retry = without_text_chunks(data) if over_text_limit(exc) else None  # as decode_image does
+        retry = without_refused_metadata(data, exc)  # as decode_image does
         if retry is None:
             raise
         with open_header(retry) as image:

@@ -288,6 +288,7 @@ def png_cases() -> list[Odd]:
     ztxt = png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"odd " * 2_000_000, 9))  # 8 MB of text
     itxt = b"Description\0\0\0\0\0" + b"long text " * 80_000  # 800 KB, uncompressed
     plain = to_bytes(image, "PNG")
+    bad_text = png_chunk(b"tEXt", b"Software\0an editor that forgot the checksum")
     return [
         _ok("png-rgb", plain, rgb),
         Odd("png-named-jpg", plain, "photo.jpg", "image/jpeg", size=_size(rgb), truth=rgb),
@@ -300,6 +301,7 @@ def png_cases() -> list[Odd]:
         _ok("png-gama-chrm-srgb-iccp", chunky, rgb, icc=srgb),
         _ok("png-giant-ztxt", plain[:-12] + ztxt + plain[-12:], rgb),
         _ok("png-giant-itxt", insert_png_chunk(plain, b"iTXt", itxt), rgb),
+        _ok("png-text-bad-crc", plain[:33] + bad_text[:-4] + bytes(4) + plain[33:], rgb),  # checksum left 0
     ]
 
 

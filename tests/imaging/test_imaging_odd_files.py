@@ -12,6 +12,7 @@ from imaging_samples import MAX_PIXELS, alpha_ramp, photo, to_bytes
 from odd_corpus import insert_png_chunk, png_chunk, rgb_profile
 from PIL import Image
 
+from backend.errors import TruncatedImage
 from backend.imaging import decode_image, encode_image, probe_size
 
 
@@ -104,3 +105,27 @@ def test_a_truncated_icc_profile_is_not_written_into_the_result(fmt: str) -> Non
     decoded = decode_image(source, max_pixels=MAX_PIXELS)
     assert result_profile(encode_image(decoded.pixels, fmt=fmt, icc_profile=decoded.icc_profile)) is None
     assert result_profile(encode_image(decoded.pixels, fmt=fmt, icc_profile=whole)) == whole
+
+
+def with_bad_crc(chunk: bytes) -> bytes:
+    return chunk[:-4] + bytes(byte ^ 0xFF for byte in chunk[-4:])
+
+
+def test_png_with_a_bad_checksum_on_a_metadata_chunk_decodes() -> None:
+    # Before: 422. A tool edited the text and forgot the CRC; libpng and the browsers drop the chunk.
+    rgb = photo("astronaut")
+    plain = to_bytes(Image.fromarray(rgb), "PNG")
+    chunk = with_bad_crc(png_chunk(b"tEXt", b"Software\0an old editor"))
+    data = plain[:33] + chunk + plain[33:]  # right after IHDR, where Pillow checks CRCs
+    assert probe_size(data) == (rgb.shape[1], rgb.shape[0])
+    np.testing.assert_array_equal(decode_image(data, max_pixels=MAX_PIXELS).pixels, rgb)
+
+
+def test_png_with_a_bad_checksum_on_its_palette_is_still_corrupt() -> None:
+    # Only metadata may go: a palette (a critical chunk) with a wrong CRC is a broken file.
+    plain = to_bytes(Image.fromarray(photo("astronaut")).quantize(colors=16), "PNG")
+    start = plain.index(b"PLTE") - 4
+    end = start + 12 + int.from_bytes(plain[start : start + 4], "big")
+    data = plain[:start] + with_bad_crc(plain[start:end]) + plain[end:]
+    with pytest.raises(TruncatedImage):
+        decode_image(data, max_pixels=MAX_PIXELS)
