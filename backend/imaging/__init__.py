@@ -7,7 +7,8 @@
     MEDIA_TYPES                                         # output format -> Content-Type
 
 Modules: formats (names, magic bytes), limits (header + pixel limit), modes (Pillow modes -> arrays),
-png16 (16-bit colour PNG), tiff16 (16-bit colour TIFF), orientation (EXIF), icc, pixels (numpy helpers), decode, encode.
+png16 (16-bit colour PNG), tiff16 (16-bit colour TIFF), bmp32 (32-bit BMP alpha), png_metadata (PNG
+metadata Pillow refuses), orientation (EXIF), icc, pixels (numpy helpers), decode, encode.
 """
 
 from backend.imaging.decode import DecodedImage, decode_image
