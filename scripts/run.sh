@@ -28,15 +28,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# HOST and PORT as the backend reads them: the environment, else .env, else the defaults. The
+# preview proxies /api to that port (vite.config.ts reads API_PROXY_TARGET), on loopback when the
+# backend listens on every interface.
+read -r address proxy_target < <("$PY" -c '
+from backend.settings import Settings
+s = Settings()
+local = "127.0.0.1" if s.host in ("", "0.0.0.0") else "[::1]" if s.host == "::" else s.host
+local = f"[{local}]" if ":" in local and not local.startswith("[") else local
+print(f"{s.host}:{s.port}", f"http://{local}:{s.port}")')
+export API_PROXY_TARGET="${API_PROXY_TARGET:-$proxy_target}"
+
 if [ "${RUN_FRONTEND:-1}" != 0 ] && [ -f frontend/dist/index.html ]; then
     preview_log="${TMPDIR:-/tmp}/inpaint-frontend-preview.log"
-    echo "==> frontend: http://localhost:3332 (vite preview; log in $preview_log)"
+    echo "==> frontend: http://localhost:3332 (vite preview, /api -> $API_PROXY_TARGET; log in $preview_log)"
     setsid npm --prefix frontend run preview >"$preview_log" 2>&1 &
     frontend_pid=$!
 fi
 
-# HOST and PORT as the backend reads them: the environment, else .env, else the defaults.
-address="$("$PY" -c 'from backend.settings import Settings; s = Settings(); print(f"{s.host}:{s.port}")')"
 echo "==> backend: http://$address (docs at /docs, health at /api/health); Ctrl-C stops"
 # In the background with the signals passed on, so `kill <this script>` stops the backend too
 # (and the EXIT trap stops the frontend); the backend then finishes its graceful shutdown.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -46,3 +47,58 @@ def test_sigterm_to_run_sh_stops_the_backend(tmp_path) -> None:  # noqa: ANN001
     finally:
         if script.poll() is None:
             script.kill()
+
+
+def test_frontend_preview_proxies_to_the_port_the_backend_listens_on(tmp_path) -> None:  # noqa: ANN001
+    """With PORT=18xxx the preview on :3332 must send /api there, not to vite's default :8000.
+
+    A stand-in `npm` records the environment `npm run preview` gets (vite.config.ts reads
+    API_PROXY_TARGET from it); other npm calls go to the real npm.
+    """
+    port = free_port()
+    seen = tmp_path / "preview-env"
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    real_npm = shutil.which("npm") or "/usr/bin/npm"
+    (fake_bin / "npm").write_text(
+        "#!/usr/bin/env bash\n"
+        f'case " $* " in *" preview "*) echo "target=$API_PROXY_TARGET" > {seen}; exec sleep 600;; esac\n'
+        f'exec {real_npm} "$@"\n'
+    )
+    (fake_bin / "npm").chmod(0o755)
+    dist = REPO / "frontend" / "dist"
+    index = dist / "index.html"
+    made_dist, made_index = not dist.exists(), not index.exists()  # run.sh starts the preview only after a build
+    dist.mkdir(exist_ok=True)
+    if made_index:
+        index.write_text("<!doctype html>")
+    env = {
+        **os.environ,
+        "PATH": f"{fake_bin}:{os.environ['PATH']}",
+        "SKIP_APT": "1",
+        "SKIP_FRONTEND": "1",
+        "HOST": "0.0.0.0",
+        "PORT": str(port),
+        "WARMUP": "false",
+        "DEVICE": "cpu",
+        "JOBS_DIR": str(tmp_path / "jobs"),
+    }
+    env.pop("API_PROXY_TARGET", None)
+    script = subprocess.Popen(["bash", "scripts/run.sh"], cwd=REPO, env=env, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while not (seen.exists() and seen.read_text().strip()):
+            assert script.poll() is None, "run.sh exited before starting the preview"
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        assert seen.read_text().strip() == f"target=http://127.0.0.1:{port}"
+    finally:
+        script.send_signal(signal.SIGTERM)
+        try:
+            script.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            script.kill()
+        if made_index:
+            index.unlink()
+        if made_dist:
+            dist.rmdir()
