@@ -2,7 +2,7 @@
 
 Each `Odd` says what a user expects back from POST /api/upscale: either an error (status, code) or
 an upscaled image of a given size, with or without alpha, whose colours match `truth` (what the file
-shows, upright). Self-contained (no imports from the test packages), so API and imaging tests share it.
+shows, upright). Imported as tests.imaging.odd_corpus by the API tests and as odd_corpus by the imaging tests.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from functools import cache
 import numpy as np
 from PIL import Image, ImageCms
 from skimage import data as skdata
+
+from tests.imaging.imaging_samples import insert_chunk_after_ihdr, png_chunk, to_bytes
 
 # How far a lossy file may drift from the photo it was made from, in mean 8-bit levels; on top of
 # the model's own drift, which the plain PNG of the same photo measures.
@@ -60,22 +62,6 @@ def alpha_ramp(height: int, width: int) -> np.ndarray:
     alpha = np.rint(np.linspace(0, 255, width))[None, :].repeat(height, axis=0).astype(np.uint8)
     alpha[: height // 4] = 255
     return alpha
-
-
-def to_bytes(image: Image.Image, fmt: str, **options: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
-
-
-def png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-
-
-def insert_png_chunk(png: bytes, kind: bytes, payload: bytes) -> bytes:
-    """Insert a chunk right after IHDR (before the pixels)."""
-    end = 8 + 8 + 13 + 4
-    return png[:end] + png_chunk(kind, payload) + png[end:]
 
 
 _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
@@ -284,7 +270,7 @@ def png_cases() -> list[Odd]:
         (b"cHRM", struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)),
         (b"sRGB", b"\0"),
     ]:
-        chunky = insert_png_chunk(chunky, kind, payload)
+        chunky = insert_chunk_after_ihdr(chunky, kind, payload)
     ztxt = png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"odd " * 2_000_000, 9))  # 8 MB of text
     itxt = b"Description\0\0\0\0\0" + b"long text " * 80_000  # 800 KB, uncompressed
     plain = to_bytes(image, "PNG")
@@ -300,7 +286,7 @@ def png_cases() -> list[Odd]:
         _ok("png-interlaced-rgba", interlaced_png(_rgba(rgb, alpha)), _rgba(rgb, alpha)),
         _ok("png-gama-chrm-srgb-iccp", chunky, rgb, icc=srgb),
         _ok("png-giant-ztxt", plain[:-12] + ztxt + plain[-12:], rgb),
-        _ok("png-giant-itxt", insert_png_chunk(plain, b"iTXt", itxt), rgb),
+        _ok("png-giant-itxt", insert_chunk_after_ihdr(plain, b"iTXt", itxt), rgb),
         _ok("png-text-bad-crc", plain[:33] + bad_text[:-4] + bytes(4) + plain[33:], rgb),  # checksum left 0
     ]
 

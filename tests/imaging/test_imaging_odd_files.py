@@ -8,8 +8,8 @@ import zlib
 
 import numpy as np
 import pytest
-from imaging_samples import MAX_PIXELS, alpha_ramp, photo, to_bytes
-from odd_corpus import insert_png_chunk, png_chunk, rgb_profile
+from imaging_samples import MAX_PIXELS, alpha_ramp, insert_chunk_after_ihdr, photo, png_chunk, to_bytes
+from odd_corpus import rgb_profile
 from PIL import Image
 
 from backend.errors import TruncatedImage
@@ -71,7 +71,7 @@ def test_png_with_a_giant_compressed_text_chunk_decodes(kind: bytes, where: str)
     plain = to_bytes(Image.fromarray(rgb), "PNG")
     chunk = big_text_chunk(kind)
     if where == "before-pixels":
-        data = insert_png_chunk(plain, chunk[4:8], chunk[8:-4])
+        data = insert_chunk_after_ihdr(plain, chunk[4:8], chunk[8:-4])
     else:
         data = plain[:-12] + chunk + plain[-12:]  # just before IEND
     assert probe_size(data) == (rgb.shape[1], rgb.shape[0])
@@ -85,7 +85,7 @@ def test_png_text_within_limits_is_still_read() -> None:
     exif[0x0112] = 6
     raw = exif.tobytes()
     hex_text = f"\nexif\n{len(raw):8d}\n{raw.hex()}\n".encode()
-    data = insert_png_chunk(
+    data = insert_chunk_after_ihdr(
         to_bytes(Image.fromarray(rgb), "PNG"), b"zTXt", b"Raw profile type exif\0\0" + zlib.compress(hex_text)
     )
     decoded = decode_image(data, max_pixels=MAX_PIXELS)
