@@ -153,7 +153,8 @@ async function startJob(page, backend, image) {
 
 async function main() {
   assert(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}`)
-  let dist = process.env.E2E_DIST
+  // config.json is answered by page.route, so the shared build serves as it is (read only).
+  let dist = process.env.E2E_DIST || (process.env.E2E_SKIP_BUILD === '1' ? join(FRONTEND, 'dist') : undefined)
   if (!dist) {
     dist = join(tmp, 'dist')
     log('building the frontend')
