@@ -128,6 +128,11 @@ def looks_like_output(path: Path) -> bool:
     return _OUTPUT_STEM.search(path.stem) is not None
 
 
+def _is_scanned_image(path: Path) -> bool:
+    """Folder scans take visible image files: hidden ones (macOS `._x.png`, our temp files) are not the user's."""
+    return not path.name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
+
+
 def expand_inputs(patterns: Sequence[str]) -> Inputs:
     """Files to process, in order without duplicates. Scans skip earlier results; named files never are."""
     result = Inputs()
@@ -149,21 +154,25 @@ def expand_inputs(patterns: Sequence[str]) -> Inputs:
 
     for pattern in patterns:
         path = Path(pattern).expanduser()
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                result.problems.append((pattern, "folder holds no images"))
-            add_scanned(found)
-        elif path.is_file():
-            add(path)
-        elif _GLOB_CHARS & set(pattern):
-            found = sorted(Path(p) for p in glob.glob(os.path.expanduser(pattern), recursive=True))
-            found = [p for p in found if p.is_file()]
-            if not found:
-                result.problems.append((pattern, "no files match"))
-            add_scanned(found)
-        else:
-            result.problems.append((pattern, "file not found"))
+        try:
+            if path.is_dir():
+                found = sorted(p for p in path.iterdir() if _is_scanned_image(p))
+                if not found:
+                    result.problems.append((pattern, "folder holds no images"))
+                add_scanned(found)
+            elif path.is_file():
+                add(path)
+            elif _GLOB_CHARS & set(pattern):
+                found = sorted(Path(p) for p in glob.glob(os.path.expanduser(pattern), recursive=True))
+                found = [p for p in found if p.is_file()]
+                if not found:
+                    result.problems.append((pattern, "no files match"))
+                add_scanned(found)
+            else:
+                result.problems.append((pattern, "file not found"))
+        except OSError as exc:  # e.g. a folder without read permission: one failed input, not a traceback
+            what = "folder" if os.path.isdir(path) else "file"  # os.path never raises
+            result.problems.append((pattern, f"cannot read {what}: {_os_reason(exc)}"))
     result.ignored = len(ignored - seen)  # a result also named explicitly was processed, not ignored
     return result
 
