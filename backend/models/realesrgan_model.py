@@ -374,6 +374,8 @@ class RealESRGANUpscaler:
         col_weights = [torch.from_numpy(w).to(target) for w in tiling.axis_weights(cols, width, s)]
         total = len(rows.starts) * len(cols.starts) * len(planes)
         done = 0
+        if progress is not None:  # the total before the first batch: a job shows "0 of N", not "0 of 0"
+            progress(0, total)
         strip_h = rows.length * s
         strip = torch.zeros((3 * len(planes), strip_h, width * s), dtype=torch.float32, device=target)
         strip_top = 0  # output row where `strip` starts
@@ -419,6 +421,8 @@ class RealESRGANUpscaler:
 
         8-bit results come back finished: the pass quantises and copies every request's pixels
         at once, so a shared pass of small requests costs one copy to the host, not one each."""
+        if progress is not None:
+            progress(0, len(planes))
         for index, plane in enumerate(planes):
             if is_cancelled is not None and is_cancelled():
                 raise Cancelled("cancelled")

@@ -139,7 +139,7 @@ class Job:
     def report_tiles(self, done: int, total: int) -> None:
         """The engine's progress callback. Percent never goes down, even if an OOM step-down adds tiles."""
         with self._lock:
-            if self.first_tile_at is None:
+            if self.first_tile_at is None and done > 0:  # (0, total) only announces the total
                 self.first_tile_at, self.first_tiles_done = time.monotonic(), done
             self.tiles_done, self.tiles_total = done, max(total, 1)
             self.progress = max(self.progress, min(100.0, 100.0 * done / self.tiles_total))

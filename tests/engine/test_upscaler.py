@@ -75,15 +75,36 @@ def test_progress_counts_every_tile_and_reaches_the_total(manager: ModelManager,
     total = upscaler.count_tiles(96, 96, 32)
     assert total > 1
     assert [d for d, _ in seen] == sorted(d for d, _ in seen) and seen[-1] == (total, total)
+    # The total comes first, before any tile has run: a job's status says "0 of N", not "0 of 0".
+    assert seen[0] == (0, total)
+
+
+@pytest.mark.parametrize("tile", [0, 32], ids=["whole", "tiled"])
+def test_progress_announces_the_total_before_the_first_forward_pass(
+    manager: ModelManager, photo: np.ndarray, tile: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upscaler = manager.get(FAST)
+    calls: list[tuple[int, int] | str] = []
+    forward = upscaler._forward
+
+    def counting_forward(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append("forward")
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(upscaler, "_forward", counting_forward)
+    upscaler.upscale(photo, tile=tile, progress=lambda done, total: calls.append((done, total)))
+    total = upscaler.count_tiles(96, 96, tile)
+    assert calls[0] == (0, total), calls[:3]
+    assert calls[-1] == (total, total)
 
 
 def test_cancellation_stops_before_the_remaining_tiles(manager: ModelManager, photo: np.ndarray) -> None:
     seen: list[int] = []
     with pytest.raises(Cancelled):
         manager.get(FAST).upscale(
-            photo, tile=32, progress=lambda done, total: seen.append(done), is_cancelled=lambda: len(seen) >= 1
+            photo, tile=32, progress=lambda done, total: seen.append(done), is_cancelled=lambda: seen[-1] >= 1
         )
-    assert len(seen) == 1
+    assert seen[0] == 0 and len(seen) == 2  # the total, then one batch: no tile after the cancel
 
 
 def test_concurrent_calls_do_not_mix_outputs(manager: ModelManager, photo: np.ndarray) -> None:
