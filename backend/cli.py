@@ -19,8 +19,9 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
 from tqdm import tqdm
@@ -63,25 +64,56 @@ class Report:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (input, reason)
 
 
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        # argparse's own message would name this function ("invalid _quality value")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
 def _quality(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if not 1 <= value <= 100:
         raise argparse.ArgumentTypeError("must be between 1 and 100")
     return value
 
 
 def _non_negative_int(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError("must be >= 0")
     return value
 
 
+def _version() -> str:
+    try:
+        return metadata.version("inpaint-web-upscaler")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, plus a hint when a file name that starts with '-' was taken for an option."""
+
+    argv: Sequence[str] = ()
+
+    def error(self, message: str) -> NoReturn:
+        args = list(self.argv)
+        before_dashes = args[: args.index("--")] if "--" in args else args
+        for arg in before_dashes:
+            if arg.startswith("-") and arg != "-" and os.path.isfile(arg):
+                message += f" ({arg} is a file: write ./{arg} or put -- before it)"
+                break
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="upscale",
         description="Upscale images with Real-ESRGAN (bundled weights work offline).",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
     parser.add_argument("-m", "--model", help="model name (default: settings DEFAULT_MODEL)")
     parser.add_argument(
@@ -356,6 +388,8 @@ def _say(message: str) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = _settings_from_args(args)
     check_options(args, settings)
+    if "-" in args.inputs or args.output == "-":
+        raise UsageError("stdin and stdout ('-') are not supported: name files (./- for a file called '-')")
     show_progress = not args.no_progress
     report = Report()
 
@@ -371,15 +405,22 @@ def run(args: argparse.Namespace) -> int:
     fmt = output.fmt
 
     # Name validation is cheap; fail before touching any file when the model cannot exist.
-    from backend.models.registry import OFFICIAL_MODELS, find_model
+    from backend.models.registry import OFFICIAL_MODELS, find_model, list_models
 
     model_name = args.model or settings.default_model
     try:
-        find_model(settings.models_dir, model_name)
+        entry = find_model(settings.models_dir, model_name)
     except UpscaleError as exc:
-        _say(f"error: {exc.message}")
+        message = exc.message
+        if message.startswith("unknown model"):
+            names = ", ".join(e.name for e in list_models(settings.models_dir))
+            message += f"; available here: {names or 'none'}"
+        _say(f"error: {message}")
         return EXIT_FAILED
     spec = OFFICIAL_MODELS.get(model_name)
+    if args.denoise_strength is not None and (entry.spec is None or entry.spec.denoise_partner is None):
+        with_denoise = ", ".join(s.name for s in OFFICIAL_MODELS.values() if s.denoise_partner)
+        raise UsageError(f"--denoise-strength works only with {with_denoise}, not {model_name}")
 
     manager: ModelManager | None = None
     upscaler: RealESRGANUpscaler | None = None
@@ -406,13 +447,18 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_FAILED
 
     produced: dict[Path, Path] = {}
+    input_keys = {source.resolve() for source in files}
     batch = tqdm(total=len(jobs), desc="images", unit="img", position=0, disable=not show_progress or len(jobs) < 2)
     try:
         for job in jobs:
             try:
                 target_key = job.target.resolve()
-                if target_key == job.source.resolve():
-                    raise UserError(f"output {job.target} would replace its own input")
+                in_place = target_key == job.source.resolve()
+                if in_place and not args.overwrite:
+                    raise UserError(f"output {job.target} is its own input (use --overwrite to replace it)")
+                if target_key in input_keys and not in_place:
+                    # Even with --overwrite: the user named it to be read, and may not have read it yet.
+                    raise UserError(f"output {job.target} is also an input of this run; left alone")
                 if target_key in produced:
                     raise UserError(f"output {job.target} was already written for {produced[target_key]}")
                 if job.target.exists() and not args.overwrite:
@@ -458,6 +504,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    parser.argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
