@@ -5,6 +5,7 @@ they stay as open as before while /api stays guarded."""
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -123,3 +124,19 @@ def test_api_keys_still_guard_the_api_but_not_the_docs(anonymous: httpx.Client) 
     # Only the docs' own files are open: anything else under the asset folder needs a key.
     assert anonymous.get("/api/docs-assets/").status_code == 401
     assert anonymous.get("/api/docs-assets/index.html").status_code == 401
+
+
+def test_request_metrics_count_the_docs_files_under_their_own_route(anonymous: httpx.Client) -> None:
+    """Not as "unmatched", the label for paths no route has (scanners, typos)."""
+    before = anonymous.get("/metrics").text
+    assert anonymous.get("/api/docs-assets/swagger-ui.css").status_code == 200
+    label = 'http_requests_total{method="GET",route="/api/docs-assets",status="200"}'
+    # The count is taken after the response has gone out: give it a moment.
+    deadline = time.monotonic() + 5
+    while _counter(anonymous.get("/metrics").text, label) < _counter(before, label) + 1:
+        assert time.monotonic() < deadline, "the docs file was not counted under /api/docs-assets"
+        time.sleep(0.05)
+
+
+def _counter(metrics: str, label: str) -> float:
+    return next((float(line.split()[-1]) for line in metrics.splitlines() if line.startswith(label + " ")), 0.0)
