@@ -25,7 +25,7 @@ export default function App({ config }: { config: AppConfig }) {
   const { lang, changeLang, t } = useLanguage()
   const { engine, checkEngine, fallBackDuringJob, serverLimits, serverModels, modelsLoading, serverModelList } = useEngine(config)
   const serverUp = engine.kind === 'server'
-  const { model, setModel, options: modelOptions, loading: modelsPending, modelFor } = useModelChoice(config.defaultModel, engine, serverModels, modelsLoading)
+  const { model, setModel, options: modelOptions, loading: modelsPending, modelFor, unavailable } = useModelChoice(config.defaultModel, engine, serverModels, modelsLoading)
   const [scale, setScale] = useState(4)
   const [format, setFormat] = useState<OutputFormat>('png')
   const { messages, feedback } = useJobFeedback()
@@ -57,6 +57,7 @@ export default function App({ config }: { config: AppConfig }) {
             model={model}
             loading={modelsPending}
             onModelChange={setModel}
+            unavailable={unavailable}
             scale={scale}
             onScaleChange={setScale}
             showFormat={serverUp}

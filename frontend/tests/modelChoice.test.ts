@@ -78,6 +78,38 @@ describe('a remembered model and a backend with another model list', () => {
   })
 })
 
+describe('the note beside the picker while the remembered model is not on the server', () => {
+  it('names the remembered model and the one used instead', () => {
+    store.set('upscaler.model', ANIME)
+    expect(render(server(), withoutAnime).unavailable).toEqual({ chosen: ANIME, using: SERVER_DEFAULT })
+  })
+
+  it('goes away when the model comes back', () => {
+    store.set('upscaler.model', ANIME)
+    expect(render(server(), withAnime).unavailable).toBeNull()
+  })
+
+  it('goes away when the user picks a model (the pick replaces the remembered one)', () => {
+    store.set('upscaler.model', ANIME)
+    render(server(), withoutAnime).setModel(CONFIG_DEFAULT)
+    const after = render(server(), withoutAnime)
+    expect(after.model).toBe(CONFIG_DEFAULT)
+    expect(after.unavailable).toBeNull()
+  })
+
+  it('is not shown when nothing was chosen, though the configured default is not on the server', () => {
+    expect(render(server(), [model(SERVER_DEFAULT), model(ANIME)]).unavailable).toBeNull()
+  })
+
+  it("is not shown while the models load, nor when the server's list could not be had, nor in the browser", () => {
+    store.set('upscaler.model', ANIME)
+    expect(render({ kind: 'checking' }, null).unavailable).toBeNull()
+    expect(render(server(), null, true).unavailable).toBeNull()
+    expect(render(server(), null, false).unavailable).toBeNull()
+    expect(render({ kind: 'browser', reason: 'unreachable' }, null).unavailable).toBeNull()
+  })
+})
+
 describe('the picker before the server has answered', () => {
   const browserOnly = BROWSER_MODELS.map((m) => m.name)
 
@@ -111,6 +143,7 @@ describe('JobSettings while models load', () => {
   const props = {
     models: [],
     model: '',
+    unavailable: null,
     onModelChange: () => {},
     scale: 4,
     onScaleChange: () => {},
@@ -131,5 +164,40 @@ describe('JobSettings while models load', () => {
 
   it('is enabled once loaded', () => {
     expect(picker(markup('en', false))).not.toMatch(/disabled|Loading/)
+  })
+})
+
+describe('JobSettings with the remembered model unavailable', () => {
+  const props = {
+    models: [{ name: SERVER_DEFAULT, scale: 4, small: true }],
+    model: SERVER_DEFAULT,
+    loading: false,
+    onModelChange: () => {},
+    scale: 4,
+    onScaleChange: () => {},
+    showFormat: false,
+    format: 'png' as const,
+    onFormatChange: () => {},
+    disabled: false,
+  }
+  const markup = (lang: 'en' | 'zh', unavailable: { chosen: string; using: string } | null) =>
+    renderToStaticMarkup(createElement(JobSettings, { ...props, unavailable, t: (k, p) => translate(lang, k, p) }))
+  const note = (html: string) => html.match(/<p[^>]*data-testid="model-note"[^>]*>(.*?)<\/p>/)
+
+  it('says so beside the picker, in a status region screen readers announce, in the page language', () => {
+    const html = markup('en', { chosen: ANIME, using: SERVER_DEFAULT })
+    expect(note(html)![0]).toMatch(/role="status"/)
+    expect(note(html)![1]).toBe(`${ANIME} is not on this server now; using ${SERVER_DEFAULT}.`)
+    expect(html).toMatch(/<select[^>]*aria-describedby="[^"]+"/)
+    const zh = note(markup('zh', { chosen: ANIME, using: SERVER_DEFAULT }))![1]
+    expect(zh).toContain(ANIME)
+    expect(zh).toContain(SERVER_DEFAULT)
+    expect(zh).not.toBe(note(html)![1])
+  })
+
+  it('keeps the status region, empty, when there is nothing to say', () => {
+    const html = markup('en', null)
+    expect(note(html)![1]).toBe('')
+    expect(html).not.toMatch(/aria-describedby/)
   })
 })

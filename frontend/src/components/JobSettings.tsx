@@ -1,4 +1,6 @@
+import { useId } from 'react'
 import type { OutputFormat } from '../filename'
+import type { ModelUnavailable } from '../hooks/useModelChoice'
 import type { Translate } from '../i18n'
 import type { ModelOption } from '../modelOptions'
 
@@ -11,6 +13,8 @@ interface JobSettingsProps {
   /** The models are not known yet: nothing to pick, and the picker says so. */
   loading: boolean
   onModelChange: (model: string) => void
+  /** The remembered model the backend lacks now, and the one shown instead: said beside the picker. */
+  unavailable: ModelUnavailable | null
   scale: number
   onScaleChange: (scale: number) => void
   /** Only the server encodes other formats; the browser always gives PNG. */
@@ -23,29 +27,37 @@ interface JobSettingsProps {
 }
 
 export function JobSettings(props: JobSettingsProps) {
-  const { models, model, loading, scale, format, disabled, t } = props
+  const { models, model, loading, unavailable, scale, format, disabled, t } = props
+  const noteId = useId()
   return (
     <div className="fields">
-      <label>
-        <span>{t('model')}</span>
-        <select
-          value={loading ? '' : model}
-          onChange={(e) => props.onModelChange(e.target.value)}
-          disabled={disabled || loading}
-          aria-busy={loading}
-          data-testid="model"
-        >
-          {loading ? (
-            <option value="">{t('modelsLoading')}</option>
-          ) : (
-            models.map((m) => (
-              <option key={m.name} value={m.name}>
-                {m.name} ({m.scale}×, {m.small ? t('modelSmall') : t('modelLarge')})
-              </option>
-            ))
-          )}
-        </select>
-      </label>
+      <div className="model-field">
+        <label>
+          <span>{t('model')}</span>
+          <select
+            value={loading ? '' : model}
+            onChange={(e) => props.onModelChange(e.target.value)}
+            disabled={disabled || loading}
+            aria-busy={loading}
+            aria-describedby={unavailable ? noteId : undefined}
+            data-testid="model"
+          >
+            {loading ? (
+              <option value="">{t('modelsLoading')}</option>
+            ) : (
+              models.map((m) => (
+                <option key={m.name} value={m.name}>
+                  {m.name} ({m.scale}×, {m.small ? t('modelSmall') : t('modelLarge')})
+                </option>
+              ))
+            )}
+          </select>
+        </label>
+        {/* Always there, so screen readers announce the note when it appears. */}
+        <p id={noteId} className="model-note" role="status" data-testid="model-note">
+          {unavailable && t('modelUnavailable', { chosen: unavailable.chosen, using: unavailable.using })}
+        </p>
+      </div>
       <label>
         <span>{t('scale')}</span>
         <select value={scale} onChange={(e) => props.onScaleChange(Number(e.target.value))} disabled={disabled} data-testid="scale">

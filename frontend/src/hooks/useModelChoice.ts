@@ -17,6 +17,17 @@ export interface ModelChoice {
    * backend gave for that check (may differ from the one shown).
    */
   modelFor: (engine: CheckedEngine, serverModels: ServerModel[] | null) => string
+  /**
+   * The user's remembered choice, when the backend's current model list lacks it, and the model
+   * shown instead; null otherwise (nothing chosen, still loading, in the browser, or the list
+   * could not be had, so it is not known whether the backend has the model).
+   */
+  unavailable: ModelUnavailable | null
+}
+
+export interface ModelUnavailable {
+  chosen: string
+  using: string
 }
 
 const STORAGE_KEY = 'upscaler.model'
@@ -49,7 +60,9 @@ function serverDefault(engine: Engine, defaultModel: string): string {
  * now) is shown but not saved, so the model comes back when the backend lists it again.
  */
 export function useModelChoice(defaultModel: string, engine: Engine, serverModels: ServerModel[] | null, modelsLoading: boolean): ModelChoice {
-  const [choice, setChoice] = useState(() => savedChoice() ?? defaultModel)
+  // The explicit choice (remembered, or picked on this visit); null when the user never chose.
+  const [picked, setPicked] = useState(savedChoice)
+  const choice = picked ?? defaultModel
   const serverUp = engine.kind === 'server'
   // Nothing is offered before the server's first answer: the browser's list would flash by.
   const loading = engine.kind === 'checking' || (serverUp && modelsLoading && !serverModels)
@@ -60,7 +73,7 @@ export function useModelChoice(defaultModel: string, engine: Engine, serverModel
   )
   const model = pickModel(options, choice, ...(serverUp ? [fallback] : []), defaultModel)
   const setModel = useCallback((name: string) => {
-    setChoice(name)
+    setPicked(name)
     saveChoice(name)
   }, [])
   const modelFor = useCallback(
@@ -70,5 +83,7 @@ export function useModelChoice(defaultModel: string, engine: Engine, serverModel
         : browserModelFor(choice, defaultModel),
     [choice, defaultModel],
   )
-  return { model, setModel, options, loading, modelFor }
+  const listed = !loading && serverUp && !!serverModels?.length
+  const unavailable = listed && picked !== null && model !== picked ? { chosen: picked, using: model } : null
+  return { model, setModel, options, loading, modelFor, unavailable }
 }
