@@ -1,10 +1,12 @@
 """Upscale image files from the command line: `upscale photo.jpg`, `python -m backend dir/ -o out/`.
 
-Inputs may be files, folders (their images, not recursive) and glob patterns; folders and globs
-leave out earlier results (`*_x4.png`). Each output goes next to its input as `name_x4.png`
-unless `--output` names a file (one input) or a folder (`out/`). Options the API would refuse
-are usage errors (exit 2). One failed file does not stop the batch; failures are listed at the
-end and make the exit code non-zero.
+Inputs may be files, folders (their visible images, not recursive) and glob patterns; folders and
+globs leave out earlier results (`*_x4.png`). Each output goes next to its input as `name_x4.png`
+unless `--output` names a file (one input) or a folder (`out/`). No output replaces an input of the
+run, except its own input with `--overwrite`. Results are written to a temp file and renamed, so
+Ctrl-C (exit 130) or a full disk never leaves a half image. Options the API would refuse are usage
+errors (exit 2). One failed file does not stop the batch; failures are listed at the end and make
+the exit code non-zero.
 """
 
 from __future__ import annotations
