@@ -110,7 +110,7 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     parser = _Parser(
         prog="upscale",
         description="Upscale images with Real-ESRGAN (bundled weights work offline).",
