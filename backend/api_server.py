@@ -52,6 +52,21 @@ EXPOSED_HEADERS = [
     "X-Batch-Failed",
     "Retry-After",
     "Content-Disposition",
+    # A page resuming a job result's download reads where the part sits and whether it is the same file.
+    "Content-Range",
+    "Accept-Ranges",
+    "ETag",
+    "Last-Modified",
+]
+# Request headers a browser script may send; Range and If-Range resume a job result's download.
+ALLOWED_REQUEST_HEADERS = [
+    "Content-Type",
+    "Authorization",
+    "X-API-Key",
+    "X-Request-ID",
+    "Last-Event-ID",
+    "Range",
+    "If-Range",
 ]
 _MULTIPART_SLACK_BYTES = 256 * 1024  # form fields and part headers around the file(s)
 _GRACEFUL_BACKSTOP_SECONDS = 3
@@ -124,7 +139,7 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
         allow_origins=settings.cors_origins,
         allow_credentials=not wildcard,  # never `*` together with credentials
         allow_methods=["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
-        allow_headers=["Content-Type", "Authorization", "X-API-Key", "X-Request-ID", "Last-Event-ID"],
+        allow_headers=ALLOWED_REQUEST_HEADERS,
         expose_headers=EXPOSED_HEADERS,
         max_age=600,
     )

@@ -242,3 +242,23 @@ def test_ranged_fetches_racing_a_delete_get_their_bytes_or_404(client: httpx.Cli
             assert status == 404, (job_id, spec, status, body[:200])
             assert json.loads(body)["code"] == "job_not_found"
     assert any(status == 206 for _, _, status, _ in outcomes)
+
+
+def test_a_page_on_another_origin_can_resume_and_read_the_range_headers(client: httpx.Client, result: Result) -> None:
+    """Suffix ranges and If-Range need a CORS preflight; Content-Range is hidden from scripts unless exposed."""
+    origin = "http://localhost:3332"  # a CORS_ORIGINS entry of the test server
+    preflight = client.options(
+        result.url,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "range, if-range",
+        },
+    )
+    assert preflight.status_code == 200, preflight.text
+    allowed = {h.strip().lower() for h in preflight.headers["access-control-allow-headers"].split(",")}
+    assert {"range", "if-range"} <= allowed
+    part = client.get(result.url, headers={"Origin": origin, "Range": "bytes=-10"})
+    assert part.status_code == 206
+    exposed = {h.strip().lower() for h in part.headers["access-control-expose-headers"].split(",")}
+    assert {"content-range", "accept-ranges", "etag", "last-modified"} <= exposed
