@@ -7,7 +7,9 @@
  *   1. page load in server mode: the picker says models are loading, and offers no browser
  *      model, until the server's list is in;
  *   2. a chosen (and remembered) model that the redeployed backend no longer lists: the
- *      picker and the job fall back to the backend's default; the choice comes back with the model.
+ *      picker and the job fall back to the backend's default, and a note beside the picker (a
+ *      status region) says so; the choice, without the note, comes back with the model, and
+ *      an explicit pick replaces it and ends the note.
  *
  * The app is built into a temporary folder and served by vite preview, so the shared dist/ and
  * its config.json (used by run.mjs) are left alone.
@@ -139,6 +141,8 @@ async function newPage(browser, web, backend) {
 }
 
 const pickerValue = (page) => page.getByTestId('model').inputValue()
+const noteText = (page) => page.getByTestId('model-note').textContent()
+const UNAVAILABLE_NOTE = `${ANIME} is not on this server now; using ${SERVER_DEFAULT}.`
 const pickerOptions = (page) => page.locator('[data-testid=model] option').evaluateAll((els) => els.map((e) => e.value))
 
 /** Start a job; the mocked backend refuses it, after the app's check has asked for health and models. */
@@ -192,29 +196,52 @@ async function main() {
       await context.close()
     })
 
-    await test("a model the redeployed backend no longer has: the picker and the job use the backend's default; the choice comes back with the model", async () => {
+    await test("a model the redeployed backend no longer has: the picker and the job use the backend's default and a note says so; the choice comes back with the model", async () => {
       const backend = mockBackend()
       const { context, page } = await newPage(browser, web, backend)
       await page.locator(`[data-testid=model] option[value=${ANIME}]`).waitFor({ state: 'attached', timeout: 15000 })
       await page.getByTestId('model').selectOption(ANIME)
       assert((await startJob(page, backend, image)) === ANIME, 'the first job should use the chosen model')
+      assert((await noteText(page)) === '', `no note while the chosen model is there: ${await noteText(page)}`)
 
       // Redeployed without the model, between two idle checks: the next job's check sees the new list.
       backend.state.models = ['realesr-animevideov3', SERVER_DEFAULT]
       const posted = await startJob(page, backend, image)
       assert(posted === SERVER_DEFAULT, `the job should fall back to the backend's default, not send ${posted}`)
       assert((await pickerValue(page)) === SERVER_DEFAULT, `the picker should show the model sent: ${await pickerValue(page)}`)
+      // The user is told why, beside the picker, in a region screen readers announce.
+      await waitFor('the note on the missing model', async () => (await noteText(page)) === UNAVAILABLE_NOTE, 5000)
+      const note = page.getByTestId('model-note')
+      assert(await note.isVisible(), 'the note should be visible')
+      assert((await note.getAttribute('role')) === 'status', 'the note should be a status region')
+      const describedBy = await page.getByTestId('model').getAttribute('aria-describedby')
+      assert(describedBy && describedBy === (await note.getAttribute('id')), `the picker should be described by the note: ${describedBy}`)
 
-      // A reload keeps the preference; the model is still missing, so the default is shown.
+      // A reload keeps the preference; the model is still missing, so the default is shown, and the note.
       await page.reload()
       await waitFor('the picker after the reload', async () => (await page.getByTestId('model').isEnabled()) && (await pickerValue(page)) === SERVER_DEFAULT, 15000)
+      await waitFor('the note after the reload', async () => (await noteText(page)) === UNAVAILABLE_NOTE, 5000)
 
       // The model is back: so is the choice, in the picker and in the job.
       backend.state.models = [...FULL_LIST]
       assert((await startJob(page, backend, image)) === ANIME, 'the job should use the remembered model again')
       assert((await pickerValue(page)) === ANIME, `the picker should show the remembered model again: ${await pickerValue(page)}`)
+      await waitFor('the note to go with the model back', async () => (await noteText(page)) === '', 5000)
+      assert(!(await page.getByTestId('model').getAttribute('aria-describedby')), 'the picker should not point at an empty note')
       await page.reload()
       await waitFor('the remembered model after a reload', async () => (await page.getByTestId('model').isEnabled()) && (await pickerValue(page)) === ANIME, 15000)
+      assert((await noteText(page)) === '', `no note after the reload with the model back: ${await noteText(page)}`)
+
+      // Missing again, then the user picks another model: the pick replaces the remembered one, and the note goes.
+      backend.state.models = ['realesr-animevideov3', SERVER_DEFAULT]
+      assert((await startJob(page, backend, image)) === SERVER_DEFAULT, 'the job should fall back again')
+      await waitFor('the note, the model missing again', async () => (await noteText(page)) === UNAVAILABLE_NOTE, 5000)
+      await page.getByTestId('model').selectOption('realesr-animevideov3')
+      await waitFor('the note to go with an explicit pick', async () => (await noteText(page)) === '', 5000)
+      backend.state.models = [...FULL_LIST]
+      await page.reload()
+      await waitFor('the picked model after a reload', async () => (await page.getByTestId('model').isEnabled()) && (await pickerValue(page)) === 'realesr-animevideov3', 15000)
+      assert((await noteText(page)) === '', `no note once the user picked: ${await noteText(page)}`)
       await context.close()
     })
   } finally {
