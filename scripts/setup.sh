@@ -93,6 +93,7 @@ if [ "$WITH_TEST_TOOLS" = 1 ]; then
     have shellcheck || missing+=(shellcheck)
     have docker-compose || missing+=(docker-compose)
     have systemd-analyze || missing+=(systemd)
+    have curl || missing+=(curl) # the job-result resume test runs `curl -C -`
 fi
 
 if [ "${#missing[@]}" -gt 0 ]; then

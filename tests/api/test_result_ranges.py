@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -166,7 +165,6 @@ def test_head_gives_the_same_headers_as_get(client: httpx.Client, result: Result
             assert head.headers.get(name) == get.headers.get(name), name
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_curl_resumes_a_cut_download(result: Result, server: Server, tmp_path: Path) -> None:
     partial = tmp_path / "result.png"
     partial.write_bytes(result.whole.content[: result.size // 3])  # what a dropped connection left

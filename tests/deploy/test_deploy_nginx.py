@@ -173,7 +173,8 @@ def test_host_site_routes_api_and_frontend(tmp_path: Path, fake_backends) -> Non
     try:
         assert _json(nginx.url("/api/health"))["replica"] == backend.name
         assert _json(nginx.url("/api/upscale"), "POST")["replica"] == backend.name
-        assert _json(nginx.url("/docs"))["replica"] == backend.name
+        for docs in ("/docs", "/redoc", "/docs/oauth2-redirect", "/openapi.json", "/api/docs-assets/swagger-ui.css"):
+            assert _json(nginx.url(docs))["replica"] == backend.name, docs
         assert _json(nginx.url("/"))["replica"] == frontend.name
         assert _json(nginx.url("/some/page"))["replica"] == frontend.name
         status, _, _ = _request(nginx.url("/metrics"))
@@ -228,6 +229,8 @@ def test_frontend_container_config(tmp_path: Path, fake_backends) -> None:
         assert _json(nginx.url("/api/health"))["replica"] == backend.name
         assert _json(nginx.url("/api/models/x/model.onnx"))["replica"] == backend.name
         assert _json(nginx.url("/api/upscale"), "POST")["replica"] == backend.name
+        for docs in ("/docs", "/redoc", "/docs/oauth2-redirect", "/openapi.json", "/api/docs-assets/swagger-ui.css"):
+            assert _json(nginx.url(docs))["replica"] == backend.name, docs
         with urllib.request.urlopen(nginx.url(f"/api/jobs/gpu0.{JOB}/events"), timeout=20) as resp:
             assert resp.readline().startswith(b"data:")
     finally:
