@@ -215,7 +215,7 @@ async function main() {
   const web = `http://127.0.0.1:${webPort}`
   const modelsDir = process.env.E2E_MODELS_DIR || join(tmp, 'models')
   log(`starting backend on ${api} (models in ${modelsDir})`)
-  const backend = start('backend', PYTHON, ['-m', 'uvicorn', 'backend.api_server:app', '--host', '127.0.0.1', '--port', String(apiPort)], {
+  const backend = start('backend', PYTHON, ['-m', 'uvicorn', 'backend.api_server:app', '--host', '127.0.0.1', '--port', String(apiPort), '--http', 'h11', '--h11-max-incomplete-event-size', '65536'], {
     cwd: REPO,
     env: {
       ...process.env,

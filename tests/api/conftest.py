@@ -149,6 +149,11 @@ def start_server(
             "127.0.0.1",
             "--port",
             str(port),
+            # The HTTP parser and header bound that `python api_server.py` (production) runs with.
+            "--http",
+            "h11",
+            "--h11-max-incomplete-event-size",
+            "65536",  # backend.api_server.MAX_HEADER_BYTES
         ]
         cwd = REPO
     process = subprocess.Popen(
