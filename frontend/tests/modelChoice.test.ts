@@ -139,19 +139,19 @@ describe('the picker before the server has answered', () => {
   })
 })
 
+/** JobSettings props that these tests do not vary. */
+const settingsProps = {
+  onModelChange: () => {},
+  scale: 4,
+  onScaleChange: () => {},
+  showFormat: false,
+  format: 'png' as const,
+  onFormatChange: () => {},
+  disabled: false,
+}
+
 describe('JobSettings while models load', () => {
-  const props = {
-    models: [],
-    model: '',
-    unavailable: null,
-    onModelChange: () => {},
-    scale: 4,
-    onScaleChange: () => {},
-    showFormat: false,
-    format: 'png' as const,
-    onFormatChange: () => {},
-    disabled: false,
-  }
+  const props = { ...settingsProps, models: [], model: '', unavailable: null }
   const markup = (lang: 'en' | 'zh', loading: boolean) =>
     renderToStaticMarkup(createElement(JobSettings, { ...props, loading, t: (k, p) => translate(lang, k, p) }))
   const picker = (html: string) => html.match(/<select[^>]*data-testid="model"[^>]*>.*?<\/select>/)![0]
@@ -168,18 +168,7 @@ describe('JobSettings while models load', () => {
 })
 
 describe('JobSettings with the remembered model unavailable', () => {
-  const props = {
-    models: [{ name: SERVER_DEFAULT, scale: 4, small: true }],
-    model: SERVER_DEFAULT,
-    loading: false,
-    onModelChange: () => {},
-    scale: 4,
-    onScaleChange: () => {},
-    showFormat: false,
-    format: 'png' as const,
-    onFormatChange: () => {},
-    disabled: false,
-  }
+  const props = { ...settingsProps, models: [{ name: SERVER_DEFAULT, scale: 4, small: true }], model: SERVER_DEFAULT, loading: false }
   const markup = (lang: 'en' | 'zh', unavailable: { chosen: string; using: string } | null) =>
     renderToStaticMarkup(createElement(JobSettings, { ...props, unavailable, t: (k, p) => translate(lang, k, p) }))
   const note = (html: string) => html.match(/<p[^>]*data-testid="model-note"[^>]*>(.*?)<\/p>/)
