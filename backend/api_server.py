@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
 from fastapi import FastAPI  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
 from starlette.concurrency import run_in_threadpool  # noqa: E402
 
 from backend.api.auth import ApiKeyGate  # noqa: E402
@@ -33,7 +34,7 @@ from backend.api.routes import metrics as metrics_route  # noqa: E402
 from backend.api.shutdown import call_on_exit_signals  # noqa: E402
 from backend.service.core import UpscaleService  # noqa: E402
 from backend.service.limits import max_upload_bytes  # noqa: E402
-from backend.settings import Settings, get_settings  # noqa: E402
+from backend.settings import Settings, get_settings, invalid_settings  # noqa: E402
 
 if TYPE_CHECKING:
     from backend.models.manager import ModelManager
@@ -163,7 +164,12 @@ def main() -> None:
     )
 
 
-app = create_app()
+try:
+    app = create_app()
+except ValidationError as exc:  # DEVICE=gpu, TILE=abc: one line each and exit 2, not a traceback
+    for line in invalid_settings(exc):
+        print(f"error: {line}", file=sys.stderr)
+    raise SystemExit(2) from None
 
 if __name__ == "__main__":
     main()

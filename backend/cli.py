@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from backend.errors import UpscaleError, UserError
-from backend.settings import Settings, get_settings
+from backend.settings import Settings, get_settings, invalid_settings, normalize_device
 
 if TYPE_CHECKING:
     from backend.models.manager import ModelManager
@@ -79,6 +79,13 @@ def _quality(text: str) -> int:
     if not 1 <= value <= 100:
         raise argparse.ArgumentTypeError("must be between 1 and 100")
     return value
+
+
+def _device(text: str) -> str:
+    try:
+        return normalize_device(text)
+    except ValueError as exc:  # `--device gpu` is a usage error, not a silent run on the CPU
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _non_negative_int(text: str) -> int:
@@ -139,7 +146,7 @@ def build_parser() -> _Parser:
     policy.add_argument(
         "--skip-existing", action="store_true", help="leave existing outputs alone and say so (the default)"
     )
-    parser.add_argument("--device", help="auto | cuda | cuda:N | mps | cpu (default: settings DEVICE)")
+    parser.add_argument("--device", type=_device, help="auto | cuda | cuda:N | mps | cpu (default: settings DEVICE)")
     parser.add_argument(
         "--denoise-strength",
         type=float,
@@ -519,9 +526,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say(f"{parser.prog}: error: {exc}")
         return EXIT_USAGE
     except ValidationError as exc:  # a bad setting in the environment or .env: say which, no traceback
-        for error in exc.errors():
-            name = "_".join(str(part) for part in error["loc"]).upper()
-            _say(f"invalid setting {name}={error.get('input')!r}: {error['msg']}")
+        for line in invalid_settings(exc):
+            _say(line)
         return EXIT_USAGE
     except KeyboardInterrupt:
         _say("interrupted")

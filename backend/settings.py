@@ -5,11 +5,12 @@ No other module reads `os.environ`; everything takes a `Settings` instance.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 BACKEND_DIR = Path(__file__).resolve().parent
@@ -18,6 +19,38 @@ REPO_DIR = BACKEND_DIR.parent
 Precision = Literal["auto", "fp16", "bf16", "fp32"]
 AlphaMode = Literal["model", "bicubic"]
 Switch = Literal["auto", "on", "off"]
+
+
+DEVICE_CHOICES = "auto, cuda, cuda:N, mps or cpu"
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+_DEVICE_TYPES = ("cuda", "mps", "cpu")
+LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
+
+
+def normalize_device(value: str) -> str:
+    """`DEVICE` / `--device`: a typo such as `gpu` is an error at start, not a silent CPU run."""
+    device = value.strip().lower()
+    if not _DEVICE.fullmatch(device):
+        raise ValueError(f"{value!r} is not a device: use {DEVICE_CHOICES}")
+    return device
+
+
+def _normalize_device_order(value: list[str]) -> list[str]:
+    order = [item.lower() for item in value]
+    unknown = [item for item in order if item not in _DEVICE_TYPES]
+    if unknown:
+        raise ValueError(f"unknown device types {unknown}: use cuda, mps and cpu, in the order to try them")
+    return order
+
+
+def invalid_settings(error: ValidationError) -> list[str]:
+    """One line per bad setting, named as in the environment: `DEVICE='gpu': ...`."""
+    lines = []
+    for item in error.errors():
+        name = "_".join(str(part) for part in item["loc"]).upper()
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"invalid setting {name}={item.get('input')!r}: {message}")
+    return lines
 
 
 def _split_csv(value: object) -> object:
@@ -38,7 +71,7 @@ class Settings(BaseSettings):
     # --- server ---
     host: str = "0.0.0.0"
     port: int = Field(8000, ge=1, le=65535)
-    log_level: str = "info"
+    log_level: LogLevel = "info"
 
     # --- models ---
     models_dir: Path = BACKEND_DIR / "weights"
@@ -97,6 +130,13 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     _split = field_validator("preload_models", "device_order", "cors_origins", "api_keys", mode="before")(_split_csv)
+    _device = field_validator("device")(normalize_device)
+    _device_order = field_validator("device_order")(_normalize_device_order)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_log_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value  # LOG_LEVEL=INFO works too
 
     # --- replicas ---
     replica_id: str = ""  # job-id prefix so nginx can route /api/jobs/{id} to its replica; "" = from hostname

@@ -67,9 +67,12 @@ def choose_device(requested: str, order: list[str]) -> DeviceInfo:
     config written for a GPU server still starts on a laptop.
     """
     kind, _, index_text = requested.partition(":")
+    index = int(index_text) if index_text else None
     if kind != "auto":
-        if kind in DEVICE_TYPES and _available(kind):
-            return describe(kind, int(index_text) if index_text else None)
+        # cuda:3 on a 2-GPU host (a compose file copied between servers) falls back like a missing GPU.
+        exists = index is None or (kind == "cuda" and index < torch.cuda.device_count())
+        if kind in DEVICE_TYPES and _available(kind) and exists:
+            return describe(kind, index)
         log.warning("device %r is not available here; falling back along %s", requested, order)
     for candidate in order:
         if candidate in DEVICE_TYPES and _available(candidate):

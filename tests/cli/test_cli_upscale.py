@@ -174,7 +174,9 @@ def test_python_dash_m_backend_subprocess(photo: Path, shared_models_dir: Path) 
     assert "file not found" in result.stderr
 
 
-@pytest.mark.parametrize(("name", "value"), [("PNG_COMPRESSION", "12"), ("TILE", "-5")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("PNG_COMPRESSION", "12"), ("TILE", "-5"), ("DEVICE", "gpu"), ("DEVICE_ORDER", "gpu,cpu")]
+)
 def test_a_bad_setting_exits_2_naming_it_without_a_traceback(
     cli_env: Path,
     photo: Path,
@@ -363,3 +365,15 @@ def test_a_grey_photo_gives_the_same_pixels_as_the_api(cli_env: Path, tmp_path: 
     from_api = decode_image(job.result, max_pixels=10**7).pixels[..., 0]
     assert from_cli.shape == from_api.shape == (160, 192)
     assert np.array_equal(from_cli, from_api)
+
+
+def test_a_device_typo_on_the_command_line_is_a_usage_error(
+    cli_env: Path, photo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--device gpu` used to warn and run on the CPU: minutes of work on the wrong device."""
+    with pytest.raises(SystemExit) as exited:
+        run_cli(str(photo), "--device", "gpu")
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "'gpu' is not a device: use auto, cuda, cuda:N, mps or cpu" in err
+    assert not photo.with_name("face_x4.png").exists()

@@ -201,3 +201,22 @@ def test_device_choice_follows_the_order_and_falls_back() -> None:
     assert choose_dtype(mps, "fp16", True, True, True) == torch.float32
     assert choose_dtype(cpu, "auto", True, True, True) == torch.float32
     assert choose_dtype(cuda, "bf16", True, True, True) == torch.bfloat16
+
+
+def test_a_cuda_index_past_the_last_gpu_falls_back_to_the_first(monkeypatch: pytest.MonkeyPatch, caplog) -> None:  # noqa: ANN001
+    """DEVICE=cuda:3 on a host with one GPU: start on the GPU it has, with a warning, not a torch error."""
+    from backend.models import devices
+
+    monkeypatch.setattr(devices.torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(devices.torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(devices.torch.cuda, "current_device", lambda: 0)
+
+    def device_name(index: int) -> str:
+        assert index == 0, f"asked for the name of GPU {index}, which does not exist"
+        return "Fake GPU"
+
+    monkeypatch.setattr(devices.torch.cuda, "get_device_name", device_name)
+    with caplog.at_level("WARNING"):
+        chosen = devices.choose_device("cuda:3", ["cuda", "cpu"])
+    assert (chosen.type, chosen.index) == ("cuda", 0)
+    assert "cuda:3" in caplog.text
