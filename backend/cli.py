@@ -4,7 +4,7 @@ Inputs may be files, folders (their visible images, not recursive) and glob patt
 globs leave out earlier results (`*_x4.png`). Each output goes next to its input as `name_x4.png`
 unless `--output` names a file (one input) or a folder (`out/`). No output replaces an input of the
 run, except its own input with `--overwrite`. Results are written to a temp file and renamed, so
-Ctrl-C (exit 130) or a full disk never leaves a half image. Options the API would refuse are usage
+Ctrl-C (exit 130), SIGTERM (exit 143) or a full disk never leaves a half image. Options the API would refuse are usage
 errors (exit 2). One failed file does not stop the batch; failures are listed at the end and make
 the exit code non-zero.
 """
@@ -16,9 +16,11 @@ import glob
 import logging
 import os
 import re
+import signal
 import stat
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -46,7 +48,20 @@ _GLOB_CHARS = set("*?[")
 # `_x4`, `_x2`, `_x1_5` (how we write 1.5) or `_x1.5`: the suffix plan_jobs gives every result.
 _OUTPUT_STEM = re.compile(r"_x\d+(?:[._]\d+)?$")
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`timeout`, `kill`, a CI runner): stop as Ctrl-C does, so no temp file is left behind."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _stopped(exc: KeyboardInterrupt) -> int:
+    _say("terminated" if isinstance(exc, Terminated) else "interrupted")
+    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
 
 
 class UsageError(Exception):
@@ -495,10 +510,9 @@ def run(args: argparse.Namespace) -> int:
                 _say(f"failed: {job.source}: {reason}")
             finally:
                 batch.update(1)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         batch.close()
-        _say("interrupted")
-        return EXIT_INTERRUPTED
+        return _stopped(exc)
     batch.close()
 
     summary = f"{len(report.done)} upscaled, {len(report.skipped)} skipped, {len(report.failed)} failed"
@@ -515,6 +529,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     parser.argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    # Signal handlers live in the main thread; the old one comes back (main() also runs inside tests).
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
+    try:
+        return _main(parser, args)
+    finally:
+        if previous is not None:  # None: a handler not set from Python, which cannot be restored
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(parser: _Parser, args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -529,9 +554,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in invalid_settings(exc):
             _say(line)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        _say("interrupted")
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        return _stopped(exc)
 
 
 if __name__ == "__main__":

@@ -241,7 +241,14 @@ def test_disk_full_leaves_no_partial_file_and_keeps_the_old_result(
     assert f"failed: {first}: cannot write {tmp_path / 'a_x4.png'}: No space left on device" in capsys.readouterr().err
 
 
-def test_ctrl_c_mid_batch_exits_130_and_leaves_only_whole_results(tmp_path: Path, shared_models_dir: Path) -> None:
+@pytest.mark.parametrize(
+    ("stop", "code", "said"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],  # Ctrl-C; `timeout`, `kill`
+    ids=["ctrl-c", "sigterm"],
+)
+def test_a_stop_mid_batch_exits_and_leaves_only_whole_results(
+    tmp_path: Path, shared_models_dir: Path, stop: signal.Signals, code: int, said: str
+) -> None:
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(30):
@@ -252,10 +259,11 @@ def test_ctrl_c_mid_batch_exits_130_and_leaves_only_whole_results(tmp_path: Path
     assert proc.stderr is not None
     first = proc.stderr.readline()
     assert first.startswith("ok: "), first
-    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    proc.send_signal(stop)
     rest = proc.stderr.read()
-    assert proc.wait(timeout=60) == 130
-    assert "interrupted" in rest and "Traceback" not in rest
+    assert proc.wait(timeout=60) == code
+    assert said in rest and "Traceback" not in rest
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")], "a temp file was left behind"
     results = sorted(p for p in folder.iterdir() if p.name.endswith("_x4.png"))
     assert 1 <= len(results) < 30
     assert files_in(folder) == {f"m{i:02}.png" for i in range(30)} | {p.name for p in results}
