@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 _CONSTANT_FILLERS = (0, 255)
+_BI_RGB = 0  # BI_BITFIELDS files say by their alpha mask whether the fourth byte is alpha: Pillow heeds it
 
 
 def raw_bmp_alpha(image: Image.Image, data: bytes) -> np.ndarray | None:
@@ -20,17 +21,20 @@ def raw_bmp_alpha(image: Image.Image, data: bytes) -> np.ndarray | None:
     """
     if image.format != "BMP" or image.mode != "RGB" or len(image.tile) != 1:
         return None
-    tile = image.tile[0]
-    args = tuple(tile.args or ())
-    if tile.codec_name != "raw" or len(args) != 3 or args[0] != "BGRX":
+    if image.info.get("compression") != _BI_RGB:
+        return None
+    # By index: Pillow < 11 keeps a tile as a plain tuple, without ImageFile._Tile's field names.
+    codec_name, _, offset, raw_args = image.tile[0]
+    args = tuple(raw_args or ())
+    if codec_name != "raw" or len(args) != 3 or args[0] != "BGRX":
         return None
     width, height = image.size
     _, stride, orientation = args
     stride = stride or width * 4
-    end = tile.offset + stride * height
+    end = offset + stride * height
     if stride < width * 4 or end > len(data):
         return None  # cut short: the full load reports it
-    rows = np.frombuffer(data, np.uint8, stride * height, tile.offset).reshape(height, stride)
+    rows = np.frombuffer(data, np.uint8, stride * height, offset).reshape(height, stride)
     alpha = rows[:, 3 : width * 4 : 4]
     if orientation < 0:
         alpha = alpha[::-1]  # stored bottom-up
