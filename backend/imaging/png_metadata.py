@@ -17,13 +17,14 @@ _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TEXT_CHUNKS = frozenset((b"tEXt", b"zTXt", b"iTXt"))
 _CHUNK_OVERHEAD = 12  # length, type and CRC
 _ANCILLARY_BIT = 0x20  # a lowercase first letter
-# Both of Pillow's messages name its limit: "...PngImagePlugin.MAX_TEXT_CHUNK", "...>MAX_TEXT_MEMORY".
-_LIMIT_MARK = "MAX_TEXT_"
+# Pillow's messages name its limit: "...PngImagePlugin.MAX_TEXT_CHUNK", "...>MAX_TEXT_MEMORY";
+# Pillow 10 (which we allow) says only "Decompressed Data Too Large" for the first.
+_LIMIT_MARKS = ("max_text_", "decompressed data too large")
 
 
 def _over_text_limit(error: BaseException) -> bool:
     cause = error if isinstance(error, ValueError) else error.__cause__
-    return isinstance(cause, ValueError) and _LIMIT_MARK in str(cause)
+    return isinstance(cause, ValueError) and any(mark in str(cause).lower() for mark in _LIMIT_MARKS)
 
 
 def without_refused_metadata(data: bytes, error: BaseException) -> bytes | None:
