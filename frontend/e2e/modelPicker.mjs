@@ -14,22 +14,15 @@
  * The app is built into a temporary folder and served by vite preview, so the shared dist/ and
  * its config.json (used by run.mjs) are left alone.
  * Env: PYTHON (default ../.venv/bin/python), CHROMIUM (default /usr/bin/chromium),
- * E2E_DIST=<folder> to reuse a build, E2E_HEADED=1.
+ * E2E_DIST=<folder> to reuse a build, E2E_SKIP_BUILD=1 to reuse dist/ (read only),
+ * E2E_ONLY=<substring> to run a subset, E2E_HEADED=1. The scaffolding is in harness.mjs.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { chromium } from 'playwright-core'
-
-const FRONTEND = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const REPO = resolve(FRONTEND, '..')
-const PYTHON = process.env.PYTHON || join(REPO, '.venv', 'bin', 'python')
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
-const VITE = join(FRONTEND, 'node_modules', 'vite', 'bin', 'vite.js')
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic']
+import { assert, CHROMIUM, CHROMIUM_ARGS, freePort, FRONTEND, harness, HEADLESS, PYTHON, sleep, stop, VITE } from './harness.mjs'
 
 // The mocked backend's default differs from the app's configured one (realesr-animevideov3),
 // so a fallback to the wrong default shows.
@@ -40,56 +33,8 @@ const FULL_LIST = ['realesr-animevideov3', SERVER_DEFAULT, ANIME]
 
 const tmp = mkdtempSync(join(tmpdir(), 'upscaler-e2e-models-'))
 const children = []
-const results = []
-let failures = 0
-
-const log = (...args) => console.log(`[e2e-models ${new Date().toISOString().slice(11, 19)}]`, ...args)
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message)
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer()
-    srv.unref()
-    srv.on('error', rej)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => res(port))
-    })
-  })
-}
-
-async function waitFor(what, fn, timeoutMs) {
-  const deadline = Date.now() + timeoutMs
-  let last
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn()
-      if (v) return v
-    } catch (err) {
-      last = err
-    }
-    await sleep(200)
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`)
-}
-
-async function test(name, fn) {
-  if (process.env.E2E_ONLY && !name.includes(process.env.E2E_ONLY)) return
-  const t0 = Date.now()
-  log(`▶ ${name}`)
-  try {
-    await fn()
-    results.push(`✓ ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`)
-  } catch (err) {
-    failures++
-    results.push(`✗ ${name}: ${err.message}`)
-    log(`✗ ${name}\n${err.stack}`)
-  }
-}
+// A shorter poll than run.mjs's: the mocked answers come fast and the waits here are short.
+const { log, waitFor, test, finish } = harness({ prefix: 'e2e-models', pollMs: 200 })
 
 /** A backend whose answers the test changes as it goes: delays, default model and model list. */
 function mockBackend() {
@@ -175,7 +120,7 @@ async function main() {
   children.push(preview)
   await waitFor('vite preview', async () => (await fetch(web)).ok, 60000)
 
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: process.env.E2E_HEADED !== '1' })
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: HEADLESS })
   try {
     await test('page load in server mode: the picker says models are loading until the server list is in', async () => {
       const backend = mockBackend()
@@ -250,24 +195,8 @@ async function main() {
 }
 
 async function cleanup() {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r))
-      child.kill('SIGTERM')
-      await exited
-    }
-  }
+  for (const child of children) await stop(child)
   rmSync(tmp, { recursive: true, force: true })
 }
 
-main()
-  .catch((err) => {
-    failures++
-    results.push(`✗ setup: ${err.message}`)
-    log(err.stack)
-  })
-  .finally(async () => {
-    await cleanup()
-    console.log(`\n${results.join('\n')}`)
-    process.exit(failures ? 1 : 0)
-  })
+finish(main, { cleanup })

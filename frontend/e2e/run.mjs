@@ -10,57 +10,32 @@
  *   3. backend stopped: the page says so, falls back to the browser, and the result appears.
  *
  * Env: PYTHON (default ../.venv/bin/python), CHROMIUM (default /usr/bin/chromium),
- * E2E_SKIP_BUILD=1 to reuse dist/, E2E_MODELS_DIR to reuse converted weights, E2E_HEADED=1.
- * Screenshots go to frontend/test-artifacts/.
+ * E2E_SKIP_BUILD=1 to reuse dist/, E2E_MODELS_DIR to reuse converted weights,
+ * E2E_ONLY=<substring> to run a subset, E2E_HEADED=1.
+ * Screenshots go to frontend/test-artifacts/. The scaffolding shared with modelPicker.mjs is in harness.mjs.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { dirname, join } from 'node:path'
 import { chromium } from 'playwright-core'
+import { assert, CHROMIUM, CHROMIUM_ARGS, freePort, FRONTEND, harness, HEADLESS, PYTHON, REPO, stop, VITE } from './harness.mjs'
 
-const FRONTEND = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const REPO = resolve(FRONTEND, '..')
-const PYTHON = process.env.PYTHON || join(REPO, '.venv', 'bin', 'python')
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
 const ART = join(FRONTEND, 'test-artifacts')
 const DIST = join(FRONTEND, 'dist')
 const SMALL_MODEL = 'realesr-animevideov3'
 // Bundled with the backend (listed by /api/models) but not offered in the browser.
 const SERVER_ONLY_MODEL = 'RealESRGAN_x4plus_anime_6B'
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-  '--disable-quic',
-]
 
 const children = []
 const tmp = mkdtempSync(join(tmpdir(), 'upscaler-e2e-'))
-let failures = 0
-const results = []
-
-function log(...args) {
-  console.log(`[e2e ${new Date().toISOString().slice(11, 19)}]`, ...args)
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer()
-    srv.unref()
-    srv.on('error', rej)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => res(port))
-    })
-  })
-}
+let backendChild = null
+// A failed test shows the backend's last lines: its error is often the reason.
+const { log, waitFor, test, finish } = harness({
+  prefix: 'e2e',
+  logPass: true,
+  onFailure: () => backendChild && log(`backend log:\n${backendChild.logTail()}`),
+})
 
 function start(name, cmd, args, opts) {
   const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'], detached: false })
@@ -77,55 +52,9 @@ function start(name, cmd, args, opts) {
   return child
 }
 
-async function stop(child) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise((r) => child.once('exit', r))
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15000)
-  await exited
-  clearTimeout(timer)
-}
-
-async function waitFor(what, fn, timeoutMs, child) {
-  const deadline = Date.now() + timeoutMs
-  let last
-  while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`${child.name} exited (${child.exitCode}) while waiting for ${what}:\n${child.logTail()}`)
-    try {
-      const v = await fn()
-      if (v) return v
-    } catch (err) {
-      last = err
-    }
-    await new Promise((r) => setTimeout(r, 500))
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}${child ? `\n${child.logTail()}` : ''}`)
-}
-
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts })
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status})`)
-}
-
-let backendChild = null
-async function test(name, fn) {
-  if (process.env.E2E_ONLY && !name.includes(process.env.E2E_ONLY)) return
-  const t0 = Date.now()
-  log(`▶ ${name}`)
-  try {
-    await fn()
-    results.push(`✓ ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`)
-    log(`✓ ${name}`)
-  } catch (err) {
-    failures++
-    results.push(`✗ ${name}: ${err.message}`)
-    log(`✗ ${name}\n${err.stack}`)
-    if (backendChild) log(`backend log:\n${backendChild.logTail()}`)
-  }
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message)
 }
 
 // ---------------------------------------------------------------- setup
@@ -252,13 +181,13 @@ async function main() {
   writeFileSync(staticModel, Buffer.from(await onnxRes.arrayBuffer()))
 
   // ---- static frontend: the production build behind vite preview ----
-  const preview = start('preview', process.execPath, [join(FRONTEND, 'node_modules', 'vite', 'bin', 'vite.js'), 'preview', '--port', String(webPort), '--strictPort', '--host', '127.0.0.1'], {
+  const preview = start('preview', process.execPath, [VITE, 'preview', '--port', String(webPort), '--strictPort', '--host', '127.0.0.1'], {
     cwd: FRONTEND,
     env: { ...process.env, API_PROXY_TARGET: api },
   })
   await waitFor('vite preview', async () => (await fetch(web)).ok, 60000, preview)
 
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: process.env.E2E_HEADED !== '1' })
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: HEADLESS })
   try {
     // ------------------------------------------------------------ 1. server mode
     await test('server mode: real photo via job API with SSE progress', async () => {
@@ -656,15 +585,4 @@ async function cleanup() {
 
 process.on('SIGINT', () => cleanup().then(() => process.exit(130)))
 
-main()
-  .catch((err) => {
-    failures++
-    results.push(`✗ setup: ${err.message}`)
-    log(err.stack)
-  })
-  .finally(async () => {
-    await cleanup()
-    console.log(`\n${results.join('\n')}\nscreenshots: ${ART}`)
-    process.exit(failures ? 1 : 0)
-  })
-
+finish(main, { cleanup, footer: `\nscreenshots: ${ART}` })

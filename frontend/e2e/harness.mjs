@@ -1,0 +1,131 @@
+/**
+ * What the e2e scripts (run.mjs, modelPicker.mjs) share: paths, the Chromium flags, small
+ * helpers and the test runner with its summary and exit code. Each script runs in its own
+ * node process, so the runner's results are per script.
+ */
+import { createServer } from 'node:net'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const FRONTEND = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+export const REPO = resolve(FRONTEND, '..')
+// A relative path (PYTHON=../.venv/bin/python) is taken from where the command was typed, not from
+// the backend's cwd (the repo root); a bare name (python3) is still looked up on PATH.
+const pythonEnv = process.env.PYTHON
+export const PYTHON = pythonEnv ? (pythonEnv.includes('/') ? resolve(pythonEnv) : pythonEnv) : join(REPO, '.venv', 'bin', 'python')
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
+// vite's CLI, started with process.execPath so it runs on the same node as the tests.
+export const VITE = join(FRONTEND, 'node_modules', 'vite', 'bin', 'vite.js')
+// Headless, no GPU or sandbox (containers without a display); the rest stops Chromium's own
+// network traffic (updates, sync, background requests), which the tests check never leaves the machine.
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+  '--disable-quic',
+]
+export const HEADLESS = process.env.E2E_HEADED !== '1'
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+export function assert(cond, message) {
+  if (!cond) throw new Error(message)
+}
+
+/** A port free right now: the OS picks it, so parallel runs do not collide. */
+export function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer()
+    srv.unref()
+    srv.on('error', rej)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => res(port))
+    })
+  })
+}
+
+/** SIGTERM, then SIGKILL if the child has not gone after 15 s, so a hung server cannot hold the run. */
+export async function stop(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((r) => child.once('exit', r))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15000)
+  await exited
+  clearTimeout(timer)
+}
+
+/**
+ * The runner for one script.
+ *   prefix: the log tag ('e2e', 'e2e-models'), so interleaved output says which script wrote it;
+ *   pollMs: how often waitFor asks;
+ *   logPass: also log '✓ name' as each test passes (the summary always lists it);
+ *   onFailure(): called after a failed test is logged (run.mjs prints the backend's log there).
+ */
+export function harness({ prefix, pollMs = 500, logPass = false, onFailure = () => {} }) {
+  const results = []
+  let failures = 0
+
+  const log = (...args) => console.log(`[${prefix} ${new Date().toISOString().slice(11, 19)}]`, ...args)
+
+  /**
+   * Polls fn until it returns something truthy. With a child (as start() in run.mjs makes: name
+   * and logTail()), fails at once if it exits, and shows its log tail: a dead server explains a timeout.
+   */
+  async function waitFor(what, fn, timeoutMs, child) {
+    const deadline = Date.now() + timeoutMs
+    let last
+    while (Date.now() < deadline) {
+      if (child && child.exitCode !== null) throw new Error(`${child.name} exited (${child.exitCode}) while waiting for ${what}:\n${child.logTail()}`)
+      try {
+        const v = await fn()
+        if (v) return v
+      } catch (err) {
+        last = err
+      }
+      await sleep(pollMs)
+    }
+    throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}${child ? `\n${child.logTail()}` : ''}`)
+  }
+
+  /** Runs one test unless E2E_ONLY names others; a failure is recorded and the next test still runs. */
+  async function test(name, fn) {
+    if (process.env.E2E_ONLY && !name.includes(process.env.E2E_ONLY)) return
+    const t0 = Date.now()
+    log(`▶ ${name}`)
+    try {
+      await fn()
+      results.push(`✓ ${name} (${((Date.now() - t0) / 1000).toFixed(1)}s)`)
+      if (logPass) log(`✓ ${name}`)
+    } catch (err) {
+      failures++
+      results.push(`✗ ${name}: ${err.message}`)
+      log(`✗ ${name}\n${err.stack}`)
+      await onFailure()
+    }
+  }
+
+  /**
+   * Runs main, counts an error outside a test as a failed setup, always cleans up, prints the
+   * summary (and footer) and exits 1 if anything failed, so CI sees it.
+   */
+  function finish(main, { cleanup, footer = '' }) {
+    return main()
+      .catch((err) => {
+        failures++
+        results.push(`✗ setup: ${err.message}`)
+        log(err.stack)
+      })
+      .finally(async () => {
+        await cleanup()
+        console.log(`\n${results.join('\n')}${footer}`)
+        process.exit(failures ? 1 : 0)
+      })
+  }
+
+  return { log, waitFor, test, finish }
+}
