@@ -117,10 +117,19 @@ async def overload(client, url: str, body: bytes, params: dict, burst: int) -> d
     return {"burst": burst, "status_counts": codes, "only_503_failures": not bad, "other_failures": bad}
 
 
-def _start_server(port: int, queue_size: int, extra_env: dict | None = None) -> subprocess.Popen:
+def _start_server(
+    port: int, queue_size: int, extra_env: dict | None = None, parser: str = "production"
+) -> subprocess.Popen:
+    """production: `python backend/api_server.py`, as Docker, systemd and run.sh start it (uvicorn's
+    h11 parser with the header bound); httptools: plain `uvicorn`, whose default parser is faster
+    per request but unbounded, to measure what the bound costs."""
     env = dict(os.environ, PORT=str(port), QUEUE_SIZE=str(queue_size), PRELOAD_MODELS="", WARMUP="true")
-    env.update(extra_env or {})
+    env.update(extra_env or {}, HOST="127.0.0.1")
     cmd = [sys.executable, "-m", "uvicorn", "backend.api_server:app", "--host", "127.0.0.1", "--port", str(port)]
+    if parser == "production":
+        cmd = [sys.executable, "backend/api_server.py"]
+    elif parser == "h11":  # production's parser and bound, started as plain uvicorn
+        cmd += ["--http", "h11", "--h11-max-incomplete-event-size", "65536"]
     log = open(RESULTS / "load_server.log", "w")  # noqa: SIM115 - lives as long as the server
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -977,6 +986,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--ready-timeout", type=float, default=180.0)
     parser.add_argument("--start-server", action="store_true", help="start uvicorn on 127.0.0.1 for the run")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--parser",
+        choices=("production", "h11", "httptools"),
+        default="production",
+        help="--start-server: python backend/api_server.py (h11, bounded headers), or plain uvicorn: h11 or httptools",
+    )
     parser.add_argument("--queue-size", type=int, default=16, help="QUEUE_SIZE for --start-server")
     parser.add_argument("--allow-remote", action="store_true")
     parser.add_argument("--tag", default="", help="write bench/results/load-TAG.json (compare settings side by side)")
@@ -1014,7 +1029,7 @@ def main(argv: list[str] | None = None) -> dict:
                 make_tiny_model(root / "models" / "tiny.safetensors")
                 extra.update(MODELS_DIR=str(root / "models"), DEFAULT_MODEL="tiny")
                 args.model = ""
-        server = _start_server(args.port, args.queue_size, extra)
+        server = _start_server(args.port, args.queue_size, extra, parser=args.parser)
         args.pid = args.pid or server.pid
     try:
         report = asyncio.run(mixed(args) if args.mixed else run(args))
