@@ -149,8 +149,11 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
 
 def main() -> None:
     import uvicorn
+    from uvicorn.config import TRACE_LOG_LEVEL
 
     settings = get_settings()
+    # LOG_LEVEL=trace: uvicorn names its level only once it runs, and basicConfig needs the name now.
+    logging.addLevelName(TRACE_LOG_LEVEL, "TRACE")
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
         app,
