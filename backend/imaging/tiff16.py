@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageFile, features
+from PIL import __version__ as PILLOW_VERSION
 
 from backend.imaging.pixels import unpremultiply
 
@@ -35,6 +36,7 @@ _PLANAR_SEPARATE = 2
 # Which byte of a machine-order 16-bit sample an unpacker keeps: the ";16L" unpackers keep byte 1.
 _HIGH, _LOW = ("L", "B") if sys.byteorder == "little" else ("B", "L")
 _HAS_LIBTIFF = features.check_codec("libtiff")
+_PILLOW_MAJOR = int(PILLOW_VERSION.split(".")[0])
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,11 @@ def wide_tiff(image: Image.Image) -> WideTiff | None:
     return WideTiff(layout, premultiplied=bool(extra) and extra[0] == _ASSOCIATED_ALPHA, planar=planar)
 
 
+def _compression_arg(image: Image.Image) -> tuple[str, ...]:
+    """Pillow 10-12's libtiff decoder also takes the compression name; 13 dropped it."""
+    return () if _PILLOW_MAJOR >= 13 else (image._compression,)
+
+
 def _libtiff_usable(image: Image.Image) -> bool:
     """Pillow has libtiff, and the internals we rely on (as in png16) are where we expect them."""
     return (
@@ -81,7 +88,8 @@ def _libtiff_usable(image: Image.Image) -> bool:
 def _load_through_libtiff(image: Image.Image, rawmode: str) -> np.ndarray:
     """Load the page with libtiff and the given unpacker; -> the pixels as Pillow holds them."""
     width, height = image._tile_size
-    args = (rawmode, False, image.tag_v2.offset)  # (unpacker, file descriptor: none, this page's IFD)
+    # (unpacker, [compression: Pillow < 13,] file descriptor: none, this page's IFD)
+    args = (rawmode, *_compression_arg(image), False, image.tag_v2.offset)
     fields = ("libtiff", (0, 0, width, height), 0, args)
     tile_type = getattr(ImageFile, "_Tile", None)  # Pillow >= 11 names the fields of a tile
     image.use_load_libtiff = True
