@@ -46,6 +46,23 @@ export function hasTransparency(data: ImageData): boolean {
   return false
 }
 
+/** Every pixel has R = G = B (a grey image, as the browser decodes grey and grey+alpha PNGs). */
+export function isGrey(rgba: Uint8ClampedArray): boolean {
+  for (let i = 0; i < rgba.length; i += 4) if (rgba[i] !== rgba[i + 1] || rgba[i + 1] !== rgba[i + 2]) return false
+  return true
+}
+
+/**
+ * In place: R, G and B become the pixel's luma (ITU-R 601, as the backend's grey output), alpha
+ * is left alone. The model's RGB output of a grey input has faint colour fringes; grey stays grey.
+ */
+export function toGrey(rgba: Uint8ClampedArray): void {
+  for (let i = 0; i < rgba.length; i += 4) {
+    const y = Math.round(0.299 * rgba[i] + 0.587 * rgba[i + 1] + 0.114 * rgba[i + 2])
+    rgba[i] = rgba[i + 1] = rgba[i + 2] = y
+  }
+}
+
 export interface BrowserRunOptions {
   modelName: string
   modelUrls: string[]
@@ -145,6 +162,7 @@ export async function upscaleInBrowser(
     events,
   )
   const modelOut = new ImageData(new Uint8ClampedArray(done.rgba), done.width, done.height)
+  if (isGrey(image.data.data)) toGrey(modelOut.data)
 
   // Alpha: the model sees RGB only; the alpha plane is resized smoothly to match.
   if (hasTransparency(image.data)) {
