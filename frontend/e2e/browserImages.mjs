@@ -304,6 +304,7 @@ async function main() {
       for (const file of ['truncated.png', 'empty.png', 'drawing.svg', 'notes.png']) {
         const err = await load(page, file)
         assert(err, `${file}: no error shown`)
+        log(`  ${file}: ${err.replace(/\n/g, " / ")}`)
         assert(err.includes(file) && /Could not open/.test(err), `${file}: unclear message: ${err}`)
         assert(!/undefined|\{name\}|Error:|DOMException|InvalidStateError/.test(err), `${file}: raw text in the message: ${err}`)
         const [w, h] = await shownSize(page)
