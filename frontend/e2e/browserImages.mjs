@@ -12,12 +12,12 @@
  * Env: PYTHON (default ../.venv/bin/python), CHROMIUM, E2E_DIST=<folder>, E2E_SKIP_BUILD=1,
  * E2E_ONLY=<substring>, E2E_HEADED=1. The scaffolding is in harness.mjs.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
-import { assert, CHROMIUM, CHROMIUM_ARGS, freePort, FRONTEND, harness, HEADLESS, PYTHON, REPO, stop, VITE } from './harness.mjs'
+import { appBuild, assert, CHROMIUM, CHROMIUM_ARGS, FRONTEND, harness, HEADLESS, previewApp, PYTHON, REPO, stop } from './harness.mjs'
 
 const MODEL = 'realesr-animevideov3'
 const tmp = mkdtempSync(join(tmpdir(), 'upscaler-e2e-images-'))
@@ -196,22 +196,13 @@ function maxChannelSpread(img) {
 
 async function main() {
   assert(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}`)
-  let dist = process.env.E2E_DIST || (process.env.E2E_SKIP_BUILD === '1' ? join(FRONTEND, 'dist') : undefined)
-  if (!dist) {
-    dist = join(tmp, 'dist')
-    log('building the frontend')
-    const r = spawnSync(process.execPath, [VITE, 'build', '--outDir', dist, '--emptyOutDir', '--logLevel', 'warn'], { cwd: FRONTEND, stdio: 'inherit' })
-    assert(r.status === 0, 'vite build failed')
-  }
+  const dist = appBuild(tmp, log)
   const modelPath = modelFile(dist)
   const py = spawnSync(PYTHON, ['-c', MAKE_IMAGES, tmp], { stdio: 'inherit' })
   assert(py.status === 0, 'could not write the test images')
 
-  const port = await freePort()
-  const web = `http://127.0.0.1:${port}`
-  const preview = spawn(process.execPath, [VITE, 'preview', '--outDir', dist, '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: FRONTEND, stdio: 'ignore' })
+  const { web, child: preview } = await previewApp(dist, waitFor)
   children.push(preview)
-  await waitFor('vite preview', async () => (await fetch(web)).ok, 60000)
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: HEADLESS })
   try {

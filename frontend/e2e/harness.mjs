@@ -1,8 +1,9 @@
 /**
- * What the e2e scripts (run.mjs, modelPicker.mjs) share: paths, the Chromium flags, small
+ * What the e2e scripts (run.mjs, modelPicker.mjs, browserImages.mjs) share: paths, the Chromium flags, small
  * helpers and the test runner with its summary and exit code. Each script runs in its own
  * node process, so the runner's results are per script.
  */
+import { spawn, spawnSync } from 'node:child_process'
 import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -57,6 +58,29 @@ export async function stop(child) {
   const timer = setTimeout(() => child.kill('SIGKILL'), 15000)
   await exited
   clearTimeout(timer)
+}
+
+/**
+ * The app for the scripts that mock the backend with page.route (config.json included): E2E_DIST,
+ * or dist/ as it is with E2E_SKIP_BUILD=1 (read only), else a fresh build in `tmp`.
+ */
+export function appBuild(tmp, log) {
+  const reused = process.env.E2E_DIST || (process.env.E2E_SKIP_BUILD === '1' ? join(FRONTEND, 'dist') : undefined)
+  if (reused) return reused
+  const dist = join(tmp, 'dist')
+  log('building the frontend')
+  const r = spawnSync(process.execPath, [VITE, 'build', '--outDir', dist, '--emptyOutDir', '--logLevel', 'warn'], { cwd: FRONTEND, stdio: 'inherit' })
+  assert(r.status === 0, 'vite build failed')
+  return dist
+}
+
+/** `vite preview` of `dist` on a free port, once it answers: its URL and the child to stop. */
+export async function previewApp(dist, waitFor) {
+  const port = await freePort()
+  const web = `http://127.0.0.1:${port}`
+  const child = spawn(process.execPath, [VITE, 'preview', '--outDir', dist, '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: FRONTEND, stdio: 'ignore' })
+  await waitFor('vite preview', async () => (await fetch(web)).ok, 60000)
+  return { web, child }
 }
 
 /**

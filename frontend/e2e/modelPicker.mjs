@@ -17,12 +17,12 @@
  * E2E_DIST=<folder> to reuse a build, E2E_SKIP_BUILD=1 to reuse dist/ (read only),
  * E2E_ONLY=<substring> to run a subset, E2E_HEADED=1. The scaffolding is in harness.mjs.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
-import { assert, CHROMIUM, CHROMIUM_ARGS, freePort, FRONTEND, harness, HEADLESS, PYTHON, sleep, stop, VITE } from './harness.mjs'
+import { appBuild, assert, CHROMIUM, CHROMIUM_ARGS, harness, HEADLESS, previewApp, PYTHON, sleep, stop } from './harness.mjs'
 
 // The mocked backend's default differs from the app's configured one (realesr-animevideov3),
 // so a fallback to the wrong default shows.
@@ -102,23 +102,13 @@ async function startJob(page, backend, image) {
 
 async function main() {
   assert(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}`)
-  // config.json is answered by page.route, so the shared build serves as it is (read only).
-  let dist = process.env.E2E_DIST || (process.env.E2E_SKIP_BUILD === '1' ? join(FRONTEND, 'dist') : undefined)
-  if (!dist) {
-    dist = join(tmp, 'dist')
-    log('building the frontend')
-    const r = spawnSync(process.execPath, [VITE, 'build', '--outDir', dist, '--emptyOutDir', '--logLevel', 'warn'], { cwd: FRONTEND, stdio: 'inherit' })
-    assert(r.status === 0, 'vite build failed')
-  }
+  const dist = appBuild(tmp, log)
   const image = join(tmp, 'small.png')
   const py = spawnSync(PYTHON, ['-c', 'import sys; from PIL import Image; Image.new("RGB", (40, 32), "teal").save(sys.argv[1])', image], { stdio: 'inherit' })
   assert(py.status === 0, 'could not write the test image')
 
-  const port = await freePort()
-  const web = `http://127.0.0.1:${port}`
-  const preview = spawn(process.execPath, [VITE, 'preview', '--outDir', dist, '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: FRONTEND, stdio: 'ignore' })
+  const { web, child: preview } = await previewApp(dist, waitFor)
   children.push(preview)
-  await waitFor('vite preview', async () => (await fetch(web)).ok, 60000)
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: HEADLESS })
   try {
