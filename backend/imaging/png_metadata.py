@@ -18,7 +18,8 @@ _TEXT_CHUNKS = frozenset((b"tEXt", b"zTXt", b"iTXt"))
 _CHUNK_OVERHEAD = 12  # length, type and CRC
 _ANCILLARY_BIT = 0x20  # a lowercase first letter
 # Pillow's messages name its limit: "...PngImagePlugin.MAX_TEXT_CHUNK", "...>MAX_TEXT_MEMORY";
-# Pillow 10 (which we allow) says only "Decompressed Data Too Large" for the first.
+# Pillow 10 said only "Decompressed Data Too Large" for the first: matched too, so the check does not
+# hang on one release's wording.
 _LIMIT_MARKS = ("max_text_", "decompressed data too large")
 
 

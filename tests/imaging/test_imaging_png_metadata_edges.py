@@ -13,7 +13,7 @@ from backend.errors import TruncatedImage
 from backend.imaging.png_metadata import without_refused_metadata
 
 # What PngImagePlugin's _safe_zlib_decompress raises for a text chunk that inflates past
-# MAX_TEXT_CHUNK: Pillow 10 (requirements allow pillow>=10) names no limit, later ones do.
+# MAX_TEXT_CHUNK: Pillow 10 named no limit, later releases do; the check takes either wording.
 PILLOW_10_CHUNK_MESSAGE = "Decompressed Data Too Large"
 PILLOW_11_CHUNK_MESSAGE = "Decompressed data too large for PngImagePlugin.MAX_TEXT_CHUNK"
 
