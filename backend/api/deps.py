@@ -125,7 +125,7 @@ async def single_file(request: Request) -> None:
 
 async def upscale_options(
     request: Request,
-    model_q: Annotated[str | None, Query(alias="model", description=_MODEL + _QUERY_NOTE)] = None,
+    picked_model_q: Annotated[str | None, Query(alias="model", description=_MODEL + _QUERY_NOTE)] = None,
     scale_q: Annotated[
         float | None, Query(alias="scale", description=_SCALE + _QUERY_NOTE, json_schema_extra=_MIN_1)
     ] = None,
@@ -139,7 +139,7 @@ async def upscale_options(
     denoise_q: Annotated[
         float | None, Query(alias="denoise_strength", description=_DENOISE + _QUERY_NOTE, json_schema_extra=_UNIT)
     ] = None,
-    model_f: Annotated[str | None, Form(alias="model", description=_MODEL)] = None,
+    picked_model_f: Annotated[str | None, Form(alias="model", description=_MODEL)] = None,
     scale_f: Annotated[float | None, Form(alias="scale", description=_SCALE, json_schema_extra=_MIN_1)] = None,
     format_f: Annotated[str | None, Form(alias="format", description=_FORMAT)] = None,
     quality_f: Annotated[int | None, Form(alias="quality", description=_QUALITY, json_schema_extra=_PERCENT)] = None,
@@ -156,7 +156,7 @@ async def upscale_options(
 
     return build_options(
         request.app.state.settings,
-        model=pick(model_f, model_q),
+        model=pick(picked_model_f, picked_model_q),
         scale=pick(scale_f, scale_q),
         fmt=pick(format_f, format_q),
         quality=pick(quality_f, quality_q),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Size = tuple[int, int]
 
@@ -28,6 +28,9 @@ class DeviceDetail(Device):
 
 
 class Health(BaseModel):
+    # `model_loaded` is part of the guide's API; pydantic < 2.10 would warn about the `model_` prefix
+    model_config = ConfigDict(protected_namespaces=())
+
     status: Literal["healthy", "loading", "unhealthy"]
     model_loaded: bool = Field(description="True once the default model is loaded and warmed up")
     device: Device
