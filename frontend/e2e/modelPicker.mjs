@@ -9,7 +9,8 @@
  *   2. a chosen (and remembered) model that the redeployed backend no longer lists: the
  *      picker and the job fall back to the backend's default, and a note beside the picker (a
  *      status region) says so; the choice, without the note, comes back with the model, and
- *      an explicit pick replaces it and ends the note.
+ *      an explicit pick replaces it and ends the note;
+ *   3. a hidden tab does not poll the backend, and a tab shown again checks at once.
  *
  * The app is built into a temporary folder and served by vite preview, so the shared dist/ and
  * its config.json (used by run.mjs) are left alone.
@@ -38,16 +39,18 @@ const { log, waitFor, test, finish } = harness({ prefix: 'e2e-models', pollMs: 2
 
 /** A backend whose answers the test changes as it goes: delays, default model and model list. */
 function mockBackend() {
-  const state = { healthDelayMs: 0, modelsDelayMs: 0, models: [...FULL_LIST], postedModels: [] }
+  const state = { healthDelayMs: 0, modelsDelayMs: 0, models: [...FULL_LIST], postedModels: [], healthCalls: 0, modelsCalls: 0 }
   const json = (body, status = 200) => ({ status, contentType: 'application/json', body: JSON.stringify(body) })
   const answer = async (route) => {
     const req = route.request()
     const path = new URL(req.url()).pathname
     if (path.endsWith('/api/health')) {
+      state.healthCalls++
       await sleep(state.healthDelayMs)
       return route.fulfill(json({ status: 'healthy', model_loaded: true, model: SERVER_DEFAULT, device: { type: 'cpu', name: 'cpu' } }))
     }
     if (path.endsWith('/api/models')) {
+      state.modelsCalls++
       await sleep(state.modelsDelayMs)
       const models = state.models.map((name) => ({ name, scale: name === SERVER_DEFAULT ? 2 : 4, arch: null, source: 'bundled', loaded: false, default: name === SERVER_DEFAULT }))
       return route.fulfill(json({ default: SERVER_DEFAULT, models }))
@@ -177,6 +180,27 @@ async function main() {
       await page.reload()
       await waitFor('the picked model after a reload', async () => (await page.getByTestId('model').isEnabled()) && (await pickerValue(page)) === 'realesr-animevideov3', 15000)
       assert((await noteText(page)) === '', `no note once the user picked: ${await noteText(page)}`)
+      await context.close()
+    })
+
+    await test('a hidden tab does not poll the backend; shown again, it checks at once', async () => {
+      const backend = mockBackend()
+      const { context, page } = await newPage(browser, web, backend)
+      await waitFor("the server's model list", async () => JSON.stringify(await pickerOptions(page)) === JSON.stringify(FULL_LIST), 15000)
+      // Headless Chromium keeps its one tab visible: the page is told it is hidden as a browser would.
+      const setVisibility = (state) =>
+        page.evaluate((s) => {
+          Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => s })
+          Object.defineProperty(document, 'hidden', { configurable: true, get: () => s === 'hidden' })
+          document.dispatchEvent(new Event('visibilitychange'))
+        }, state)
+      await setVisibility('hidden')
+      const hidden = { health: backend.state.healthCalls, models: backend.state.modelsCalls }
+      // Longer than the 15 s re-check interval.
+      await sleep(16500)
+      assert(backend.state.healthCalls === hidden.health && backend.state.modelsCalls === hidden.models, `the hidden tab polled: health ${hidden.health} -> ${backend.state.healthCalls}, models ${hidden.models} -> ${backend.state.modelsCalls}`)
+      await setVisibility('visible')
+      await waitFor('a check on showing the tab', async () => backend.state.healthCalls > hidden.health && backend.state.modelsCalls > hidden.models, 2000)
       await context.close()
     })
   } finally {

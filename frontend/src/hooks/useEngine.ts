@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react'
 import type { AppConfig, UpscaleMode } from '../config'
 import { engineEventDetail, probeEngine, type CheckedEngine, type Engine } from '../engine'
 import { getInfo, getModels, type Limits, type ServerModel } from '../api/system'
+import { pollWhileVisible } from '../pollWhileVisible'
 import { record } from '../testEvents'
 
 /** How often an idle page asks the backend again, so the engine follows it going down or up. */
@@ -106,12 +107,14 @@ export function useEngine(config: AppConfig): EngineState {
   return { engine, checkEngine, fallBackDuringJob, serverLimits, serverModels, modelsLoading, serverModelList }
 }
 
-/** Re-check the engine now and then while idle; a running job checks for itself when it starts. */
+/**
+ * Re-check the engine now and then while idle and visible (a hidden tab asks nothing, and checks
+ * at once when shown again); a running job checks for itself when it starts.
+ */
 export function useEngineRecheck(checkEngine: () => Promise<unknown>, paused: boolean, mode: UpscaleMode): void {
   useEffect(() => {
     // Forced browser mode never asks the backend.
     if (paused || mode === 'browser') return
-    const id = setInterval(() => void checkEngine(), RECHECK_MS)
-    return () => clearInterval(id)
+    return pollWhileVisible(() => void checkEngine(), RECHECK_MS)
   }, [paused, checkEngine, mode])
 }
