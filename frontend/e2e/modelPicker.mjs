@@ -10,7 +10,9 @@
  *      picker and the job fall back to the backend's default, and a note beside the picker (a
  *      status region) says so; the choice, without the note, comes back with the model, and
  *      an explicit pick replaces it and ends the note;
- *   3. a hidden tab does not poll the backend, and a tab shown again checks at once.
+ *   3. /api/models failing (refused, 500, not JSON) while /api/health is fine: a note says the
+ *      server's default is used, a job runs with it, and the next check that gets the list ends it;
+ *   4. a hidden tab does not poll the backend, and a tab shown again checks at once.
  *
  * The app is built into a temporary folder and served by vite preview, so the shared dist/ and
  * its config.json (used by run.mjs) are left alone.
@@ -39,7 +41,8 @@ const { log, waitFor, test, finish } = harness({ prefix: 'e2e-models', pollMs: 2
 
 /** A backend whose answers the test changes as it goes: delays, default model and model list. */
 function mockBackend() {
-  const state = { healthDelayMs: 0, modelsDelayMs: 0, models: [...FULL_LIST], postedModels: [], healthCalls: 0, modelsCalls: 0 }
+  // modelsFailure: null, or how /api/models fails: 'abort' (refused), 'status' (500), 'html' (200, not JSON).
+  const state = { healthDelayMs: 0, modelsDelayMs: 0, models: [...FULL_LIST], modelsFailure: null, postedModels: [], healthCalls: 0, modelsCalls: 0 }
   const json = (body, status = 200) => ({ status, contentType: 'application/json', body: JSON.stringify(body) })
   const answer = async (route) => {
     const req = route.request()
@@ -52,6 +55,9 @@ function mockBackend() {
     if (path.endsWith('/api/models')) {
       state.modelsCalls++
       await sleep(state.modelsDelayMs)
+      if (state.modelsFailure === 'abort') return route.abort('connectionrefused')
+      if (state.modelsFailure === 'status') return route.fulfill(json({ detail: 'boom' }, 500))
+      if (state.modelsFailure === 'html') return route.fulfill({ status: 200, contentType: 'text/html', body: '<html>proxy login</html>' })
       const models = state.models.map((name) => ({ name, scale: name === SERVER_DEFAULT ? 2 : 4, arch: null, source: 'bundled', loaded: false, default: name === SERVER_DEFAULT }))
       return route.fulfill(json({ default: SERVER_DEFAULT, models }))
     }
@@ -90,6 +96,7 @@ async function newPage(browser, web, backend) {
 
 const pickerValue = (page) => page.getByTestId('model').inputValue()
 const noteText = (page) => page.getByTestId('model-note').textContent()
+const LIST_FAILED_NOTE = `Could not get the server's model list; using its default, ${SERVER_DEFAULT}.`
 const UNAVAILABLE_NOTE = `${ANIME} is not on this server now; using ${SERVER_DEFAULT}.`
 const pickerOptions = (page) => page.locator('[data-testid=model] option').evaluateAll((els) => els.map((e) => e.value))
 
@@ -181,6 +188,26 @@ async function main() {
       await waitFor('the picked model after a reload', async () => (await page.getByTestId('model').isEnabled()) && (await pickerValue(page)) === 'realesr-animevideov3', 15000)
       assert((await noteText(page)) === '', `no note once the user picked: ${await noteText(page)}`)
       await context.close()
+    })
+
+    await test("/api/models failing while /api/health is fine: a note says the server's default is used, a job runs with it, and the list comes back at the next check", async () => {
+      for (const failure of ['abort', 'status', 'html']) {
+        const backend = mockBackend()
+        backend.state.modelsFailure = failure
+        const { context, page } = await newPage(browser, web, backend)
+        await waitFor(`the note (${failure})`, async () => (await noteText(page)) === LIST_FAILED_NOTE, 15000)
+        assert((await page.getByTestId('model').isEnabled()) && (await pickerValue(page)) === SERVER_DEFAULT, `${failure}: the picker should offer the server default: ${await pickerValue(page)}`)
+        const describedBy = await page.getByTestId('model').getAttribute('aria-describedby')
+        assert(describedBy && describedBy === (await page.getByTestId('model-note').getAttribute('id')), `${failure}: the picker should be described by the note`)
+        assert((await startJob(page, backend, image)) === SERVER_DEFAULT, `${failure}: the job should run with the server default`)
+        assert((await noteText(page)) === LIST_FAILED_NOTE, `${failure}: the note should stay while the list still fails`)
+        // The backend's list is back: the next check (here a job's) has it, and the note goes.
+        backend.state.modelsFailure = null
+        await startJob(page, backend, image)
+        await waitFor(`the list after the failure (${failure})`, async () => JSON.stringify(await pickerOptions(page)) === JSON.stringify(FULL_LIST), 5000)
+        assert((await noteText(page)) === '', `${failure}: the note should go with the list back: ${await noteText(page)}`)
+        await context.close()
+      }
     })
 
     await test('a hidden tab does not poll the backend; shown again, it checks at once', async () => {

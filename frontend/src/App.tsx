@@ -23,9 +23,15 @@ import { useWindowDropAndPaste } from './hooks/useWindowDropAndPaste'
 /** Wires the hooks (state and jobs) to the components (view); no logic of its own. */
 export default function App({ config }: { config: AppConfig }) {
   const { lang, changeLang, t } = useLanguage()
-  const { engine, checkEngine, fallBackDuringJob, serverLimits, serverModels, modelsLoading, serverModelList } = useEngine(config)
+  const { engine, checkEngine, fallBackDuringJob, serverLimits, serverModels, modelsLoading, modelsFailed, serverModelList } = useEngine(config)
   const serverUp = engine.kind === 'server'
-  const { model, setModel, options: modelOptions, loading: modelsPending, modelFor, unavailable } = useModelChoice(config.defaultModel, engine, serverModels, modelsLoading)
+  const { model, setModel, options: modelOptions, loading: modelsPending, modelFor, unavailable, listFailed } = useModelChoice(
+    config.defaultModel,
+    engine,
+    serverModels,
+    modelsLoading,
+    modelsFailed,
+  )
   const [scale, setScale] = useState(4)
   const [format, setFormat] = useState<OutputFormat>('png')
   const { messages, feedback } = useJobFeedback()
@@ -58,6 +64,7 @@ export default function App({ config }: { config: AppConfig }) {
             loading={modelsPending}
             onModelChange={setModel}
             unavailable={unavailable}
+            listFailed={listFailed}
             scale={scale}
             onScaleChange={setScale}
             showFormat={serverUp}

@@ -17,10 +17,10 @@ const withAnime = [model(CONFIG_DEFAULT), model(SERVER_DEFAULT), model(ANIME)]
 const withoutAnime = [model(CONFIG_DEFAULT), model(SERVER_DEFAULT)]
 
 /** The hook as the first render of a page sees it (state starts from localStorage). */
-function render(engine: Engine, serverModels: ServerModel[] | null, modelsLoading = false): ModelChoice {
+function render(engine: Engine, serverModels: ServerModel[] | null, modelsLoading = false, modelsFailed = false): ModelChoice {
   let out: ModelChoice | undefined
   function Probe() {
-    out = useModelChoice(CONFIG_DEFAULT, engine, serverModels, modelsLoading)
+    out = useModelChoice(CONFIG_DEFAULT, engine, serverModels, modelsLoading, modelsFailed)
     return null
   }
   renderToStaticMarkup(createElement(Probe))
@@ -110,6 +110,25 @@ describe('the note beside the picker while the remembered model is not on the se
   })
 })
 
+describe("the note beside the picker while the server's model list cannot be had", () => {
+  it("says the server's default is used, and upscaling goes on with it", () => {
+    store.set('upscaler.model', ANIME)
+    const choice = render(server(), null, false, true)
+    expect(choice.listFailed).toEqual({ using: SERVER_DEFAULT })
+    expect(choice.model).toBe(SERVER_DEFAULT)
+    expect(choice.modelFor(server(), null)).toBe(SERVER_DEFAULT)
+    expect(choice.unavailable).toBeNull()
+  })
+
+  it('is not shown while a list from an earlier check is held, nor while loading, nor off the server', () => {
+    expect(render(server(), withAnime, false, true).listFailed).toBeNull()
+    expect(render(server(), null, true, false).listFailed).toBeNull()
+    expect(render(server(), null, false, false).listFailed).toBeNull()
+    expect(render({ kind: 'checking' }, null, false, true).listFailed).toBeNull()
+    expect(render({ kind: 'browser', reason: 'unreachable' }, null, false, true).listFailed).toBeNull()
+  })
+})
+
 describe('the picker before the server has answered', () => {
   const browserOnly = BROWSER_MODELS.map((m) => m.name)
 
@@ -151,7 +170,7 @@ const settingsProps = {
 }
 
 describe('JobSettings while models load', () => {
-  const props = { ...settingsProps, models: [], model: '', unavailable: null }
+  const props = { ...settingsProps, models: [], model: '', unavailable: null, listFailed: null }
   const markup = (lang: 'en' | 'zh', loading: boolean) =>
     renderToStaticMarkup(createElement(JobSettings, { ...props, loading, t: (k, p) => translate(lang, k, p) }))
   const picker = (html: string) => html.match(/<select[^>]*data-testid="model"[^>]*>.*?<\/select>/)![0]
@@ -168,7 +187,7 @@ describe('JobSettings while models load', () => {
 })
 
 describe('JobSettings with the remembered model unavailable', () => {
-  const props = { ...settingsProps, models: [{ name: SERVER_DEFAULT, scale: 4, small: true }], model: SERVER_DEFAULT, loading: false }
+  const props = { ...settingsProps, models: [{ name: SERVER_DEFAULT, scale: 4, small: true }], model: SERVER_DEFAULT, loading: false, listFailed: null }
   const markup = (lang: 'en' | 'zh', unavailable: { chosen: string; using: string } | null) =>
     renderToStaticMarkup(createElement(JobSettings, { ...props, unavailable, t: (k, p) => translate(lang, k, p) }))
   const note = (html: string) => html.match(/<p[^>]*data-testid="model-note"[^>]*>(.*?)<\/p>/)
@@ -188,5 +207,22 @@ describe('JobSettings with the remembered model unavailable', () => {
     const html = markup('en', null)
     expect(note(html)![1]).toBe('')
     expect(html).not.toMatch(/aria-describedby/)
+  })
+})
+
+describe("JobSettings when the server's model list could not be had", () => {
+  const props = { ...settingsProps, models: [{ name: SERVER_DEFAULT, scale: 4, small: true }], model: SERVER_DEFAULT, loading: false, unavailable: null }
+  const markup = (lang: 'en' | 'zh') =>
+    renderToStaticMarkup(createElement(JobSettings, { ...props, listFailed: { using: SERVER_DEFAULT }, t: (k, p) => translate(lang, k, p) }))
+  const note = (html: string) => html.match(/<p[^>]*data-testid="model-note"[^>]*>(.*?)<\/p>/)
+
+  it('says so in the status region, naming the model used, in both languages', () => {
+    const html = markup('en')
+    expect(note(html)![0]).toMatch(/role="status"/)
+    expect(note(html)![1]).toBe(`Could not get the server's model list; using its default, ${SERVER_DEFAULT}.`.replace("'", '&#x27;'))
+    expect(html).toMatch(/<select[^>]*aria-describedby="[^"]+"/)
+    const zh = note(markup('zh'))![1]
+    expect(zh).toContain(SERVER_DEFAULT)
+    expect(zh).not.toBe(note(html)![1])
   })
 })

@@ -1,6 +1,6 @@
 import { useId } from 'react'
 import type { OutputFormat } from '../filename'
-import type { ModelUnavailable } from '../hooks/useModelChoice'
+import type { ModelListFailed, ModelUnavailable } from '../hooks/useModelChoice'
 import type { Translate } from '../i18n'
 import type { ModelOption } from '../modelOptions'
 
@@ -15,6 +15,8 @@ interface JobSettingsProps {
   onModelChange: (model: string) => void
   /** The remembered model the backend lacks now, and the one shown instead: said beside the picker. */
   unavailable: ModelUnavailable | null
+  /** The backend's model list could not be had, and the model used instead: said in the same place. */
+  listFailed: ModelListFailed | null
   scale: number
   onScaleChange: (scale: number) => void
   /** Only the server encodes other formats; the browser always gives PNG. */
@@ -27,8 +29,11 @@ interface JobSettingsProps {
 }
 
 export function JobSettings(props: JobSettingsProps) {
-  const { models, model, loading, unavailable, scale, format, disabled, t } = props
+  const { models, model, loading, unavailable, listFailed, scale, format, disabled, t } = props
   const noteId = useId()
+  const note = unavailable
+    ? t('modelUnavailable', { chosen: unavailable.chosen, using: unavailable.using })
+    : listFailed && t('modelListFailed', { using: listFailed.using })
   return (
     <div className="fields">
       <div className="model-field">
@@ -39,7 +44,7 @@ export function JobSettings(props: JobSettingsProps) {
             onChange={(e) => props.onModelChange(e.target.value)}
             disabled={disabled || loading}
             aria-busy={loading}
-            aria-describedby={unavailable ? noteId : undefined}
+            aria-describedby={note ? noteId : undefined}
             data-testid="model"
           >
             {loading ? (
@@ -55,7 +60,7 @@ export function JobSettings(props: JobSettingsProps) {
         </label>
         {/* Always there, so screen readers announce the note when it appears. */}
         <p id={noteId} className="model-note" role="status" data-testid="model-note">
-          {unavailable && t('modelUnavailable', { chosen: unavailable.chosen, using: unavailable.using })}
+          {note}
         </p>
       </div>
       <label>

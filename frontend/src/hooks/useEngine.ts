@@ -27,6 +27,8 @@ export interface EngineState {
   serverModels: ServerModel[] | null
   /** The backend (re)appeared and its first model list is on its way. */
   modelsLoading: boolean
+  /** The latest check's model list request failed (refused, an error status, not JSON); the next check asks again. */
+  modelsFailed: boolean
   /** The list from the latest check's request, awaited before a server job; null if none could be had. */
   serverModelList: () => Promise<ServerModel[] | null>
 }
@@ -35,6 +37,7 @@ export function useEngine(config: AppConfig): EngineState {
   const [engine, setEngine] = useState<Engine>({ kind: 'checking' })
   const [serverModels, setServerModels] = useState<ServerModel[] | null>(null)
   const [modelsLoading, setModelsLoading] = useState(false)
+  const [modelsFailed, setModelsFailed] = useState(false)
   // Whether the last check found the backend up.
   const wasUp = useRef(false)
   // The latest model list request, and the last list the backend gave since it (re)appeared.
@@ -64,16 +67,22 @@ export function useEngine(config: AppConfig): EngineState {
         lastModels.current = null
         setServerModels(null)
         setModelsLoading(true)
+        setModelsFailed(false)
       }
+      let failed = false
       const request: Promise<ServerModel[] | null> = getModels(config).then(
         (list) => (lastModels.current = list),
-        () => lastModels.current,
+        () => {
+          failed = true
+          return lastModels.current
+        },
       )
       models.current = request
       void request.then((list) => {
         // An older request answering late does not overwrite a newer one.
         if (models.current !== request) return
         setServerModels(list)
+        setModelsFailed(failed)
         setModelsLoading(false)
       })
     },
@@ -104,7 +113,7 @@ export function useEngine(config: AppConfig): EngineState {
     void checkEngine()
   }, [checkEngine])
 
-  return { engine, checkEngine, fallBackDuringJob, serverLimits, serverModels, modelsLoading, serverModelList }
+  return { engine, checkEngine, fallBackDuringJob, serverLimits, serverModels, modelsLoading, modelsFailed, serverModelList }
 }
 
 /**

@@ -23,6 +23,15 @@ export interface ModelChoice {
    * could not be had, so it is not known whether the backend has the model).
    */
   unavailable: ModelUnavailable | null
+  /**
+   * The backend's model list could not be had (and none is held from an earlier check), and the
+   * model used instead (the backend's default); null otherwise.
+   */
+  listFailed: ModelListFailed | null
+}
+
+export interface ModelListFailed {
+  using: string
 }
 
 export interface ModelUnavailable {
@@ -59,7 +68,13 @@ function serverDefault(engine: Engine, defaultModel: string): string {
  * Only an explicit pick changes what is remembered: a fallback (the backend lacks the model for
  * now) is shown but not saved, so the model comes back when the backend lists it again.
  */
-export function useModelChoice(defaultModel: string, engine: Engine, serverModels: ServerModel[] | null, modelsLoading: boolean): ModelChoice {
+export function useModelChoice(
+  defaultModel: string,
+  engine: Engine,
+  serverModels: ServerModel[] | null,
+  modelsLoading: boolean,
+  modelsFailed: boolean,
+): ModelChoice {
   // The explicit choice (remembered, or picked on this visit); null when the user never chose.
   const [picked, setPicked] = useState(savedChoice)
   const choice = picked ?? defaultModel
@@ -85,5 +100,7 @@ export function useModelChoice(defaultModel: string, engine: Engine, serverModel
   )
   const listed = !loading && serverUp && !!serverModels?.length
   const unavailable = listed && picked !== null && model !== picked ? { chosen: picked, using: model } : null
-  return { model, setModel, options, loading, modelFor, unavailable }
+  // A list held from an earlier check is still worth offering: only its absence is worth a note.
+  const listFailed = !loading && serverUp && modelsFailed && !serverModels?.length ? { using: model } : null
+  return { model, setModel, options, loading, modelFor, unavailable, listFailed }
 }
