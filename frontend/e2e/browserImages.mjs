@@ -4,7 +4,8 @@
  * user may drop on the page, held to the backend's rules (README "Images"): the result is 4x the
  * image as the browser shows it (EXIF orientation applied), alpha is kept where the input had it,
  * grey stays grey, an animation gives its first frame, tiny images work, and a file that cannot be
- * read gets a clear, translated message while the page stays usable.
+ * read (a truncated JPEG included: Chromium refuses it whole rather than decode its top part) gets
+ * a clear, translated message while the page stays usable.
  *
  * No backend: /api is refused and config.json and the model are answered by page.route, so the
  * app is built into a temporary folder (or E2E_SKIP_BUILD=1 reuses dist/, read only) and served
@@ -89,6 +90,12 @@ photo("coffee", 1, 60).save(f"{out}/1x60.png")
 
 full = io.BytesIO(); photo("chelsea", 48, 48).save(full, "PNG")
 open(f"{out}/truncated.png", "wb").write(full.getvalue()[: len(full.getvalue()) // 2])
+# A JPEG cut short (no FFD9 end marker), cut just before its end marker, and one with bytes
+# after the end marker (as some cameras append): the backend refuses the first two (422).
+jpg = io.BytesIO(); photo("astronaut", 64, 48).save(jpg, "JPEG", quality=90)
+open(f"{out}/truncated.jpg", "wb").write(jpg.getvalue()[: len(jpg.getvalue()) * 2 // 3])
+open(f"{out}/no_eoi.jpg", "wb").write(jpg.getvalue()[:-2])
+open(f"{out}/trailing.jpg", "wb").write(jpg.getvalue() + b"\0" * 64 + b"camera data")
 open(f"{out}/empty.png", "wb").write(b"")
 open(f"{out}/drawing.svg", "w").write('<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32"><rect width="32" height="32" fill="red"/></svg>')
 open(f"{out}/notes.png", "w").write("these are my notes, not an image\n")
@@ -292,7 +299,7 @@ async function main() {
 
     await test('unreadable files: a clear message, the previous image kept, the page still usable', async () => {
       await upscale(page, 'alpha.png')
-      for (const file of ['truncated.png', 'empty.png', 'drawing.svg', 'notes.png']) {
+      for (const file of ['truncated.png', 'truncated.jpg', 'no_eoi.jpg', 'empty.png', 'drawing.svg', 'notes.png']) {
         const err = await load(page, file)
         assert(err, `${file}: no error shown`)
         log(`  ${file}: ${err.replace(/\n/g, " / ")}`)
@@ -305,6 +312,11 @@ async function main() {
       assertSize(r, '1x60.png', 4, 240)
       assert(!(await errorText(page)), 'the error should go with the next image')
       assert(!pageErrors.length, `uncaught errors in the page: ${pageErrors.join('; ')}`)
+    })
+
+    await test('a JPEG with bytes after its end marker loads and upscales', async () => {
+      const r = await upscale(page, 'trailing.jpg')
+      assertSize(r, 'trailing.jpg', 256, 192)
     })
 
     await test('unreadable file in Chinese: the message is translated', async () => {
