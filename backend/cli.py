@@ -4,9 +4,10 @@ Inputs may be files, folders (their visible images, not recursive) and glob patt
 globs leave out earlier results (`*_x4.png`). Each output goes next to its input as `name_x4.png`
 unless `--output` names a file (one input) or a folder (`out/`). No output replaces an input of the
 run, except its own input with `--overwrite`. Results are written to a temp file and renamed, so
-Ctrl-C (exit 130), SIGTERM (exit 143) or a full disk never leaves a half image. Options the API would refuse are usage
-errors (exit 2). One failed file does not stop the batch; failures are listed at the end and make
-the exit code non-zero.
+Ctrl-C (exit 130), SIGTERM (exit 143) or a full disk never leaves a half image. When the reader of
+its messages goes away (`upscale dir/ 2>&1 | head -1`) it stops quietly with exit 141, as `find | head`
+does. Options the API would refuse are usage errors (exit 2). One failed file does not stop the
+batch; failures are listed at the end and make the exit code non-zero.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ _GLOB_CHARS = set("*?[")
 _OUTPUT_STEM = re.compile(r"_x\d+(?:[._]\d+)?$")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what the shell shows for a producer killed by `| head`
 
 
 class Terminated(KeyboardInterrupt):
@@ -62,6 +64,23 @@ def _raise_terminated(signum: int, frame: object) -> None:
 def _stopped(exc: KeyboardInterrupt) -> int:
     _say("terminated" if isinstance(exc, Terminated) else "interrupted")
     return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+
+
+def _reader_gone() -> int:
+    """Stop quietly after a write to a closed pipe (`upscale dir/ 2>&1 | head -1`), as `find | head` does.
+
+    Python ignores SIGPIPE, so the write raised BrokenPipeError instead of killing us. We keep it that
+    way rather than restore SIG_DFL: the signal could kill us between a temp file and its rename. The
+    error comes from a message or a progress bar, never from writing an image, so the image whose
+    `ok:` failed is already renamed into place, and one stopped mid-upscale has no temp file yet.
+    """
+    # Python flushes stdout and stderr at exit; a second BrokenPipeError there would print
+    # "Exception ignored ..." (or a traceback). We cannot tell which stream broke, so mute both.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 class UsageError(Exception):
@@ -503,6 +522,9 @@ def run(args: argparse.Namespace) -> int:
             except UpscaleError as exc:
                 report.failed.append((str(job.source), exc.message))
                 _say(f"failed: {job.source}: {exc.message}")
+            except BrokenPipeError:
+                # Our messages' reader went away, which is no fault of this image: stop (main handles it).
+                raise
             except OSError as exc:
                 # Raised outside reading and writing (checking the target): say which file.
                 reason = f"{exc.filename}: {_os_reason(exc)}" if exc.filename else _os_reason(exc)
@@ -534,6 +556,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         return _main(parser, args)
+    except BrokenPipeError:
+        return _reader_gone()
     finally:
         if previous is not None:  # None: a handler not set from Python, which cannot be restored
             signal.signal(signal.SIGTERM, previous)
