@@ -16,7 +16,15 @@ from backend.imaging.modes import PixelData, image_to_pixels, wide_png_pixels, w
 from backend.imaging.orientation import apply_orientation, read_orientation
 from backend.imaging.png16 import is_wide_png, read_wide_png
 from backend.imaging.png_metadata import without_refused_metadata
-from backend.imaging.tiff16 import load_planar_tiff, read_wide_tiff, wide_tiff
+from backend.imaging.tiff16 import (
+    GrayAlphaTiff,
+    gray_alpha_tiff,
+    load_planar_tiff,
+    read_gray_alpha_tiff,
+    read_planar_tiff,
+    read_wide_tiff,
+    wide_tiff,
+)
 
 # What Pillow raises when the pixel data ends early or is corrupt.
 _PIXEL_DATA_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, zlib.error)
@@ -68,9 +76,13 @@ def _decode(data: bytes, max_pixels: int) -> DecodedImage:
         source_mode = image.mode
         if source_format == "JPEG":
             check_jpeg_scans(data)
-        pixel_data = _decode_first_frame(image, data)
+        # 16-bit gray+alpha TIFF: `image` is a stand-in (see open_header), opened as 16-bit gray.
+        gray_alpha = gray_alpha_tiff(data) if image.format == "TIFF" and image.mode.startswith("I;16") else None
+        if gray_alpha is not None and gray_alpha.extra:
+            source_mode = "LA"  # as Pillow names a 16-bit gray+alpha PNG
+        pixel_data = _decode_first_frame(image, data, gray_alpha)
         orientation = read_orientation(image)  # after loading: a PNG's eXIf chunk may follow the pixels
-        frame_count = _frame_count(image, data)
+        frame_count = _frame_count(image, data if gray_alpha is None else gray_alpha.stand_in)
     return DecodedImage(
         pixels=apply_orientation(pixel_data.pixels, orientation),
         format=source_format,
@@ -105,17 +117,22 @@ def _frame_count(image: Image.Image, data: bytes) -> int:
     return count
 
 
-def _decode_first_frame(image: Image.Image, data: bytes) -> PixelData:
+def _decode_first_frame(image: Image.Image, data: bytes, gray_alpha: GrayAlphaTiff | None) -> PixelData:
     wide_png = is_wide_png(image)
     tiff = wide_tiff(image)
     bmp_alpha = raw_bmp_alpha(image, data)  # before the load, which forgets the pixel layout
+    channels = None
     try:
         if wide_png:
             channels = read_wide_png(image, data)
+        elif gray_alpha is not None:
+            channels = read_gray_alpha_tiff(data, gray_alpha)  # the stand-in `image` is never loaded
         elif tiff is not None and not tiff.planar:
             channels = read_wide_tiff(image, data, tiff)
         elif tiff is not None:
-            load_planar_tiff(image, tiff)  # stays 8-bit, but read right (see tiff16)
+            channels = read_planar_tiff(image, data, tiff)  # `image` stays unloaded: decode applies orientation
+            if channels is None:
+                load_planar_tiff(image, tiff)  # a compression read at 8 bits only, but right (see tiff16)
         else:
             image.load()  # a full load, so data that ends early is caught here and not in the model
     except Image.DecompressionBombError as exc:
@@ -124,7 +141,7 @@ def _decode_first_frame(image: Image.Image, data: bytes) -> PixelData:
         raise TruncatedImage(f"The image data is truncated or corrupt: {exc}") from exc
     if wide_png:
         return wide_png_pixels(channels, image.info.get("transparency"), image.info.get("icc_profile") or None)
-    if tiff is not None and not tiff.planar:
+    if channels is not None:  # 16-bit TIFF
         return wide_png_pixels(channels, None, image.info.get("icc_profile") or None)
     pixels = image_to_pixels(image)
     return pixels if bmp_alpha is None else with_alpha(pixels, bmp_alpha)

@@ -9,6 +9,7 @@ from PIL import Image, UnidentifiedImageError
 from backend.errors import DecompressionBomb, EmptyUpload, InvalidImage, TruncatedImage
 from backend.imaging.formats import INPUT_FORMATS, sniff_format
 from backend.imaging.png_metadata import without_refused_metadata
+from backend.imaging.tiff16 import gray_alpha_tiff
 from backend.imaging.variants import unsupported_variant
 
 # Pillow's parsers raise a zoo of exception types on malformed headers. UserWarning: Pillow warns on a
@@ -42,7 +43,10 @@ def open_header(data: bytes) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DecompressionBomb(f"Image dimensions are too large to decode safely: {exc}") from exc
     except UnidentifiedImageError as exc:
-        raise _unidentified(data) from exc
+        gray_alpha = gray_alpha_tiff(data)  # 16-bit gray+alpha, which Pillow cannot open: its stand-in
+        if gray_alpha is None:
+            raise _unidentified(data) from exc
+        return open_header(gray_alpha.stand_in)
     except _HEADER_ERRORS as exc:
         kind = sniff_format(data) or "image"
         raise TruncatedImage(f"The {kind} header is truncated or corrupt: {exc}") from exc

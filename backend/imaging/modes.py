@@ -61,9 +61,11 @@ def with_alpha(data: PixelData, alpha: np.ndarray) -> PixelData:
 
 
 def wide_png_pixels(channels: np.ndarray, transparency: object, icc_profile: bytes | None) -> PixelData:
-    """Pixels from `png16.read_wide_png` or `tiff16.read_wide_tiff`: (H, W, 2|3|4) uint16 gray+alpha, RGB or RGBA.
+    """Pixels from `png16.read_wide_png` or tiff16: (H, W, 1|2|3|4) uint16 gray, gray+alpha, RGB or RGBA.
 
     `transparency` is a PNG tRNS colour key (None for TIFF)."""
+    if channels.shape[-1] == 1:
+        return _gray16_pixels(channels[..., 0], None, icc_profile)
     if channels.shape[-1] == 2:
         return PixelData(gray_to_rgb(channels[..., 0], channels[..., 1]), True, True, 16, icc_profile)
     if channels.shape[-1] == 3 and isinstance(transparency, tuple):

@@ -16,7 +16,7 @@ from PIL import TiffImagePlugin
 _TIFF_TAG_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, UserWarning)
 _WIDTH, _LENGTH, _BITS, _SAMPLES, _SAMPLE_FORMAT = 256, 257, 258, 277, 339
 _SAMPLE_KINDS = {1: "integer", 2: "signed integer", 3: "floating-point"}
-_SUPPORTED_TIFF = "8- or 16-bit integer gray, RGB, RGBA or CMYK, or 32-bit gray"
+_SUPPORTED_TIFF = "8- or 16-bit integer gray, gray+alpha, RGB, RGBA or CMYK, or 32-bit gray"
 
 
 def unsupported_variant(data: bytes, sniffed: str) -> str | None:

@@ -76,13 +76,17 @@ def tiff16(
     extra_samples: tuple[int, ...] = (),
     orientation: int | None = None,
     photometric: int | None = None,
+    planar: bool = False,
 ) -> bytes:
-    """One-strip, contiguous TIFF of (H, W) or (H, W, C) uint16 pixels. extra_samples: 0 unspecified,
-    1 associated alpha, 2 unassociated alpha (TIFF's ExtraSamples values)."""
+    """One-strip TIFF of (H, W) or (H, W, C) uint16 pixels: contiguous, or planar (one strip per
+    channel). extra_samples: 0 unspecified, 1 associated alpha, 2 unassociated alpha (TIFF's
+    ExtraSamples values)."""
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
     height, width, channels = pixels.shape
-    strip = _COMPRESSORS[compression](np.ascontiguousarray(pixels, dtype=f"{byteorder}u2").tobytes())
+    planes = [pixels[..., channel] for channel in range(channels)] if planar else [pixels]
+    compress = _COMPRESSORS[compression]
+    strips = [compress(np.ascontiguousarray(plane, dtype=f"{byteorder}u2").tobytes()) for plane in planes]
     photometric = (2 if channels >= 3 else 1) if photometric is None else photometric
     entries = [
         (256, _LONG, [width]),
@@ -90,25 +94,25 @@ def tiff16(
         (258, _SHORT, [16] * channels),
         (259, _SHORT, [compression]),
         (262, _SHORT, [photometric]),
-        (273, _LONG, [0]),  # the strip's offset, filled in below
+        (273, _LONG, [0] * len(strips)),  # the strips' offsets, filled in below
         (277, _SHORT, [channels]),
         (278, _LONG, [height]),
-        (279, _LONG, [len(strip)]),
-        (284, _SHORT, [1]),
+        (279, _LONG, [len(strip) for strip in strips]),
+        (284, _SHORT, [2 if planar else 1]),
     ]
     if orientation is not None:
         entries.append((274, _SHORT, [orientation]))
     if extra_samples:
         entries.append((338, _SHORT, list(extra_samples)))
     entries.sort()
-    # Header, then the IFD, then the values too long for it, then the strip: a file cut short loses pixels.
+    # Header, then the IFD, then the values too long for it, then the strips: a file cut short loses pixels.
     extra_offset = 8 + 2 + 12 * len(entries) + 4
+    extra_length = sum(len(_pack(byteorder, kind, values)) for _, kind, values in entries if _too_long(kind, values))
+    strip_offsets = [extra_offset + extra_length + sum(map(len, strips[:i])) for i in range(len(strips))]
+    entries = [(tag, kind, strip_offsets if tag == 273 else values) for tag, kind, values in entries]
     extra = b"".join(_pack(byteorder, kind, values) for _, kind, values in entries if _too_long(kind, values))
-    strip_offset = extra_offset + len(extra)
     ifd = b""
     for tag, kind, values in entries:
-        if tag == 273:
-            values = [strip_offset]
         if _too_long(kind, values):
             field = struct.pack(f"{byteorder}I", extra_offset)
             extra_offset += len(_pack(byteorder, kind, values))
@@ -117,7 +121,7 @@ def tiff16(
         ifd += struct.pack(f"{byteorder}HHI", tag, kind, len(values)) + field
     header = (b"II" if byteorder == "<" else b"MM") + struct.pack(f"{byteorder}HI", 42, 8)
     directory = struct.pack(f"{byteorder}H", len(entries)) + ifd + struct.pack(f"{byteorder}I", 0)
-    return header + directory + extra + strip
+    return header + directory + extra + b"".join(strips)
 
 
 def _pack(byteorder: str, kind: int, values: list[int]) -> bytes:
