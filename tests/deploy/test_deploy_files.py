@@ -283,3 +283,46 @@ def test_readme_configuration_table_lists_every_setting() -> None:
     missing = sorted({name.upper() for name in Settings.model_fields} - rows)
     assert not missing, f"README configuration table: add {missing}"
     assert rows >= FRONTEND_KEYS
+
+
+def test_readme_configuration_table_defaults_match_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A default written as `value` in the README table must be the real one (as .env.example's)."""
+    from backend.settings import REPO_DIR, Settings
+
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    defaults = Settings(_env_file=None)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \| `([^`]*)`", readme, re.M)
+    checked = 0
+    for key, value in rows:
+        name = key.lower()
+        if key in FRONTEND_KEYS or name not in Settings.model_fields:
+            continue
+        real = getattr(defaults, name)
+        if isinstance(real, Path):  # written relative to the repository root
+            real = real.relative_to(REPO_DIR)
+            documented = Path(value)
+        else:
+            documented = getattr(Settings(_env_file=None, **{name: value}), name)
+        assert documented == real, f"README configuration table: {key} default `{value}` is not {real!r}"
+        checked += 1
+    assert checked >= 30, "the README table's defaults were not found"
+
+
+def test_readme_names_every_error_code_the_api_answers() -> None:
+    """The API section's list of error codes covers every code an HTTP client can get."""
+    from backend.api_server import app  # noqa: F401  (imports every route and its errors)
+    from backend.errors import UpscaleError
+
+    def subclasses(cls: type) -> list[type]:
+        return [c for sub in cls.__subclasses__() for c in (sub, *subclasses(sub))]
+
+    not_http = {"backend.models.download"}  # download_models.py / CLI errors, never an HTTP answer
+    internal = {"upscale_error", "bad_request", "unavailable", "cancelled"}  # bases; 499 = client gone
+    codes = {c.code for c in subclasses(UpscaleError) if c.__module__ not in not_http} - internal
+    codes |= {"validation_error", "cors_rejected", "internal_error", "not_found", "method_not_allowed"}
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    api = readme[readme.index("## API") : readme.index("```bash", readme.index("## API"))]
+    missing = sorted(code for code in codes if f"`{code}`" not in api and f" {code}`" not in api)
+    assert not missing, f"README (## API): name the error codes {missing}"
