@@ -41,6 +41,25 @@ def _unsafe_torch_message(path: Path) -> str:
     )
 
 
+# torch.save writes a zip archive (since 1.6) or, before that, a pickle starting with its PROTO opcode.
+_TORCH_FILE_STARTS = (b"PK\x03\x04", b"\x80")
+
+
+def _not_a_torch_file(path: Path) -> str | None:
+    """Why `path` cannot be a torch.save file at all (empty, or other bytes such as a saved HTML
+    error page), else None. torch's own refusal of such bytes reads like one of a pickle with code."""
+    try:
+        with path.open("rb") as file:
+            start = file.read(4)
+    except OSError:
+        return None
+    if not start:
+        return "the file is empty"
+    if start.startswith(_TORCH_FILE_STARTS):
+        return None
+    return "it is not a PyTorch weights file (damaged, or another format such as an HTML page saved by a download)"
+
+
 def _read_error(path: Path, exc: Exception) -> ModelLoadError:
     """A message for the client that names the file but not where it lives, nor torch's advice.
 
@@ -51,6 +70,10 @@ def _read_error(path: Path, exc: Exception) -> ModelLoadError:
     log.info("cannot read weights %s: %s", path, exc)
     if isinstance(exc, OSError):
         reason = exc.strerror or type(exc).__name__
+    elif path.suffix != ".safetensors" and (not_torch := _not_a_torch_file(path)):
+        reason = not_torch
+    elif "PytorchStreamReader" in str(exc):  # torch's zip reader: its text runs on about miniz internals
+        reason = "the archive is damaged or cut short (an interrupted download?)"
     elif "weights_only" in str(exc) or isinstance(exc, pickle.UnpicklingError):
         reason = (
             "it holds code or objects other than tensors (pickled, or a TorchScript archive), "

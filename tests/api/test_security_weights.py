@@ -107,3 +107,35 @@ def test_a_weights_file_named_with_a_newline_is_not_listed(tmp_path: Path) -> No
     make_tiny_model(tmp_path / "bad\n.safetensors")
     names = [entry.name for entry in list_models(tmp_path) if entry.source == "custom"]
     assert names == ["ok"]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "the file is empty"),
+        (b"<html><body>404 Not Found</body></html>", "not a PyTorch weights file"),
+        (bytes(range(7, 256)) * 16, "not a PyTorch weights file"),
+    ],
+    ids=["empty", "html", "random"],
+)
+def test_a_file_that_is_no_weights_at_all_is_not_called_a_code_pickle(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
+    # Before: an HTML error page or random bytes were "code or objects other than tensors
+    # (pickled, or a TorchScript archive)", and an empty file was just "EOFError".
+    path = tmp_path / "custom.pth"
+    path.write_bytes(content)
+    with pytest.raises(ModelLoadError) as caught:
+        loader.read_state_dict(path)
+    assert reason in caught.value.message and "pickled" not in caught.value.message
+
+
+def test_a_weights_archive_cut_short_says_so_briefly(tmp_path: Path) -> None:
+    # Before: torch's miniz text ("This is an internal miniz error. If you are seeing this...").
+    whole = tmp_path / "whole.pth"
+    torch.save({"w": torch.ones(64)}, whole)
+    path = tmp_path / "custom.pth"
+    path.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(ModelLoadError) as caught:
+        loader.read_state_dict(path)
+    assert "damaged or cut short" in caught.value.message and "miniz" not in caught.value.message
