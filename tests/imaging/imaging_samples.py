@@ -54,6 +54,20 @@ def png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
 
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """A PNG's chunks in file order as (type, payload), every CRC checked: read byte by byte."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, offset = [], 8
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        kind, payload = data[offset + 4 : offset + 8], data[offset + 8 : offset + 8 + length]
+        (crc,) = struct.unpack(">I", data[offset + 8 + length : offset + 12 + length])
+        assert crc == zlib.crc32(kind + payload)
+        chunks.append((kind, payload))
+        offset += 12 + length
+    return chunks
+
+
 def insert_chunk_after_ihdr(png: bytes, kind: bytes, payload: bytes) -> bytes:
     ihdr_end = 8 + 8 + 13 + 4
     return png[:ihdr_end] + png_chunk(kind, payload) + png[ihdr_end:]

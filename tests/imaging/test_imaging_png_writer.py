@@ -8,29 +8,15 @@ the right checksum, and output sizes close to Pillow's own encoder.
 from __future__ import annotations
 
 import io
-import struct
 import zlib
 
 import numpy as np
 import pytest
-from imaging_samples import MAX_PIXELS, photo, widen
+from imaging_samples import MAX_PIXELS, photo, png_chunks, widen
 from PIL import Image
 
 from backend.imaging import decode_image, png_writer
 from backend.imaging.png_writer import adler32_combine, write_png
-
-
-def _chunks(data: bytes) -> list[tuple[bytes, bytes]]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    chunks, offset = [], 8
-    while offset < len(data):
-        (length,) = struct.unpack(">I", data[offset : offset + 4])
-        kind, payload = data[offset + 4 : offset + 8], data[offset + 8 : offset + 8 + length]
-        (crc,) = struct.unpack(">I", data[offset + 8 + length : offset + 12 + length])
-        assert crc == zlib.crc32(kind + payload)
-        chunks.append((kind, payload))
-        offset += 12 + length
-    return chunks
 
 
 def _large_photo(side: int) -> np.ndarray:
@@ -70,7 +56,7 @@ def test_a_row_wider_than_a_band_and_many_bands_make_one_valid_zlib_stream(monke
     if wide:
         pixels = widen(pixels)
     data = write_png(pixels)
-    stream = b"".join(payload for kind, payload in _chunks(data) if kind == b"IDAT")
+    stream = b"".join(payload for kind, payload in png_chunks(data) if kind == b"IDAT")
     raw = zlib.decompress(stream)  # checks the header and the adler32 at the end
     row_bytes = 400 * 3 * pixels.itemsize
     rows = np.frombuffer(raw, dtype=np.uint8).reshape(400, 1 + row_bytes)
