@@ -9,7 +9,8 @@
 Modules: formats (names, magic bytes), limits (header + pixel limit), modes (Pillow modes -> arrays),
 png16 (16-bit colour PNG), tiff16 (16-bit colour and gray+alpha TIFF), tiff_samples16 (16-bit TIFF
 planes and sample pairs read as gray pages), bmp32 (32-bit BMP alpha), png_metadata (PNG metadata
-Pillow refuses), orientation (EXIF), icc, pixels (numpy helpers), decode, encode.
+Pillow refuses), png_color (gAMA/cHRM/sRGB carried to the result), icc_build (the ICC profiles it
+writes), orientation (EXIF), icc, pixels (numpy helpers), decode, encode.
 """
 
 from backend.imaging.decode import DecodedImage, decode_image

@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from backend.errors import UnsupportedOption
+from backend.imaging import png_color
 from backend.imaging.formats import normalize_output_format
 from backend.imaging.icc import profile_for_output
 from backend.imaging.pixels import composite_on_white, gray_to_rgb, luma, to_uint8
@@ -36,8 +37,9 @@ def encode_image(
     - jpeg: 8-bit; alpha is flattened onto white (JPEG has no alpha).
     - webp: 8-bit, alpha kept; quality 100 means lossless.
     uint16 input to jpeg/webp is narrowed to 8 bits. The ICC profile is written when it matches the
-    output colour space. Raises UnsupportedOption for an unknown format, a bad quality or a size the
-    format cannot hold.
+    output colour space; the profile decode makes of a PNG's colour chunks gives the chunks back in a PNG
+    and an equivalent profile in JPEG/WebP (see png_color). Raises UnsupportedOption for an unknown
+    format, a bad quality or a size the format cannot hold.
     """
     name = normalize_output_format(fmt)
     quality = _check_quality(quality)
@@ -46,8 +48,13 @@ def encode_image(
         color = luma(color)[..., None]
     check_output_size(name, color.shape[1], color.shape[0])
 
+    carried = png_color.from_profile(icc_profile)  # a PNG source's gAMA/cHRM/sRGB, as decode keeps them
     if name == "png":
+        if carried is not None:  # the chunks themselves, as the source had them
+            return _encode_png(color, alpha, None, _check_level(png_compression), carried.chunks())
         return _encode_png(color, alpha, icc_profile, _check_level(png_compression))
+    if carried is not None:  # no such chunks in JPEG or WebP: the equivalent profile (WebP is never gray)
+        icc_profile = carried.profile(gray=name == "jpeg" and color.shape[-1] == 1)
     color, alpha = to_uint8(color), None if alpha is None else to_uint8(alpha)
     if name == "jpeg":
         return _encode_jpeg(color, alpha, quality, icc_profile)
@@ -97,10 +104,16 @@ def _check_level(level: int) -> int:
     return int(level)
 
 
-def _encode_png(color: np.ndarray, alpha: np.ndarray | None, icc_profile: bytes | None, level: int) -> bytes:
+def _encode_png(
+    color: np.ndarray,
+    alpha: np.ndarray | None,
+    icc_profile: bytes | None,
+    level: int,
+    chunks: list[tuple[bytes, bytes]] | None = None,
+) -> bytes:
     profile = profile_for_output(icc_profile, gray=color.shape[-1] == 1)
     planes = color if alpha is None else np.dstack([color, alpha])
-    return write_png(planes, profile, compress_level=level)
+    return write_png(planes, profile, compress_level=level, chunks=chunks or ())
 
 
 def _encode_jpeg(color: np.ndarray, alpha: np.ndarray | None, quality: int, icc_profile: bytes | None) -> bytes:

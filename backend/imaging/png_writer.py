@@ -20,7 +20,7 @@ import io
 import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -36,8 +36,16 @@ _ADLER_BASE = 65521
 _POOL = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="png")
 
 
-def write_png(pixels: np.ndarray, icc_profile: bytes | None = None, compress_level: int = 1) -> bytes:
-    """(H, W) or (H, W, C) uint8/uint16 pixels, C in 1..4 (gray, gray+alpha, RGB, RGBA) -> PNG bytes."""
+def write_png(
+    pixels: np.ndarray,
+    icc_profile: bytes | None = None,
+    compress_level: int = 1,
+    chunks: Sequence[tuple[bytes, bytes]] = (),
+) -> bytes:
+    """(H, W) or (H, W, C) uint8/uint16 pixels, C in 1..4 (gray, gray+alpha, RGB, RGBA) -> PNG bytes.
+
+    `chunks`: extra (type, payload) chunks, written after IHDR: colour chunks must precede IDAT.
+    """
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
     height, width, channels = pixels.shape
@@ -48,6 +56,8 @@ def write_png(pixels: np.ndarray, icc_profile: bytes | None = None, compress_lev
     _write_chunk(out, b"IHDR", struct.pack(">IIBBBBB", width, height, depth, _COLOR_TYPES[channels], 0, 0, 0))
     if icc_profile:
         _write_chunk(out, b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(icc_profile))
+    for kind, payload in chunks:
+        _write_chunk(out, kind, payload)
     for piece in _zlib_pieces(rows, compress_level):  # one IDAT per band: no copy of the whole stream
         _write_chunk(out, b"IDAT", piece)
     _write_chunk(out, b"IEND", b"")

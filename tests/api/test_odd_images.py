@@ -8,6 +8,7 @@ whose colours are as close to what the file shows as the result for a plain PNG 
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Iterator
 from functools import cache
 
@@ -16,7 +17,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from backend.imaging.png_color import PngColor
 from tests.api.conftest import Server, start_server
+from tests.imaging.imaging_samples import insert_chunk_after_ihdr, photo, png_chunks
 from tests.imaging.odd_corpus import Odd, corpus, to_bytes
 
 CHEAP = "realesr-animevideov3"
@@ -121,3 +124,27 @@ def test_odd_file_that_cannot_be_upscaled_gets_a_clear_4xx(http: httpx.Client, o
     assert body["code"] == odd.code and isinstance(body["detail"], str) and body["detail"]
     assert "Traceback" not in response.text
     assert http.get("/api/health/live").status_code == 200  # and the service is still up
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg"])
+def test_png_colour_chunks_reach_the_result(http: httpx.Client, fmt: str) -> None:
+    """A PNG tagged gAMA 1/1.8 + cHRM (no iCCP), as browsers show it: a PNG result carries the same
+    chunks before IDAT, a JPEG one an equivalent ICC profile (backend/imaging/png_color.py)."""
+    chunks = [
+        (b"gAMA", struct.pack(">I", 55556)),
+        (b"cHRM", struct.pack(">8I", 31270, 32900, 64000, 33000, 21000, 71000, 15000, 6000)),
+    ]
+    data = to_bytes(Image.fromarray(photo("chelsea")), "PNG")
+    for kind, payload in reversed(chunks):
+        data = insert_chunk_after_ihdr(data, kind, payload)
+    response = http.post(
+        "/api/upscale", params={"model": CHEAP}, data={"format": fmt}, files={"file": ("mac.png", data, "image/png")}
+    )
+    assert response.status_code == 200, response.text
+    if fmt == "png":
+        kinds = [kind for kind, _ in png_chunks(response.content)]
+        carried = [chunk for chunk in png_chunks(response.content) if chunk[0] in (b"gAMA", b"cHRM", b"sRGB", b"iCCP")]
+        assert carried == chunks and max(kinds.index(b"gAMA"), kinds.index(b"cHRM")) < kinds.index(b"IDAT")
+    else:
+        profile = Image.open(io.BytesIO(response.content)).info["icc_profile"]
+        assert profile == PngColor(55556, struct.unpack(">8I", chunks[1][1]), None).profile(gray=False)

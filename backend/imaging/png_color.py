@@ -1,0 +1,160 @@
+"""A source PNG's colour chunks (gAMA, cHRM, sRGB), carried over to the result.
+
+Browsers colour-manage a PNG without iCCP by these chunks, so a result that lost them (one saved
+with gAMA 1/1.8 by old Mac software, or 1.0 for linear data) looks different from its source. The
+pipeline hands encode only the decoded `icc_profile`, so decode turns the chunks into an equivalent
+ICC profile whose description records their exact values (`carrier_profile`), and encode reads
+them back (`from_profile`):
+- PNG results get the chunks again, byte for byte, before IDAT, and no iCCP;
+- JPEG and WebP results (no such chunks there) get an ICC profile built from them: gamma as the
+  tone curves, cHRM's primaries adapted to D50, gray for a gray JPEG. An sRGB chunk gives none:
+  untagged files are read as sRGB anyway.
+A source with iCCP keeps its profile alone (the chunks are fallbacks for viewers without ICC
+support, and the PNG spec says sRGB should not sit beside iCCP). Pixels are never changed: the model was
+trained on encoded values, and the result's tags say how to show them.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from backend.imaging.icc_build import (
+    description_of,
+    gamma_curve,
+    gray_profile,
+    rgb_profile,
+    rgb_to_xyz_d50,
+    table_curve,
+)
+
+_UNIT = 100_000  # gAMA and cHRM store values x 100000
+_PREFIX = "PNG colour chunks: "
+_FIELDS = {
+    "gAMA": re.compile(r"\d{1,10}"),
+    "cHRM": re.compile(r"(?:\d{1,10},){7}\d{1,10}"),
+    "sRGB": re.compile(r"\d{1,3}"),
+}
+_SRGB_WHITE = (0.3127, 0.3290)  # D65
+_SRGB_PRIMARIES = (0.64, 0.33, 0.30, 0.60, 0.15, 0.06)
+_GAMMA_RANGE = (1 / 256, 255.0)  # what a one-entry curv (u8Fixed8) can hold
+
+
+@dataclass(frozen=True)
+class PngColor:
+    gamma: int | None  # gAMA: file gamma x 100000 (45455 = 1/2.2); the tone curve is its inverse
+    chromaticity: tuple[int, ...] | None  # cHRM: white, red, green, blue (x, y each), x 100000
+    srgb: int | None  # sRGB: the rendering intent byte
+
+    def chunks(self) -> list[tuple[bytes, bytes]]:
+        """(type, payload) pairs for the PNG writer: gAMA, cHRM, sRGB (any order is valid before IDAT)."""
+        out: list[tuple[bytes, bytes]] = []
+        if self.gamma is not None:
+            out.append((b"gAMA", struct.pack(">I", self.gamma)))
+        if self.chromaticity is not None:
+            out.append((b"cHRM", struct.pack(">8I", *self.chromaticity)))
+        if self.srgb is not None:
+            out.append((b"sRGB", bytes([self.srgb])))
+        return out
+
+    def profile(self, *, gray: bool) -> bytes | None:
+        """The ICC profile a JPEG/WebP result should carry: None for sRGB, or when no value is usable
+        (a gamma of 0, impossible chromaticities: viewers ignore those chunks too)."""
+        if self.srgb is not None:
+            return None
+        curve, matrix = self._curve(), self._matrix()
+        if curve is None and matrix is None:
+            return None
+        curve = curve or _srgb_curve()
+        if gray:
+            return gray_profile(self._description(), curve)
+        return rgb_profile(self._description(), _srgb_matrix() if matrix is None else matrix, curve)
+
+    def carrier_profile(self) -> bytes:
+        """An RGB profile that says the same as the chunks and holds their exact values."""
+        if self.srgb is None:
+            profile = self.profile(gray=False)
+            if profile is not None:
+                return profile
+        return rgb_profile(self._description(), _srgb_matrix(), _srgb_curve())
+
+    def _curve(self) -> bytes | None:
+        if not self.gamma:
+            return None
+        exponent = _UNIT / self.gamma  # decoding gamma: linear = encoded ** (1 / file gamma)
+        return gamma_curve(exponent) if _GAMMA_RANGE[0] <= exponent <= _GAMMA_RANGE[1] else None
+
+    def _matrix(self) -> np.ndarray | None:
+        if self.chromaticity is None:
+            return None
+        values = [value / _UNIT for value in self.chromaticity]
+        try:
+            matrix = rgb_to_xyz_d50(tuple(values[2:]), (values[0], values[1]))
+        except ValueError:
+            return None
+        return matrix if np.isfinite(matrix).all() and abs(np.linalg.det(matrix)) > 1e-6 else None
+
+    def _description(self) -> str:
+        parts = []
+        if self.gamma is not None:
+            parts.append(f"gAMA={self.gamma}")
+        if self.chromaticity is not None:
+            parts.append("cHRM=" + ",".join(map(str, self.chromaticity)))
+        if self.srgb is not None:
+            parts.append(f"sRGB={self.srgb}")
+        return _PREFIX + "; ".join(parts)
+
+
+def from_png_info(info: Mapping[str, object]) -> PngColor | None:
+    """The colour chunks Pillow read from a PNG (its info's 'gamma', 'chromaticity', 'srgb'), or None."""
+    gamma = _units(info.get("gamma"), 1)
+    chromaticity = _units(info.get("chromaticity"), 8)
+    srgb = info.get("srgb")
+    srgb = srgb if isinstance(srgb, int) and 0 <= srgb <= 255 else None
+    if gamma is None and chromaticity is None and srgb is None:
+        return None
+    return PngColor(gamma[0] if gamma else None, chromaticity, srgb)
+
+
+def from_profile(profile: bytes | None) -> PngColor | None:
+    """The chunks a carrier_profile holds; None for any other profile."""
+    description = description_of(profile) if profile else None
+    if not description or not description.startswith(_PREFIX):
+        return None
+    fields: dict[str, list[int]] = {}
+    for part in description[len(_PREFIX) :].split("; "):
+        name, _, value = part.partition("=")
+        if name not in _FIELDS or name in fields or not _FIELDS[name].fullmatch(value):
+            return None
+        fields[name] = [int(number) for number in value.split(",")]
+        if max(fields[name]) >= 2**32:  # no chunk could hold it
+            return None
+    srgb = fields.get("sRGB", [None])[0]
+    return PngColor(
+        fields.get("gAMA", [None])[0],
+        tuple(fields["cHRM"]) if "cHRM" in fields else None,
+        srgb if srgb is None or srgb <= 255 else None,
+    )
+
+
+def _units(value: object, count: int) -> tuple[int, ...] | None:
+    """Pillow's floats (the chunk's integers / 100000) back to the integers; None unless `count` of them."""
+    values = value if isinstance(value, tuple) else (value,)
+    if len(values) != count or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return None
+    integers = tuple(round(v * _UNIT) for v in values)
+    return integers if all(0 <= v < 2**32 for v in integers) else None
+
+
+def _srgb_matrix() -> np.ndarray:
+    return rgb_to_xyz_d50(_SRGB_PRIMARIES, _SRGB_WHITE)
+
+
+def _srgb_curve() -> bytes:
+    encoded = np.linspace(0.0, 1.0, 1024)
+    linear = np.where(encoded <= 0.04045, encoded / 12.92, ((encoded + 0.055) / 1.055) ** 2.4)
+    return table_curve(linear)
