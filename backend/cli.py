@@ -414,6 +414,7 @@ def _process(
         fmt=fmt,
         quality=args.quality,
         icc_profile=decoded.icc_profile,
+        png_color=decoded.png_color,
         gray=decoded.is_gray,
         png_compression=settings.png_compression,
     )

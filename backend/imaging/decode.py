@@ -15,7 +15,7 @@ from backend.imaging.limits import check_jpeg_scans, check_pixel_limit, open_hea
 from backend.imaging.modes import PixelData, image_to_pixels, wide_png_pixels, with_alpha
 from backend.imaging.orientation import apply_orientation, read_orientation
 from backend.imaging.png16 import is_wide_png, read_wide_png
-from backend.imaging.png_color import from_png_info
+from backend.imaging.png_color import PngColor, from_png_info
 from backend.imaging.png_metadata import without_refused_metadata
 from backend.imaging.tiff16 import (
     GrayAlphaTiff,
@@ -40,11 +40,12 @@ class DecodedImage:
     pixels: np.ndarray  # (H, W, 3|4) uint8 or uint16, RGB(A), EXIF orientation applied
     format: str  # container format as Pillow names it: "PNG", "JPEG", "WEBP", "GIF", ...
     mode: str  # the original Pillow mode, e.g. "P", "CMYK", "I;16" (a 16-bit RGB PNG reports "RGB")
-    icc_profile: bytes | None  # the source's; for a PNG without one, its colour chunks as one (png_color)
+    icc_profile: bytes | None
     is_gray: bool  # the source was grayscale; pixels still hold 3 equal channels (+ alpha)
     has_alpha: bool  # pixels have a 4th channel
     bit_depth: int  # 8 or 16, matching pixels.dtype
     frame_count: int = 1  # >1 for animations (up to MAX_COUNTED_FRAMES); only the first frame is decoded
+    png_color: PngColor | None = None  # a PNG's gAMA/cHRM/sRGB, kept only when it has no ICC profile
 
     @property
     def width(self) -> int:
@@ -84,19 +85,18 @@ def _decode(data: bytes, max_pixels: int) -> DecodedImage:
         pixel_data = _decode_first_frame(image, data, gray_alpha)
         orientation = read_orientation(image)  # after loading: a PNG's eXIf chunk may follow the pixels
         frame_count = _frame_count(image, data if gray_alpha is None else gray_alpha.stand_in)
-    icc_profile = pixel_data.icc_profile
-    if icc_profile is None and source_format == "PNG":  # gAMA/cHRM/sRGB rule only without iCCP
-        color = from_png_info(image.info)
-        icc_profile = color.carrier_profile() if color is not None else None
+    # gAMA/cHRM/sRGB rule only without iCCP (the PNG spec; browsers do the same)
+    png_color = from_png_info(image.info) if pixel_data.icc_profile is None and source_format == "PNG" else None
     return DecodedImage(
         pixels=apply_orientation(pixel_data.pixels, orientation),
         format=source_format,
         mode=source_mode,
-        icc_profile=icc_profile,
+        icc_profile=pixel_data.icc_profile,
         is_gray=pixel_data.is_gray,
         has_alpha=pixel_data.has_alpha,
         bit_depth=pixel_data.bit_depth,
         frame_count=frame_count,
+        png_color=png_color,
     )
 
 

@@ -8,10 +8,10 @@ import numpy as np
 from PIL import Image
 
 from backend.errors import UnsupportedOption
-from backend.imaging import png_color
 from backend.imaging.formats import normalize_output_format
 from backend.imaging.icc import profile_for_output
 from backend.imaging.pixels import composite_on_white, gray_to_rgb, luma, to_uint8
+from backend.imaging.png_color import PngColor
 from backend.imaging.png_writer import write_png
 
 # Hard size limits of the formats (libjpeg and libwebp refuse anything larger).
@@ -28,6 +28,7 @@ def encode_image(
     icc_profile: bytes | None = None,
     gray: bool = False,
     png_compression: int = 1,
+    png_color: PngColor | None = None,
 ) -> bytes:
     """Encode (H, W, 3|4) uint8 or uint16 pixels (also (H, W) or (H, W, 1|2) gray).
 
@@ -37,8 +38,8 @@ def encode_image(
     - jpeg: 8-bit; alpha is flattened onto white (JPEG has no alpha).
     - webp: 8-bit, alpha kept; quality 100 means lossless.
     uint16 input to jpeg/webp is narrowed to 8 bits. The ICC profile is written when it matches the
-    output colour space; the profile decode makes of a PNG's colour chunks gives the chunks back in a PNG
-    and an equivalent profile in JPEG/WebP (see png_color). Raises UnsupportedOption for an unknown
+    output colour space. `png_color` (a PNG source's gAMA/cHRM/sRGB, see png_color) gives the same chunks
+    in a PNG and, without an ICC profile, an equivalent profile in JPEG/WebP. Raises UnsupportedOption for an unknown
     format, a bad quality or a size the format cannot hold.
     """
     name = normalize_output_format(fmt)
@@ -48,13 +49,11 @@ def encode_image(
         color = luma(color)[..., None]
     check_output_size(name, color.shape[1], color.shape[0])
 
-    carried = png_color.from_profile(icc_profile)  # a PNG source's gAMA/cHRM/sRGB, as decode keeps them
     if name == "png":
-        if carried is not None:  # the chunks themselves, as the source had them
-            return _encode_png(color, alpha, None, _check_level(png_compression), carried.chunks())
-        return _encode_png(color, alpha, icc_profile, _check_level(png_compression))
-    if carried is not None:  # no such chunks in JPEG or WebP: the equivalent profile (WebP is never gray)
-        icc_profile = carried.profile(gray=name == "jpeg" and color.shape[-1] == 1)
+        chunks = png_color.chunks() if png_color is not None else []
+        return _encode_png(color, alpha, icc_profile, _check_level(png_compression), chunks)
+    if png_color is not None and icc_profile is None:  # JPEG and WebP have no such chunks: a profile says it
+        icc_profile = png_color.profile(gray=name == "jpeg" and color.shape[-1] == 1)  # WebP is never gray
     color, alpha = to_uint8(color), None if alpha is None else to_uint8(alpha)
     if name == "jpeg":
         return _encode_jpeg(color, alpha, quality, icc_profile)

@@ -75,23 +75,6 @@ def table_curve(values: np.ndarray) -> bytes:
     return b"curv" + bytes(4) + struct.pack(">I", len(values)) + samples
 
 
-def description_of(profile: bytes) -> str | None:
-    """The ASCII text of a profile's desc tag, or None when it has none that reads."""
-    try:
-        (count,) = struct.unpack_from(">I", profile, _HEADER_SIZE)
-        for index in range(count):
-            signature, offset, size = struct.unpack_from(">4sII", profile, _HEADER_SIZE + 4 + 12 * index)
-            if signature == b"desc":
-                tag = profile[offset : offset + size]
-                if tag[:4] != b"desc":
-                    return None
-                (length,) = struct.unpack_from(">I", tag, 8)
-                return tag[12 : 12 + length].split(b"\0", 1)[0].decode("ascii")
-    except (struct.error, UnicodeDecodeError):
-        return None
-    return None
-
-
 def _profile(color_space: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
     table_size = 4 + 12 * len(tags)
     offset = _HEADER_SIZE + table_size

@@ -1,11 +1,9 @@
 """A source PNG's colour chunks (gAMA, cHRM, sRGB), carried over to the result.
 
 Browsers colour-manage a PNG without iCCP by these chunks, so a result that lost them (one saved
-with gAMA 1/1.8 by old Mac software, or 1.0 for linear data) looks different from its source. The
-pipeline hands encode only the decoded `icc_profile`, so decode turns the chunks into an equivalent
-ICC profile whose description records their exact values (`carrier_profile`), and encode reads
-them back (`from_profile`):
-- PNG results get the chunks again, byte for byte, before IDAT, and no iCCP;
+with gAMA 1/1.8 by old Mac software, or 1.0 for linear data) looks different from its source.
+Decode reads them (`from_png_info`) into DecodedImage.png_color, and encode writes them:
+- PNG results get the chunks again, byte for byte, before IDAT;
 - JPEG and WebP results (no such chunks there) get an ICC profile built from them: gamma as the
   tone curves, cHRM's primaries adapted to D50, gray for a gray JPEG. An sRGB chunk gives none:
   untagged files are read as sRGB anyway.
@@ -16,7 +14,6 @@ trained on encoded values, and the result's tags say how to show them.
 
 from __future__ import annotations
 
-import re
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from backend.imaging.icc_build import (
-    description_of,
     gamma_curve,
     gray_profile,
     rgb_profile,
@@ -34,11 +30,6 @@ from backend.imaging.icc_build import (
 
 _UNIT = 100_000  # gAMA and cHRM store values x 100000
 _PREFIX = "PNG colour chunks: "
-_FIELDS = {
-    "gAMA": re.compile(r"\d{1,10}"),
-    "cHRM": re.compile(r"(?:\d{1,10},){7}\d{1,10}"),
-    "sRGB": re.compile(r"\d{1,3}"),
-}
 _SRGB_WHITE = (0.3127, 0.3290)  # D65
 _SRGB_PRIMARIES = (0.64, 0.33, 0.30, 0.60, 0.15, 0.06)
 _GAMMA_RANGE = (1 / 256, 255.0)  # what a one-entry curv (u8Fixed8) can hold
@@ -73,14 +64,6 @@ class PngColor:
         if gray:
             return gray_profile(self._description(), curve)
         return rgb_profile(self._description(), _srgb_matrix() if matrix is None else matrix, curve)
-
-    def carrier_profile(self) -> bytes:
-        """An RGB profile that says the same as the chunks and holds their exact values."""
-        if self.srgb is None:
-            profile = self.profile(gray=False)
-            if profile is not None:
-                return profile
-        return rgb_profile(self._description(), _srgb_matrix(), _srgb_curve())
 
     def _curve(self) -> bytes | None:
         if not self.gamma:
@@ -118,27 +101,6 @@ def from_png_info(info: Mapping[str, object]) -> PngColor | None:
     if gamma is None and chromaticity is None and srgb is None:
         return None
     return PngColor(gamma[0] if gamma else None, chromaticity, srgb)
-
-
-def from_profile(profile: bytes | None) -> PngColor | None:
-    """The chunks a carrier_profile holds; None for any other profile."""
-    description = description_of(profile) if profile else None
-    if not description or not description.startswith(_PREFIX):
-        return None
-    fields: dict[str, list[int]] = {}
-    for part in description[len(_PREFIX) :].split("; "):
-        name, _, value = part.partition("=")
-        if name not in _FIELDS or name in fields or not _FIELDS[name].fullmatch(value):
-            return None
-        fields[name] = [int(number) for number in value.split(",")]
-        if max(fields[name]) >= 2**32:  # no chunk could hold it
-            return None
-    srgb = fields.get("sRGB", [None])[0]
-    return PngColor(
-        fields.get("gAMA", [None])[0],
-        tuple(fields["cHRM"]) if "cHRM" in fields else None,
-        srgb if srgb is None or srgb <= 255 else None,
-    )
 
 
 def _units(value: object, count: int) -> tuple[int, ...] | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from backend.errors import UpscaleError, UserError
+from backend.imaging.png_color import PngColor
 from backend.service.options import UpscaleOptions
 
 
@@ -60,6 +61,7 @@ class JobInput:
     original_size: tuple[int, int]
     output_size: tuple[int, int]
     icc_profile: bytes | None = None
+    png_color: PngColor | None = None  # a PNG source's gAMA/cHRM/sRGB, for the result
     is_gray: bool = False
     filename: str = "image"
 

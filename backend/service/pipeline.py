@@ -71,6 +71,7 @@ def prepare(
         original_size=original,
         output_size=target,
         icc_profile=decoded.icc_profile,
+        png_color=decoded.png_color,
         is_gray=decoded.is_gray,
         filename=filename,
     )
@@ -102,6 +103,7 @@ def make_runner(manager: ModelManager, jobs_dir: Path, png_compression: int = 1)
             fmt=options.format,
             quality=options.quality,
             icc_profile=spec.icc_profile,
+            png_color=spec.png_color,
             gray=spec.is_gray,
             png_compression=png_compression,
         )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -377,3 +379,16 @@ def test_a_device_typo_on_the_command_line_is_a_usage_error(
     err = capsys.readouterr().err
     assert "'gpu' is not a device: use auto, cuda, cuda:N, mps or cpu" in err
     assert not photo.with_name("face_x4.png").exists()
+
+
+def test_a_png_gamma_chunk_reaches_the_result(cli_env: Path, tiny: Path, tmp_path: Path) -> None:
+    """As through the API: a PNG tagged gAMA 1/1.8 (no iCCP) gives a result that browsers show alike."""
+    tagged = tmp_path / "mac.png"
+    data = tiny.read_bytes()  # Pillow writes no gAMA: it is added by hand
+    chunk = struct.pack(">I", 55556)
+    gama = struct.pack(">I", 4) + b"gAMA" + chunk + struct.pack(">I", zlib.crc32(b"gAMA" + chunk))
+    tagged.write_bytes(data[:33] + gama + data[33:])  # 8-byte signature + 25-byte IHDR, then gAMA
+    out = tmp_path / "out.png"
+    assert run_cli(str(tagged), "-o", str(out)) == 0
+    with Image.open(out) as result:
+        assert result.info.get("gamma") == pytest.approx(0.55556)

@@ -13,7 +13,7 @@ import pytest
 from imaging_samples import photo
 from PIL import Image, ImageCms
 
-from backend.imaging.icc_build import description_of, rgb_to_xyz_d50
+from backend.imaging.icc_build import rgb_to_xyz_d50
 from backend.imaging.png_color import PngColor
 
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
@@ -85,6 +85,7 @@ def test_another_white_point_stays_white() -> None:
 
 
 def test_description_names_the_chunk_values() -> None:
-    profile = PngColor(55556, ADOBE_CHRM, None).carrier_profile()
-    assert description_of(profile) == "PNG colour chunks: gAMA=55556; cHRM=" + ",".join(map(str, ADOBE_CHRM))
-    assert ImageCms.ImageCmsProfile(io.BytesIO(profile)).profile.profile_description == description_of(profile)
+    """What a colour-managed viewer shows as the profile's name says where it came from."""
+    profile = PngColor(55556, ADOBE_CHRM, None).profile(gray=False)
+    description = ImageCms.ImageCmsProfile(io.BytesIO(profile)).profile.profile_description
+    assert description == "PNG colour chunks: gAMA=55556; cHRM=" + ",".join(map(str, ADOBE_CHRM))
