@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from backend.errors import DecompressionBomb
+
 _WIDTH, _LENGTH, _BITS, _COMPRESSION, _PHOTOMETRIC, _FILL_ORDER = 256, 257, 258, 259, 262, 266
 _STRIP_OFFSETS, _SAMPLES, _ROWS_PER_STRIP, _STRIP_COUNTS, _PLANAR, _PREDICTOR = 273, 277, 278, 279, 284, 317
 _TILE_WIDTH, _TILE_LENGTH, _TILE_OFFSETS, _TILE_COUNTS, _SAMPLE_FORMAT = 322, 323, 324, 325, 339
@@ -37,6 +39,10 @@ _NO_PREDICTOR, _HORIZONTAL_PREDICTOR = 1, 2
 # (JPEG and the others are left to Pillow, which then reads planar files at 8 bits.)
 COMPRESSIONS = frozenset({1, 5, 8, 32946, 32773, 34925})
 _MAX_OFFSET = 2**32 - 1  # the new directories are classic (32-bit offset) TIFF
+# The widest page or tile rewritten: its width, doubled for a gray+alpha page, must fit the new
+# directories' LONG fields (a BigTIFF's LONG8 width of 2**40 raised struct.error, a 500). Heights
+# only have to fit. Pillow refuses more than 2 * MAX_IMAGE_PIXELS (about 179 million) pixels anyway.
+_MAX_WIDTH = _MAX_OFFSET // 2
 
 
 def as_tuple(value: object) -> tuple:
@@ -70,7 +76,7 @@ def read_chunks(tags: Mapping[int, object]) -> Chunks | None:
     width, height = tags.get(_WIDTH), tags.get(_LENGTH)
     compression = tags.get(_COMPRESSION, 1)
     predictor = tags.get(_PREDICTOR, _NO_PREDICTOR)
-    if not isinstance(width, int) or not isinstance(height, int) or width <= 0 or height <= 0:
+    if not _fits(width, _MAX_WIDTH) or not _fits(height, _MAX_OFFSET):
         return None
     if compression not in COMPRESSIONS or predictor not in (_NO_PREDICTOR, _HORIZONTAL_PREDICTOR):
         return None
@@ -82,7 +88,9 @@ def read_chunks(tags: Mapping[int, object]) -> Chunks | None:
         rows = tags.get(_ROWS_PER_STRIP, height)
         block_width, block_height = width, min(rows, height) if isinstance(rows, int) else None
         offsets, counts = tags.get(_STRIP_OFFSETS), tags.get(_STRIP_COUNTS)
-    if not all(isinstance(v, int) and v > 0 for v in (block_width, block_height)) or offsets is None or counts is None:
+    if not _fits(block_width, _MAX_WIDTH) or not _fits(block_height, _MAX_OFFSET):
+        return None
+    if offsets is None or counts is None:
         return None
     offsets, counts = as_tuple(offsets), as_tuple(counts)
     if len(offsets) != len(counts) or not all(isinstance(v, int) and 0 <= v <= _MAX_OFFSET for v in offsets + counts):
@@ -100,6 +108,10 @@ def read_chunks(tags: Mapping[int, object]) -> Chunks | None:
         predictor,
         fill_order if isinstance(fill_order, int) else None,
     )
+
+
+def _fits(value: object, most: int) -> bool:
+    return isinstance(value, int) and 0 < value <= most
 
 
 def read_planes(data: bytes, chunks: Chunks, planes: int) -> list[np.ndarray] | None:
@@ -133,7 +145,15 @@ def read_interleaved_pair(data: bytes, chunks: Chunks) -> np.ndarray | None:
     rewritten = _with_directories(data, [directory])
     if rewritten is None:
         return None
-    pixels = _read_gray16(rewritten, 0).reshape(chunks.height, chunks.width, 2)
+    try:
+        pixels = _read_gray16(rewritten, 0).reshape(chunks.height, chunks.width, 2)
+    except Image.DecompressionBombError as exc:
+        # Pillow's hard limit sees the page twice as wide: say what the upload itself is.
+        raise DecompressionBomb(
+            f"The 16-bit gray+alpha TIFF is {chunks.width}x{chunks.height}, and it is read as a "
+            f"{2 * chunks.width}x{chunks.height} image: {2 * chunks.width * chunks.height:,} values, above the "
+            f"decoder's limit of {2 * Image.MAX_IMAGE_PIXELS:,}."
+        ) from exc
     if chunks.predictor == _HORIZONTAL_PREDICTOR:
         # Each row of each strip or tile holds differences from the pixel to its left; sums wrap at 16 bits.
         for left in range(0, chunks.width, chunks.block_width):
