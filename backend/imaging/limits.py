@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 
 from PIL import Image, UnidentifiedImageError
 
@@ -27,6 +28,64 @@ _HEADER_ERRORS = (
 )
 
 
+# Pillow turns every strip or tile of a TIFF page into a Python tuple as it opens the page, then decodes
+# them one at a time: about 15 us a strip, and a strip costs 4 bytes of upload (two SHORT entries).
+# 4 MB of one-row strips of a 1-pixel-wide image (1,000,000 of them) kept one decode busy for 13 s, and
+# the 16-bit planar and gray+alpha readers (tiff_samples16) open the page again for each plane
+# (262,144 strips: 6 s). 2**16 is about 1.5 s; it is every 32x32 tile of a 4096 x 4096 planar RGBA
+# image (the default max_input_pixels), or 16,384 one-row strips in each of four planes. Real files
+# have far fewer: libtiff writes strips of about 8 KB, tiles of 256 x 256 are usual.
+MAX_TIFF_CHUNKS = 2**16
+# Pillow's own (uncompressed) tile decoder takes a tile row's bytes as a C int: a TileWidth of 2**31
+# (a few bytes in the header) raised OverflowError from image.load(). Real tiles are 16 to a few
+# thousand pixels wide; this bound keeps a row of 16-bit RGBA (8 bytes a pixel) far below 2**31 bytes.
+MAX_TIFF_TILE_WIDTH = 2**24
+_TILE_WIDTH = 322
+# (StripOffsets, StripByteCounts, TileOffsets, TileByteCounts) and how a first IFD is found and laid out.
+_TIFF_CHUNK_TAGS = frozenset({273, 279, 324, 325})
+_INLINE_INTEGERS = {3: "H", 4: "I", 16: "Q"}  # SHORT, LONG, LONG8 (BigTIFF): a value held in its entry
+_TIFF_LAYOUTS = {  # magic -> (byte order, IFD offset format, entry count format, entry format)
+    b"II*\0": ("<", "I", "H", "HHI"),
+    b"MM\0*": (">", "I", "H", "HHI"),
+    b"II+\0": ("<", "Q", "Q", "HHQ"),
+    b"MM\0+": (">", "Q", "Q", "HHQ"),
+}
+
+
+def check_tiff_chunks(data: bytes) -> None:
+    """Refuse a TIFF whose first page claims more than MAX_TIFF_CHUNKS strips or tiles (DecompressionBomb)
+    or tiles wider than MAX_TIFF_TILE_WIDTH (TruncatedImage), from its first IFD alone, before Pillow
+    reads a single value. Anything else is left to Pillow."""
+    layout = _TIFF_LAYOUTS.get(data[:4])
+    if layout is None:
+        return
+    order, offset_format, count_format, entry_format = layout
+    offset_at = 8 if offset_format == "Q" else 4
+    try:
+        (first,) = struct.unpack_from(order + offset_format, data, offset_at)
+        (entries,) = struct.unpack_from(order + count_format, data, first)
+    except struct.error:
+        return  # a header cut short: Pillow says so
+    offset_size = struct.calcsize(order + offset_format)  # also the size of an entry's value field
+    entry_size = struct.calcsize(order + entry_format) + offset_size
+    start = first + struct.calcsize(order + count_format)
+    entries = min(entries, max(0, (len(data) - start) // entry_size))
+    chunks = tile_width = 0
+    for at in range(start, start + entries * entry_size, entry_size):
+        tag, kind, count = struct.unpack_from(order + entry_format, data, at)
+        if tag in _TIFF_CHUNK_TAGS:
+            chunks = max(chunks, count)
+        elif tag == _TILE_WIDTH and count == 1 and kind in _INLINE_INTEGERS:
+            (tile_width,) = struct.unpack_from(order + _INLINE_INTEGERS[kind], data, at + entry_size - offset_size)
+    if tile_width > MAX_TIFF_TILE_WIDTH:
+        raise TruncatedImage(f"The TIFF header is corrupt: its tiles are {tile_width:,} pixels wide.")
+    if chunks > MAX_TIFF_CHUNKS:
+        raise DecompressionBomb(
+            f"The TIFF's first page has {chunks:,} strips or tiles; the limit is {MAX_TIFF_CHUNKS:,} "
+            "(larger strips or tiles hold the same image)."
+        )
+
+
 def open_header(data: bytes) -> Image.Image:
     """Parse only the header of `data` with Pillow. No pixel data is decoded yet.
 
@@ -36,6 +95,7 @@ def open_header(data: bytes) -> Image.Image:
     """
     if not data:
         raise EmptyUpload("The uploaded file is empty (0 bytes).")
+    check_tiff_chunks(data)  # before Pillow builds a tuple per strip or tile
     try:
         # Pillow warns above Image.MAX_IMAGE_PIXELS; we check our own, usually lower, limit right after,
         # so the warning only matters when warnings are turned into errors (then it arrives as an exception).
