@@ -9,7 +9,7 @@
  *   2. a chosen (and remembered) model that the redeployed backend no longer lists: the
  *      picker and the job fall back to the backend's default, and a note beside the picker (a
  *      status region) says so; the choice, without the note, comes back with the model, and
- *      an explicit pick replaces it and ends the note;
+ *      an explicit pick replaces it and ends the note, a pick of the very model shown included;
  *   3. /api/models failing (refused, 500, not JSON) while /api/health is fine: a note says the
  *      server's default is used, a job runs with it, and the next check that gets the list ends it;
  *   4. a hidden tab does not poll the backend, and a tab shown again checks at once.
@@ -100,6 +100,24 @@ const LIST_FAILED_NOTE = `Could not get the server's model list; using its defau
 const UNAVAILABLE_NOTE = `${ANIME} is not on this server now; using ${SERVER_DEFAULT}.`
 const pickerOptions = (page) => page.locator('[data-testid=model] option').evaluateAll((els) => els.map((e) => e.value))
 
+/**
+ * Pick a model as a user does: open the picker's list with the keyboard, go to the model, press
+ * Enter. Not selectOption: it fires change even for the option already selected, which a browser
+ * does not (Chromium fires change only when another option element ends up selected). Nor typing
+ * the name: its first letter alone may select another model on the way.
+ */
+async function pickAsUser(page, name) {
+  const picker = page.getByTestId('model')
+  const steps = await picker.evaluate((el, n) => [...el.options].filter((o) => !o.hidden).findIndex((o) => o.value === n), name)
+  assert(steps >= 0, `${name} is not offered`)
+  await picker.focus()
+  await page.keyboard.press('Alt+ArrowDown')
+  await sleep(300)
+  await page.keyboard.press('Home')
+  for (let i = 0; i < steps; i++) await page.keyboard.press('ArrowDown')
+  await page.keyboard.press('Enter')
+}
+
 /** Start a job; the mocked backend refuses it, after the app's check has asked for health and models. */
 async function startJob(page, backend, image) {
   const before = backend.state.postedModels.length
@@ -181,12 +199,34 @@ async function main() {
       backend.state.models = ['realesr-animevideov3', SERVER_DEFAULT]
       assert((await startJob(page, backend, image)) === SERVER_DEFAULT, 'the job should fall back again')
       await waitFor('the note, the model missing again', async () => (await noteText(page)) === UNAVAILABLE_NOTE, 5000)
-      await page.getByTestId('model').selectOption('realesr-animevideov3')
+      await pickAsUser(page, 'realesr-animevideov3')
       await waitFor('the note to go with an explicit pick', async () => (await noteText(page)) === '', 5000)
       backend.state.models = [...FULL_LIST]
       await page.reload()
       await waitFor('the picked model after a reload', async () => (await page.getByTestId('model').isEnabled()) && (await pickerValue(page)) === 'realesr-animevideov3', 15000)
       assert((await noteText(page)) === '', `no note once the user picked: ${await noteText(page)}`)
+      await context.close()
+    })
+
+    await test('the model shown in place of a missing one can be picked, as a user picks it, and then it is the choice', async () => {
+      const backend = mockBackend()
+      const { context, page } = await newPage(browser, web, backend)
+      await page.locator(`[data-testid=model] option[value=${ANIME}]`).waitFor({ state: 'attached', timeout: 15000 })
+      await page.getByTestId('model').selectOption(ANIME)
+      backend.state.models = ['realesr-animevideov3', SERVER_DEFAULT]
+      await page.reload()
+      await waitFor('the fallback and its note', async () => (await page.getByTestId('model').isEnabled()) && (await noteText(page)) === UNAVAILABLE_NOTE, 15000)
+      assert((await pickerValue(page)) === SERVER_DEFAULT, `the picker should show the backend's default: ${await pickerValue(page)}`)
+      await pickAsUser(page, SERVER_DEFAULT)
+      await waitFor('the note to go once the shown model is picked', async () => (await noteText(page)) === '', 5000)
+      assert((await pickerValue(page)) === SERVER_DEFAULT, `the picker should still show the picked model: ${await pickerValue(page)}`)
+      assert((await page.evaluate(() => localStorage.getItem('upscaler.model'))) === SERVER_DEFAULT, 'the pick should replace the remembered model')
+      // The pick holds: after a reload, and once the old model is back.
+      backend.state.models = [...FULL_LIST]
+      await page.reload()
+      await waitFor('the picked model after a reload', async () => (await page.getByTestId('model').isEnabled()) && (await pickerValue(page)) === SERVER_DEFAULT, 15000)
+      assert((await noteText(page)) === '', `no note once the user picked: ${await noteText(page)}`)
+      assert((await startJob(page, backend, image)) === SERVER_DEFAULT, 'the job should use the picked model')
       await context.close()
     })
 

@@ -34,6 +34,12 @@ export function JobSettings(props: JobSettingsProps) {
   const note = unavailable
     ? t('modelUnavailable', { chosen: unavailable.chosen, using: unavailable.using })
     : listFailed && t('modelListFailed', { using: listFailed.using })
+  const label = (m: ModelOption) => `${m.name} (${m.scale}×, ${m.small ? t('modelSmall') : t('modelLarge')})`
+  // The remembered model is kept while the backend lacks it (it comes back when the backend lists
+  // it again), so the model shown in its place is not the user's choice. A <select> fires no change
+  // when the option already selected is picked again: the model is shown by a hidden copy, so that
+  // picking it in the list selects another option, and the pick replaces the remembered model.
+  const standIn = unavailable && !loading ? models.find((m) => m.name === model) : undefined
   return (
     <div className="fields">
       <div className="model-field">
@@ -50,11 +56,19 @@ export function JobSettings(props: JobSettingsProps) {
             {loading ? (
               <option value="">{t('modelsLoading')}</option>
             ) : (
-              models.map((m) => (
-                <option key={m.name} value={m.name}>
-                  {m.name} ({m.scale}×, {m.small ? t('modelSmall') : t('modelLarge')})
-                </option>
-              ))
+              <>
+                {/* First, so that the select's value picks it over the same model in the list. */}
+                {standIn && (
+                  <option value={standIn.name} hidden disabled>
+                    {label(standIn)}
+                  </option>
+                )}
+                {models.map((m) => (
+                  <option key={m.name} value={m.name}>
+                    {label(m)}
+                  </option>
+                ))}
+              </>
             )}
           </select>
         </label>
