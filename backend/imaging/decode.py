@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import zlib
 from dataclasses import dataclass
 
@@ -28,7 +29,9 @@ from backend.imaging.tiff16 import (
 )
 
 # What Pillow raises when the pixel data ends early or is corrupt.
-_PIXEL_DATA_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, zlib.error)
+# OverflowError and struct.error: Pillow's decoders on absurd sizes (a TileWidth of 2**31 raised the
+# first until limits.open_header refused it); a backstop, so such a file is a 422, never a 500.
+_PIXEL_DATA_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, zlib.error, OverflowError, struct.error)
 # frame_count is informational, and counting GIF or TIFF frames walks the file: Pillow's n_frames
 # takes quadratic time over a TIFF's pages (100,000 one-pixel pages in 11 MB: 50 s). Count this far.
 MAX_COUNTED_FRAMES = 1000

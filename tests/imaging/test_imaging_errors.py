@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import warnings
 
 import pytest
@@ -113,3 +114,16 @@ def test_errors_carry_codes_for_the_api() -> None:
             decode_image(data, max_pixels=MAX_PIXELS)
         codes.add(caught.value.code)
     assert codes == {"empty_upload", "invalid_image", "truncated_image"}
+
+
+@pytest.mark.parametrize("error", [OverflowError("Python int too large to convert to C long"), struct.error("bad")])
+def test_a_decoder_overflow_is_a_corrupt_image_not_a_crash(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    """Pillow's tile decoder raised OverflowError on a TileWidth of 2**31 (now refused earlier, in
+    limits.open_header); whatever absurd size slips through next must still be a 422."""
+
+    def overflowing_load(self: Image.Image) -> None:
+        raise error
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", overflowing_load)
+    with pytest.raises(TruncatedImage):
+        decode_image(to_bytes(Image.fromarray(photo()), "PNG"), max_pixels=MAX_PIXELS)
