@@ -29,6 +29,7 @@ from backend.api.docs import asset_paths, install_docs  # noqa: E402
 from backend.api.errors import install_error_handlers  # noqa: E402
 from backend.api.metrics import Metrics  # noqa: E402
 from backend.api.middleware import HeadAsGet, JsonCORSMiddleware, RequestContextMiddleware  # noqa: E402
+from backend.api.root_path import RootPath  # noqa: E402
 from backend.api.routes import jobs, system, upscale  # noqa: E402
 from backend.api.routes import metrics as metrics_route  # noqa: E402
 from backend.api.shutdown import call_on_exit_signals  # noqa: E402
@@ -144,6 +145,8 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
         expose_headers=EXPOSED_HEADERS,
         max_age=600,
     )
+    if settings.root_path:  # outermost: every layer inside sees the prefixed path, as under --root-path
+        app.add_middleware(RootPath, root_path=settings.root_path)
     return app
 
 

@@ -43,6 +43,18 @@ def _normalize_device_order(value: list[str]) -> list[str]:
     return order
 
 
+# Path segments of plain URL characters: the value is also matched as a regular expression by
+# Starlette 0.36 (`re.sub("^" + root_path, ...)`), and lands in HTML and Location headers.
+_ROOT_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
+
+
+def _check_root_path(value: str) -> str:
+    """`ROOT_PATH`: empty, or `/name[/name...]`; a typo fails at start instead of breaking every link."""
+    if value and (not _ROOT_PATH.fullmatch(value) or any(part in (".", "..") for part in value.split("/"))):
+        raise ValueError("use empty or a path such as /upscaler: starting with '/', no trailing '/', no '.' or '..'")
+    return value
+
+
 def invalid_settings(error: ValidationError) -> list[str]:
     """One line per bad setting, named as in the environment: `DEVICE='gpu': ...`."""
     lines = []
@@ -72,6 +84,8 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = Field(8000, ge=1, le=65535)
     log_level: LogLevel = "info"
+    # URL prefix a proxy strips before forwarding (`/upscaler`); links the service hands out carry it
+    root_path: str = ""
 
     # --- models ---
     models_dir: Path = BACKEND_DIR / "weights"
@@ -132,6 +146,7 @@ class Settings(BaseSettings):
     _split = field_validator("preload_models", "device_order", "cors_origins", "api_keys", mode="before")(_split_csv)
     _device = field_validator("device")(normalize_device)
     _device_order = field_validator("device_order")(_normalize_device_order)
+    _root_path = field_validator("root_path")(_check_root_path)
 
     @field_validator("log_level", mode="before")
     @classmethod

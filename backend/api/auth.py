@@ -16,6 +16,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.api.errors import error_json
+from backend.api.root_path import route_path
 from backend.errors import UserError
 
 # Declared only so that /docs shows the schemes and its "Authorize" button works.
@@ -80,7 +81,7 @@ class ApiKeyGate:
         self.open_paths = frozenset(open_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.keys and self._guarded(scope["path"]):
+        if scope["type"] == "http" and self.keys and self._guarded(route_path(scope)):
             try:
                 check_api_key(Request(scope), self.keys)
             except Unauthorized as exc:

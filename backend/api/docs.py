@@ -19,6 +19,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
+from backend.api.root_path import public_url
+
 DOCS_URL = "/docs"
 REDOC_URL = "/redoc"
 OAUTH2_REDIRECT_URL = "/docs/oauth2-redirect"
@@ -57,18 +59,19 @@ def install_docs(app: FastAPI) -> None:
     mount = Mount(ASSETS_URL, app=serve_file, name="docs-assets")
     app.router.routes.append(mount)  # what app.mount() does
 
+    # Under ROOT_PATH (or uvicorn --root-path) the page is at /prefix/docs: its files are too.
     def asset(request: Request, name: str) -> str:
-        return f"{request.scope.get('root_path', '')}{ASSETS_URL}/{name}"
+        return public_url(request, f"{ASSETS_URL}/{name}")
 
     def openapi_url(request: Request) -> str:
-        return f"{request.scope.get('root_path', '')}{app.openapi_url}"
+        return public_url(request, app.openapi_url or "/openapi.json")
 
     @app.get(DOCS_URL, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=openapi_url(request),
             title=f"{app.title} - Swagger UI",
-            oauth2_redirect_url=OAUTH2_REDIRECT_URL,
+            oauth2_redirect_url=public_url(request, OAUTH2_REDIRECT_URL),
             init_oauth=app.swagger_ui_init_oauth,
             swagger_js_url=asset(request, SWAGGER_JS),
             swagger_css_url=asset(request, SWAGGER_CSS),

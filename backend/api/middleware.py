@@ -23,6 +23,7 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.api.metrics import Metrics
+from backend.api.root_path import route_path
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +79,7 @@ class RequestContextMiddleware:
         route has, so made-up paths never start new label values."""
         if self._templates is None:
             self._templates = _route_templates(scope.get("app"))
-        path = scope["path"]
-        root = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :] or "/"
+        path = route_path(scope)
         return next((template for regex, template in self._templates if regex.match(path)), "unmatched")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -97,7 +95,8 @@ class RequestContextMiddleware:
         response_started = False
         too_large = False
         answered_early = False
-        limit = self.body_limit(scope["path"]) if scope["method"] in ("POST", "PUT", "PATCH") else None
+        # By the route's path, so /api/upscale-batch keeps its limit under a ROOT_PATH too.
+        limit = self.body_limit(route_path(scope)) if scope["method"] in ("POST", "PUT", "PATCH") else None
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, response_started

@@ -24,6 +24,8 @@ def _start(command: list[str], cwd: str, **env: str) -> subprocess.CompletedProc
         ("DEVICE_ORDER", "gpu,cpu", "unknown device types ['gpu']"),
         ("LOG_LEVEL", "verbose", "Input should be 'critical', 'error', 'warning', 'info', 'debug' or 'trace'"),
         ("TILE", "abc", "valid integer"),
+        ("ROOT_PATH", "/upscaler/", "use empty or a path such as /upscaler"),
+        ("ROOT_PATH", "upscaler", "starting with '/'"),
     ],
 )
 def test_python_api_server_exits_2_naming_the_setting(name: str, value: str, reason: str) -> None:

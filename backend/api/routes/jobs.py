@@ -17,6 +17,7 @@ from backend.api.auth import require_api_key
 from backend.api.deps import OptionsDep, ServiceDep, single_file
 from backend.api.errors import error_responses
 from backend.api.file_response import OpenFileResponse
+from backend.api.root_path import public_url
 from backend.api.schemas import ErrorResponse, JobError, JobStatus
 from backend.api.uploads import content_disposition, prepare_upload, result_filename, result_headers
 from backend.errors import UserError
@@ -34,9 +35,9 @@ MAX_STREAMS_PER_JOB = 8
 _HEARTBEAT_SECONDS = 15.0
 
 
-def job_status(job: Job, service: UpscaleService, snap: JobSnapshot | None = None) -> JobStatus:
+def job_status(job: Job, request: Request, service: UpscaleService, snap: JobSnapshot | None = None) -> JobStatus:
     snap = snap or job.snapshot()
-    base = f"/api/jobs/{snap.id}"
+    base = public_url(request, f"/api/jobs/{snap.id}")  # under ROOT_PATH, so a client can follow it
     return JobStatus(
         id=snap.id,
         state=snap.state.value,
@@ -72,6 +73,7 @@ def job_status(job: Job, service: UpscaleService, snap: JobSnapshot | None = Non
     },
 )
 async def create_job(
+    request: Request,
     service: ServiceDep,
     options: OptionsDep,
     file: Annotated[UploadFile, File(description="The image")],
@@ -82,13 +84,13 @@ async def create_job(
         service.store.check_room()  # fail fast, before the upload is decoded
         job_input = await prepare_upload(file, options, service)
         job = service.submit(job_input, keep=True, slot=slot)
-    status = job_status(job, service)
+    status = job_status(job, request, service)
     return JSONResponse(status.model_dump(), status_code=202, headers={"Location": status.status_url})
 
 
 @router.get("/{job_id}", response_model=JobStatus, summary="State, progress and ETA", responses=error_responses(404))
-def get_job(job_id: str, service: ServiceDep) -> JobStatus:
-    return job_status(service.get_job(job_id), service)
+def get_job(job_id: str, request: Request, service: ServiceDep) -> JobStatus:
+    return job_status(service.get_job(job_id), request, service)
 
 
 @router.get(
@@ -157,7 +159,7 @@ async def _events(job: Job, request: Request, service: UpscaleService) -> AsyncI
     yield "retry: 1000\n\n"
     while True:
         snap = job.snapshot()
-        status = job_status(job, service, snap)
+        status = job_status(job, request, service, snap)
         # A queued job's place changes without the job changing: send that too.
         if (snap.version, status.queue_position) != seen:
             seen = (snap.version, status.queue_position)
@@ -227,6 +229,6 @@ def job_result(job_id: str, request: Request, service: ServiceDep) -> Response:
     summary="Cancel the job (its remaining tiles are not computed) and delete its result",
     responses=error_responses(404),
 )
-def delete_job(job_id: str, service: ServiceDep) -> JobStatus:
+def delete_job(job_id: str, request: Request, service: ServiceDep) -> JobStatus:
     job = service.delete_job(job_id)
-    return job_status(job, service)
+    return job_status(job, request, service)
