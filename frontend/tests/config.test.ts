@@ -65,4 +65,12 @@ describe('apiPath', () => {
     expect(apiPath({ apiUrl: '' }, '/api/health')).toBe('/api/health')
     expect(apiPath({ apiUrl: 'http://h:8000' }, 'api/info')).toBe('http://h:8000/api/info')
   })
+
+  it('keeps a URL prefix from config.json (the backend behind nginx at /upscaler/, ROOT_PATH=/upscaler)', () => {
+    // Job URLs are built from apiUrl, not taken from the job's result_url: the prefix must be in apiUrl.
+    const config = mergeConfig({}, { apiUrl: '/upscaler/' })
+    expect(config.apiUrl).toBe('/upscaler')
+    expect(apiPath(config, '/api/jobs/a.1/result')).toBe('/upscaler/api/jobs/a.1/result')
+    expect(apiPath(config, '/api/jobs/a.1/events')).toBe('/upscaler/api/jobs/a.1/events')
+  })
 })
