@@ -27,6 +27,8 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"BM", "BMP"),
     (b"II*\x00", "TIFF"),
     (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),  # BigTIFF (64-bit offsets), which Pillow reads too
+    (b"MM\x00+", "TIFF"),
 )
 
 _MAX_FTYP = 256

@@ -28,6 +28,7 @@ tiff_samples16. ExtraSamples is read as Pillow reads 8-bit "LA" files: 2 unassoc
 from __future__ import annotations
 
 import io
+import struct
 import sys
 from dataclasses import dataclass
 
@@ -43,7 +44,8 @@ _MIN_IS_BLACK, _RGB = 1, 2
 _UNSIGNED = 1
 _UNSPECIFIED, _ASSOCIATED_ALPHA, _UNASSOCIATED_ALPHA = 0, 1, 2
 # What Pillow raises on a TIFF directory it cannot read (UserWarning: a short tag read, under -W error).
-_TAG_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, UserWarning)
+# struct.error: Pillow misreads a big-endian BigTIFF header as a classic one and runs out of bytes.
+_TAG_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, UserWarning, struct.error)
 _PLANAR_SEPARATE = 2
 # Which byte of a machine-order 16-bit sample an unpacker keeps: the ";16L" unpackers keep byte 1.
 _HIGH, _LOW = ("L", "B") if sys.byteorder == "little" else ("B", "L")

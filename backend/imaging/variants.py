@@ -13,7 +13,17 @@ import struct
 from PIL import TiffImagePlugin
 
 # UserWarning: Pillow warns on a short tag read; under filterwarnings=error that arrives raised.
-_TIFF_TAG_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, UserWarning)
+_TIFF_TAG_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    UserWarning,
+    struct.error,  # a header cut short
+)
 _WIDTH, _LENGTH, _BITS, _SAMPLES, _SAMPLE_FORMAT = 256, 257, 258, 277, 339
 _SAMPLE_KINDS = {1: "integer", 2: "signed integer", 3: "floating-point"}
 _SUPPORTED_TIFF = "8- or 16-bit integer gray, gray+alpha, RGB, RGBA or CMYK, or 32-bit gray"
@@ -22,6 +32,8 @@ _SUPPORTED_TIFF = "8- or 16-bit integer gray, gray+alpha, RGB, RGBA or CMYK, or 
 def unsupported_variant(data: bytes, sniffed: str) -> str | None:
     """A user-facing message when `data` is a whole `sniffed` file in a layout we cannot decode, else None."""
     if sniffed == "TIFF":
+        if data[:4] == b"MM\x00+":  # Pillow takes it for a classic TIFF (it checks the wrong byte)
+            return "Big-endian BigTIFF is not supported; save the image as a classic or little-endian TIFF."
         layout = _tiff_layout(data)
         return None if layout is None else f"This TIFF variant ({layout}) is not supported; use {_SUPPORTED_TIFF}."
     if sniffed == "AVIF" and _boxes_fill_file(data):
@@ -36,7 +48,8 @@ def _tiff_layout(data: bytes) -> str | None:
     missing or inconsistent dimension and sample tags.
     """
     try:
-        directory = TiffImagePlugin.ImageFileDirectory_v2(data[:8])
+        big = data[2:4] == b"+\x00"  # little-endian BigTIFF: a 16-byte header with a 64-bit first offset
+        directory = TiffImagePlugin.ImageFileDirectory_v2(data[: 16 if big else 8])
         directory.load(_at(data, directory.next))
         width, length, bits = directory.get(_WIDTH), directory.get(_LENGTH), directory.get(_BITS)
         samples = directory.get(_SAMPLES, 1)

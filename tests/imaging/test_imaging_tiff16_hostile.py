@@ -15,10 +15,10 @@ import pytest
 import tifffile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from imaging_samples import MAX_PIXELS
+from imaging_samples import MAX_PIXELS, photo
 from tiff_samples import DEFLATE, LZW, NONE, PACKBITS, tiff16
 
-from backend.errors import DecompressionBomb, TruncatedImage, UserError
+from backend.errors import DecompressionBomb, InvalidImage, TruncatedImage, UserError
 from backend.imaging import decode_image, probe_size
 from backend.imaging.limits import MAX_TIFF_CHUNKS, MAX_TIFF_TILE_WIDTH, check_tiff_chunks
 
@@ -429,3 +429,22 @@ def test_predictor_2_with_odd_width_and_tiles_is_exact() -> None:
         decoded = decode_image(buffer.getvalue(), max_pixels=MAX_PIXELS).pixels
         gray = pixels[..., 0]
         np.testing.assert_array_equal(decoded, np.dstack([gray, gray, gray, pixels[..., 1]]))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_a_big_endian_bigtiff_is_refused_as_unsupported_not_a_crash(dtype: type) -> None:
+    """Pillow takes a big-endian BigTIFF header for a classic one (it looks at the wrong byte) and
+    cannot open it; the gray+alpha probe then ran out of header bytes: struct.error, a 500."""
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, photo()[:16, :16].astype(dtype), bigtiff=True, photometric="rgb", byteorder=">")
+    with pytest.raises(InvalidImage, match="Big-endian BigTIFF"):
+        decode_image(buffer.getvalue(), max_pixels=MAX_PIXELS)
+
+
+FAR_FIRST_PAGE = b"II+\x00" + bytes(4) + (2**40).to_bytes(8, "little") + bytes(64)  # its first IFD past the end
+
+
+@pytest.mark.parametrize("head", [b"II+\x00\x08\x00", FAR_FIRST_PAGE], ids=["header-cut", "first-page-past-the-end"])
+def test_a_little_endian_bigtiff_cut_short_is_truncated(head: bytes) -> None:
+    with pytest.raises(TruncatedImage, match="TIFF"):
+        decode_image(head, max_pixels=MAX_PIXELS)
