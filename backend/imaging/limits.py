@@ -64,8 +64,8 @@ def check_tiff_chunks(data: bytes) -> None:
     try:
         (first,) = struct.unpack_from(order + offset_format, data, offset_at)
         (entries,) = struct.unpack_from(order + count_format, data, first)
-    except struct.error:
-        return  # a header cut short: Pillow says so
+    except (struct.error, OverflowError):  # OverflowError: a BigTIFF offset past 2**63
+        return  # a header cut short, or a first page past the end: Pillow says so
     offset_size = struct.calcsize(order + offset_format)  # also the size of an entry's value field
     entry_size = struct.calcsize(order + entry_format) + offset_size
     start = first + struct.calcsize(order + count_format)

@@ -441,10 +441,17 @@ def test_a_big_endian_bigtiff_is_refused_as_unsupported_not_a_crash(dtype: type)
         decode_image(buffer.getvalue(), max_pixels=MAX_PIXELS)
 
 
-FAR_FIRST_PAGE = b"II+\x00" + bytes(4) + (2**40).to_bytes(8, "little") + bytes(64)  # its first IFD past the end
+def far_first_page(offset: int) -> bytes:
+    """A little-endian BigTIFF header whose first IFD is at `offset`, far past the end of the file."""
+    return b"II+\x00" + bytes(4) + offset.to_bytes(8, "little") + bytes(64)
 
 
-@pytest.mark.parametrize("head", [b"II+\x00\x08\x00", FAR_FIRST_PAGE], ids=["header-cut", "first-page-past-the-end"])
+@pytest.mark.parametrize(
+    "head",
+    # 2**63 and up: past ssize_t, so looking there raised OverflowError in check_tiff_chunks (a 500)
+    [b"II+\x00\x08\x00", far_first_page(2**40), far_first_page(2**63), far_first_page(2**64 - 1)],
+    ids=["header-cut", "first-page-past-the-end", "first-page-at-2**63", "first-page-at-2**64-1"],
+)
 def test_a_little_endian_bigtiff_cut_short_is_truncated(head: bytes) -> None:
     with pytest.raises(TruncatedImage, match="TIFF"):
         decode_image(head, max_pixels=MAX_PIXELS)
