@@ -1,5 +1,5 @@
 /**
- * What the e2e scripts (run.mjs, modelPicker.mjs, browserImages.mjs) share: paths, the Chromium flags, small
+ * What the e2e scripts (run.mjs, modelPicker.mjs, browserImages.mjs, urlPrefix.mjs) share: paths, the Chromium flags, small
  * helpers and the test runner with its summary and exit code. Each script runs in its own
  * node process, so the runner's results are per script.
  */
