@@ -10,22 +10,12 @@ from PIL import Image, UnidentifiedImageError
 from backend.errors import DecompressionBomb, EmptyUpload, InvalidImage, TruncatedImage
 from backend.imaging.formats import INPUT_FORMATS, sniff_format
 from backend.imaging.png_metadata import without_refused_metadata
-from backend.imaging.tiff16 import gray_alpha_tiff
+from backend.imaging.tiff16 import TIFF_TAG_ERRORS, gray_alpha_tiff
 from backend.imaging.variants import unsupported_variant
 
-# Pillow's parsers raise a zoo of exception types on malformed headers. UserWarning: Pillow warns on a
-# short TIFF tag read, which arrives raised when warnings are turned into errors.
-_HEADER_ERRORS = (
-    OSError,
-    SyntaxError,
-    ValueError,
-    EOFError,
-    IndexError,
-    KeyError,
-    TypeError,
-    ArithmeticError,
-    UserWarning,
-)
+# Pillow's parsers raise a zoo of exception types on malformed headers: those it raises on a TIFF
+# directory (UserWarning included: a short tag read under -W error), and ArithmeticError.
+_HEADER_ERRORS = (*TIFF_TAG_ERRORS, ArithmeticError)
 
 
 # Pillow turns every strip or tile of a TIFF page into a Python tuple as it opens the page, then decodes

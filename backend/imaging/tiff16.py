@@ -45,7 +45,17 @@ _UNSIGNED = 1
 _UNSPECIFIED, _ASSOCIATED_ALPHA, _UNASSOCIATED_ALPHA = 0, 1, 2
 # What Pillow raises on a TIFF directory it cannot read (UserWarning: a short tag read, under -W error).
 # struct.error: Pillow misreads a big-endian BigTIFF header as a classic one and runs out of bytes.
-_TAG_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, UserWarning, struct.error)
+TIFF_TAG_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    UserWarning,
+    struct.error,
+)
 _PLANAR_SEPARATE = 2
 # Which byte of a machine-order 16-bit sample an unpacker keeps: the ";16L" unpackers keep byte 1.
 _HIGH, _LOW = ("L", "B") if sys.byteorder == "little" else ("B", "L")
@@ -151,7 +161,7 @@ def gray_alpha_tiff(data: bytes) -> GrayAlphaTiff | None:
         stream = io.BytesIO(data)
         stream.seek(tags.next)
         tags.load(stream)  # a short tag read: a warning, and the tag is dropped (as in variants)
-    except _TAG_ERRORS:
+    except TIFF_TAG_ERRORS:
         return None
     extra = as_tuple(tags.get(_EXTRA_SAMPLES, ()))
     if (

@@ -12,18 +12,8 @@ import struct
 
 from PIL import TiffImagePlugin
 
-# UserWarning: Pillow warns on a short tag read; under filterwarnings=error that arrives raised.
-_TIFF_TAG_ERRORS = (
-    OSError,
-    SyntaxError,
-    ValueError,
-    EOFError,
-    IndexError,
-    KeyError,
-    TypeError,
-    UserWarning,
-    struct.error,  # a header cut short
-)
+from backend.imaging.tiff16 import TIFF_TAG_ERRORS
+
 _WIDTH, _LENGTH, _BITS, _SAMPLES, _SAMPLE_FORMAT = 256, 257, 258, 277, 339
 _SAMPLE_KINDS = {1: "integer", 2: "signed integer", 3: "floating-point"}
 _SUPPORTED_TIFF = "8- or 16-bit integer gray, gray+alpha, RGB, RGBA or CMYK, or 32-bit gray"
@@ -54,7 +44,7 @@ def _tiff_layout(data: bytes) -> str | None:
         width, length, bits = directory.get(_WIDTH), directory.get(_LENGTH), directory.get(_BITS)
         samples = directory.get(_SAMPLES, 1)
         kinds = directory.get(_SAMPLE_FORMAT, (1,))
-    except _TIFF_TAG_ERRORS:
+    except TIFF_TAG_ERRORS:
         return None
     if not width or not length or not isinstance(bits, tuple) or len(bits) != samples:
         return None

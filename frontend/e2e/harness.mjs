@@ -50,6 +50,21 @@ export function freePort() {
   })
 }
 
+/** A child process whose last 200 output lines are kept, so a failure can show them (`child.logTail()`). */
+export function spawnLogged(name, cmd, args, opts = {}) {
+  const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines = []
+  const keep = (buf) => {
+    for (const line of buf.toString().split('\n')) if (line.trim()) lines.push(line)
+    if (lines.length > 200) lines.splice(0, lines.length - 200)
+  }
+  child.stdout.on('data', keep)
+  child.stderr.on('data', keep)
+  child.logTail = () => lines.slice(-40).join('\n')
+  child.name = name
+  return child
+}
+
 /** SIGTERM, then SIGKILL if the child has not gone after 15 s, so a hung server cannot hold the run. */
 export async function stop(child) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return

@@ -14,12 +14,12 @@
  * E2E_ONLY=<substring> to run a subset, E2E_HEADED=1.
  * Screenshots go to frontend/test-artifacts/. The scaffolding shared with modelPicker.mjs is in harness.mjs.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { chromium } from 'playwright-core'
-import { assert, CHROMIUM, CHROMIUM_ARGS, freePort, FRONTEND, harness, HEADLESS, PYTHON, REPO, stop, VITE } from './harness.mjs'
+import { assert, CHROMIUM, CHROMIUM_ARGS, freePort, FRONTEND, harness, HEADLESS, PYTHON, REPO, spawnLogged, stop, VITE } from './harness.mjs'
 
 const ART = join(FRONTEND, 'test-artifacts')
 const DIST = join(FRONTEND, 'dist')
@@ -38,16 +38,7 @@ const { log, waitFor, test, finish } = harness({
 })
 
 function start(name, cmd, args, opts) {
-  const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'], detached: false })
-  const lines = []
-  const keep = (buf) => {
-    for (const line of buf.toString().split('\n')) if (line.trim()) lines.push(line)
-    if (lines.length > 200) lines.splice(0, lines.length - 200)
-  }
-  child.stdout.on('data', keep)
-  child.stderr.on('data', keep)
-  child.logTail = () => lines.slice(-40).join('\n')
-  child.name = name
+  const child = spawnLogged(name, cmd, args, opts)
   children.push(child)
   return child
 }

@@ -11,12 +11,12 @@
  * it the script fails, it does not skip. Env as in the other scripts: PYTHON, CHROMIUM,
  * E2E_DIST / E2E_SKIP_BUILD=1 (reuse a build), E2E_MODELS_DIR, E2E_ONLY, E2E_HEADED=1.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { chromium } from 'playwright-core'
-import { appBuild, assert, CHROMIUM, CHROMIUM_ARGS, freePort, harness, HEADLESS, PYTHON, REPO, stop } from './harness.mjs'
+import { appBuild, assert, CHROMIUM, CHROMIUM_ARGS, freePort, harness, HEADLESS, PYTHON, REPO, spawnLogged, stop } from './harness.mjs'
 
 const PREFIX = '/upscaler'
 const SMALL_MODEL = 'realesr-animevideov3'
@@ -38,16 +38,7 @@ const { log, waitFor, test, finish } = harness({
 })
 
 function start(name, cmd, args, opts) {
-  const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] })
-  const lines = []
-  const keep = (buf) => {
-    for (const line of buf.toString().split('\n')) if (line.trim()) lines.push(line)
-    if (lines.length > 200) lines.splice(0, lines.length - 200)
-  }
-  child.stdout.on('data', keep)
-  child.stderr.on('data', keep)
-  child.logTail = () => lines.slice(-40).join('\n')
-  child.name = name
+  const child = spawnLogged(name, cmd, args, opts)
   children.push(child)
   return child
 }
