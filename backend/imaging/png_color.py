@@ -32,6 +32,9 @@ _UNIT = 100_000  # gAMA and cHRM store values x 100000
 _PREFIX = "PNG colour chunks: "
 _SRGB_WHITE = (0.3127, 0.3290)  # D65
 _SRGB_PRIMARIES = (0.64, 0.33, 0.30, 0.60, 0.15, 0.06)
+# Real colorants are within about 0..1 (XYZ, D50); near-collinear primaries give huge ones that an ICC
+# s15Fixed16 field (below 32768) cannot hold, and that describe no display anyway.
+_MAX_COLORANT = 16.0
 _GAMMA_RANGE = (1 / 256, 255.0)  # what a one-entry curv (u8Fixed8) can hold
 
 
@@ -75,11 +78,13 @@ class PngColor:
         if self.chromaticity is None:
             return None
         values = [value / _UNIT for value in self.chromaticity]
-        try:
-            matrix = rgb_to_xyz_d50(tuple(values[2:]), (values[0], values[1]))
-        except ValueError:
-            return None
-        return matrix if np.isfinite(matrix).all() and abs(np.linalg.det(matrix)) > 1e-6 else None
+        with np.errstate(all="ignore"):  # a white point of zero luminance divides by zero: caught below
+            try:
+                matrix = rgb_to_xyz_d50(tuple(values[2:]), (values[0], values[1]))
+            except ValueError:
+                return None
+        usable = np.isfinite(matrix).all() and np.abs(matrix).max() <= _MAX_COLORANT
+        return matrix if usable and abs(np.linalg.det(matrix)) > 1e-6 else None
 
     def _description(self) -> str:
         parts = []

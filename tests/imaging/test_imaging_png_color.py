@@ -13,6 +13,8 @@ import struct
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from imaging_samples import (
     MAX_PIXELS,
     insert_chunk_after_ihdr,
@@ -135,3 +137,37 @@ def test_pixels_are_not_changed() -> None:
     assert decoded.png_color == PngColor(100000, None, None) and decoded.icc_profile is None
     result = encode_image(decoded.pixels, icc_profile=decoded.icc_profile, png_color=decoded.png_color)
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(result))), photo())
+
+
+# Near-collinear primaries: colorants of about 1e9, past an ICC s15Fixed16 field (struct.error, a 500).
+EXTREME_CHRM = (b"cHRM", struct.pack(">8I", 100001, 32901, 2**32 - 1, 2**31 - 1, 2**31, 1, 0, 2**32 - 1))
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "webp", "png"])
+def test_impossible_chromaticities_do_not_break_the_result(fmt: str) -> None:
+    """Viewers ignore such a cHRM; a JPEG/WebP gets the gamma alone (sRGB primaries), a PNG the chunks."""
+    source = with_chunks(to_bytes(Image.fromarray(photo()), "PNG"), [GAMMA_18, EXTREME_CHRM])
+    result = upscale_like_the_service(source, fmt)
+    if fmt == "png":
+        assert sorted(color_chunks(result)) == sorted([GAMMA_18, EXTREME_CHRM])
+    else:
+
+        def colorants(profile: bytes) -> tuple:
+            read = ImageCms.ImageCmsProfile(io.BytesIO(profile)).profile
+            return read.red_colorant, read.green_colorant, read.blue_colorant, read.red_primary
+
+        profile = Image.open(io.BytesIO(result)).info["icc_profile"]
+        assert colorants(profile) == colorants(PngColor(55556, None, None).profile(gray=False))
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    gamma=st.one_of(st.none(), st.integers(0, 2**32 - 1)),
+    chromaticity=st.one_of(st.none(), st.tuples(*[st.integers(0, 2**32 - 1)] * 8)),
+    gray=st.booleans(),
+)
+def test_any_chunk_values_give_a_profile_or_none(
+    gamma: int | None, chromaticity: tuple[int, ...] | None, gray: bool
+) -> None:
+    profile = PngColor(gamma, chromaticity, None).profile(gray=gray)
+    assert profile is None or ImageCms.ImageCmsProfile(io.BytesIO(profile)).profile.xcolor_space.strip()
