@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
-import { appBuild, assert, CHROMIUM, CHROMIUM_ARGS, FRONTEND, harness, HEADLESS, previewApp, PYTHON, REPO, stop } from './harness.mjs'
+import { appBuild, assert, chooseFile, CHROMIUM, CHROMIUM_ARGS, FRONTEND, harness, HEADLESS, previewApp, PYTHON, REPO, stop } from './harness.mjs'
 
 const MODEL = 'realesr-animevideov3'
 const tmp = mkdtempSync(join(tmpdir(), 'upscaler-e2e-images-'))
@@ -131,9 +131,7 @@ const errorText = (page) => page.evaluate(() => document.querySelector('[data-te
 
 /** Load a file as a user would (the file input); returns the error text, '' when it loaded. */
 async function load(page, file) {
-  const before = await count(page, 'loaded')
-  await page.getByTestId('file-input').setInputFiles(join(tmp, file))
-  await waitFor(`${file} to load or fail`, async () => (await count(page, 'loaded')) > before || (await errorText(page)), 10000)
+  await chooseFile(page, join(tmp, file))
   return errorText(page)
 }
 

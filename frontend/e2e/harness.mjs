@@ -99,6 +99,23 @@ export async function previewApp(dist, waitFor) {
 }
 
 /**
+ * Picks a file in the page's file input and waits until the app has either loaded it or refused it
+ * (its 'loaded' / 'openFailed' events). Without this wait, a Start click can land on the image that
+ * was shown before, and the previous file's error is still on screen until the new one loads.
+ */
+export async function chooseFile(page, path, timeout = 15000) {
+  const outcomes = () =>
+    page.evaluate(() => (window.__upscaleEvents ?? []).filter((e) => e.kind === 'loaded' || e.kind === 'openFailed').length)
+  const before = await outcomes()
+  await page.getByTestId('file-input').setInputFiles(path)
+  await page.waitForFunction(
+    (n) => (window.__upscaleEvents ?? []).filter((e) => e.kind === 'loaded' || e.kind === 'openFailed').length > n,
+    before,
+    { timeout },
+  )
+}
+
+/**
  * The runner for one script.
  *   prefix: the log tag ('e2e', 'e2e-models'), so interleaved output says which script wrote it;
  *   pollMs: how often waitFor asks;

@@ -25,7 +25,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
-import { appBuild, assert, CHROMIUM, CHROMIUM_ARGS, harness, HEADLESS, previewApp, PYTHON, sleep, stop } from './harness.mjs'
+import { appBuild, assert, chooseFile, CHROMIUM, CHROMIUM_ARGS, harness, HEADLESS, previewApp, PYTHON, sleep, stop } from './harness.mjs'
 
 // The mocked backend's default differs from the app's configured one (realesr-animevideov3),
 // so a fallback to the wrong default shows.
@@ -121,7 +121,7 @@ async function pickAsUser(page, name) {
 /** Start a job; the mocked backend refuses it, after the app's check has asked for health and models. */
 async function startJob(page, backend, image) {
   const before = backend.state.postedModels.length
-  if (!(await page.locator('.preview img').count())) await page.getByTestId('file-input').setInputFiles(image)
+  if (!(await page.locator('.preview img').count())) await chooseFile(page, image)
   await page.getByTestId('start').click()
   await waitFor('the job request', async () => backend.state.postedModels.length > before, 15000)
   await page.getByTestId('error').waitFor({ timeout: 10000 })

@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { chromium } from 'playwright-core'
-import { assert, CHROMIUM, CHROMIUM_ARGS, freePort, FRONTEND, harness, HEADLESS, PYTHON, REPO, spawnLogged, stop, VITE } from './harness.mjs'
+import { assert, chooseFile, CHROMIUM, CHROMIUM_ARGS, freePort, FRONTEND, harness, HEADLESS, PYTHON, REPO, spawnLogged, stop, VITE } from './harness.mjs'
 
 const ART = join(FRONTEND, 'test-artifacts')
 const DIST = join(FRONTEND, 'dist')
@@ -188,7 +188,7 @@ async function main() {
       await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
       assert((await page.getByTestId('fallback-banner').count()) === 0, 'no fallback banner expected with a healthy backend')
       await page.screenshot({ path: join(ART, '01-server-empty.png') })
-      await page.getByTestId('file-input').setInputFiles(join(tmp, 'photo.png'))
+      await chooseFile(page, join(tmp, 'photo.png'))
       await page.getByTestId('model').selectOption(SMALL_MODEL)
       await page.getByTestId('scale').selectOption('4')
       await page.getByTestId('start').click()
@@ -217,7 +217,7 @@ async function main() {
       assert(clips.every((c) => c.startsWith('inset(')), `both compare layers should be clipped: ${clips}`)
 
       // Not an image: says it could not be opened, and the previous image and result stay.
-      await page.getByTestId('file-input').setInputFiles(join(tmp, 'notimage.png'))
+      await chooseFile(page, join(tmp, 'notimage.png'))
       await page.getByTestId('error').waitFor({ timeout: 10000 })
       const title = await page.getByTestId('error-title').innerText()
       assert(/could not open/i.test(title), `bad file error title: ${title}`)
@@ -225,7 +225,7 @@ async function main() {
       log(`  ${sse.length} SSE progress events: ${sse.map((e) => Math.round(e.value)).join(' → ')}`)
 
       // Over the server's input limit: warned first, then the backend's detail is shown.
-      await page.getByTestId('file-input').setInputFiles(join(tmp, 'big.png'))
+      await chooseFile(page, join(tmp, 'big.png'))
       await page.getByTestId('start').click()
       await page.getByTestId('limit-warning').waitFor({ timeout: 10000 })
       await page.screenshot({ path: join(ART, '04-server-limit-warning.png') })
@@ -244,7 +244,7 @@ async function main() {
       const { context, page } = await newPage(browser)
       await page.goto(web)
       await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
-      await page.getByTestId('file-input').setInputFiles(join(tmp, 'photo.png'))
+      await chooseFile(page, join(tmp, 'photo.png'))
       // The result is held back, so a fast job is still running when Cancel is clicked (else the
       // click could land on the Start button that replaces Cancel and start a second job).
       let release
@@ -283,7 +283,7 @@ async function main() {
       page.on('request', (req) => isJobCreate(req) && creates.push(req.url()))
       await page.goto(web)
       await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
-      await page.getByTestId('file-input').setInputFiles(join(tmp, 'small.png'))
+      await chooseFile(page, join(tmp, 'small.png'))
 
       // A slow upload: the POST is held; Cancel must end it at once.
       let release
@@ -314,6 +314,7 @@ async function main() {
         b.click()
         b.click()
       })
+      // Busy: the app neither loads nor refuses it (no event), it shows a notice.
       await page.getByTestId('file-input').setInputFiles(join(tmp, 'photo.png'))
       await page.getByTestId('notice').waitFor({ timeout: 5000 })
       const [w, h] = await resultSize(page, 120000)
@@ -339,7 +340,7 @@ async function main() {
       const { context, page, external } = await newPage(browser)
       await page.goto(web)
       await page.locator('[data-testid=fallback-banner][data-reason=forced]').waitFor({ timeout: 15000 })
-      await page.getByTestId('file-input').setInputFiles(join(tmp, 'small.png'))
+      await chooseFile(page, join(tmp, 'small.png'))
       await page.getByTestId('model').selectOption(SMALL_MODEL)
       await page.getByTestId('start').click()
       const [w, h] = await resultSize(page, 180000)
@@ -373,7 +374,7 @@ async function main() {
       await page.route(/\/no-models\//, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><html><body><div id="root"></div></body></html>' }))
       await page.goto(web)
       await page.locator('[data-testid=fallback-banner][data-reason=forced]').waitFor({ timeout: 15000 })
-      await page.getByTestId('file-input').setInputFiles(join(tmp, 'anim.gif'))
+      await chooseFile(page, join(tmp, 'anim.gif'))
       await page.getByTestId('animated-note').waitFor({ timeout: 10000 })
       const type = await page.evaluate(async () => (await (await fetch(document.querySelector('.source-thumb').src)).blob()).type)
       assert(type === 'image/png', `an animated GIF should be shown as a still PNG, got ${type}`)
@@ -398,7 +399,7 @@ async function main() {
         await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
         // The job is accepted, then every status request fails.
         await page.route(/\/api\/jobs\/[^/]+(\/events)?$/, answer)
-        await page.getByTestId('file-input').setInputFiles(join(tmp, 'small.png'))
+        await chooseFile(page, join(tmp, 'small.png'))
         await page.getByTestId('start').click()
         const [w, h] = await resultSize(page, 180000)
         assert(w === 160 && h === 128, `result is ${w}x${h}, expected 160x128`)
@@ -421,7 +422,7 @@ async function main() {
       // The job is accepted, then the backend is gone: status, events and its ONNX exports fail.
       await page.route(/\/api\/jobs\/[^/]+(\/events)?$/, (route) => route.abort('connectionrefused'))
       await page.route(/\/api\/models\/[^/]+\/onnx$/, (route) => route.abort('connectionrefused'))
-      await page.getByTestId('file-input').setInputFiles(join(tmp, 'small.png'))
+      await chooseFile(page, join(tmp, 'small.png'))
       await page.getByTestId('start').click()
       const [w, h] = await resultSizeOrError(page, 180000)
       assert(w === 160 && h === 128, `result is ${w}x${h}, expected 160x128`)
@@ -439,7 +440,7 @@ async function main() {
       await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
       await page.locator(`[data-testid=model] option[value=${SERVER_ONLY_MODEL}]`).waitFor({ state: 'attached', timeout: 10000 })
       await page.getByTestId('model').selectOption(SERVER_ONLY_MODEL)
-      await page.getByTestId('file-input').setInputFiles(join(tmp, 'small.png'))
+      await chooseFile(page, join(tmp, 'small.png'))
       // The backend goes away between the choice and the click.
       await page.route(/\/api\//, (route) => route.abort('connectionrefused'))
       await page.getByTestId('start').click()
@@ -474,7 +475,7 @@ async function main() {
       assert(JSON.stringify(offered) === JSON.stringify([SMALL_MODEL]), `only the server's own default should be offered: ${offered}`)
       await page.unroute(/\/api\/models$/)
       await page.route(/\/api\/jobs$/, (route) => route.fulfill({ status: 422, contentType: 'application/json', body: '{"detail":"stopped by the test"}' }))
-      await page.getByTestId('file-input').setInputFiles(join(tmp, 'small.png'))
+      await chooseFile(page, join(tmp, 'small.png'))
       await page.getByTestId('start').click()
       await page.getByTestId('error').waitFor({ timeout: 15000 })
       await waitFor('the server model list', async () => (await options()).includes(SERVER_ONLY_MODEL), 10000)
@@ -494,7 +495,7 @@ async function main() {
         await route.continue()
       })
       await page.unroute(/\/api\/health$/)
-      await page.getByTestId('file-input').setInputFiles(join(tmp, 'big.png'))
+      await chooseFile(page, join(tmp, 'big.png'))
       await page.getByTestId('start').click()
       await page.getByTestId('limit-warning').waitFor({ timeout: 10000 })
       const text = await page.getByTestId('limit-warning').innerText()
@@ -538,7 +539,7 @@ async function main() {
       await banner.waitFor({ timeout: 30000 })
       const text = await banner.innerText()
       assert(/降级|浏览器/.test(text), `the zh-CN page should explain the fallback in Chinese: ${text}`)
-      await page.getByTestId('file-input').setInputFiles(join(tmp, 'photo.png'))
+      await chooseFile(page, join(tmp, 'photo.png'))
       await page.getByTestId('start').click()
       await page.getByTestId('progress').waitFor({ timeout: 10000 })
       await page.screenshot({ path: join(ART, '07-fallback-progress.png') })
@@ -546,7 +547,7 @@ async function main() {
       assert(w === 384 && h === 288, `fallback result is ${w}x${h}, expected 384x288`)
       await page.screenshot({ path: join(ART, '08-fallback-result.png') })
       // A bad file in Chinese, then the language switch: every shown text follows.
-      await page.getByTestId('file-input').setInputFiles(join(tmp, 'notimage.png'))
+      await chooseFile(page, join(tmp, 'notimage.png'))
       await page.getByTestId('error').waitFor({ timeout: 10000 })
       assert((await page.getByTestId('error-title').innerText()).includes('无法打开'), 'zh bad-file title')
       await page.getByTestId('lang').selectOption('en')

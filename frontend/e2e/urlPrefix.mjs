@@ -16,7 +16,7 @@ import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { chromium } from 'playwright-core'
-import { appBuild, assert, CHROMIUM, CHROMIUM_ARGS, freePort, harness, HEADLESS, PYTHON, REPO, spawnLogged, stop } from './harness.mjs'
+import { appBuild, assert, chooseFile, CHROMIUM, CHROMIUM_ARGS, freePort, harness, HEADLESS, PYTHON, REPO, spawnLogged, stop } from './harness.mjs'
 
 const PREFIX = '/upscaler'
 const SMALL_MODEL = 'realesr-animevideov3'
@@ -196,7 +196,7 @@ async function main() {
         .catch(() => {
           throw new Error(`the page did not reach the backend (no server engine); it requested: ${paths.join(', ')}`)
         })
-      await page.getByTestId('file-input').setInputFiles(photo)
+      await chooseFile(page, photo)
       await page.getByTestId('model').selectOption(SMALL_MODEL)
       await page.getByTestId('scale').selectOption('4')
       await page.getByTestId('start').click()

@@ -40,6 +40,7 @@ export function useSourceImage({ busyRef, running, feedback, clearResult }: Sour
       } catch {
         // Nothing was replaced: the current image and result stay as they are.
         feedback.setError({ title: 'openFailedTitle', key: 'notAnImage', params: { name: fileName } })
+        record({ kind: 'openFailed', detail: fileName })
         return
       }
       if (busyRef.current) {
