@@ -1,3 +1,4 @@
+import { useId } from 'react'
 import { serverDeviceType, type Engine } from '../engine'
 import type { MessageKey, Translate } from '../i18n'
 import type { RunStage, RunState } from '../job/types'
@@ -25,17 +26,18 @@ interface ProgressCardProps {
 export function ProgressCard({ run, engine, t }: ProgressCardProps) {
   const now = useNow(TICK_MS)
   const elapsed = Math.max(0, (now - run.startedAt) / 1000)
+  const stageId = useId()
   return (
     <div className="progress-card" data-testid="progress">
       <div className="progress-head">
-        <span>
+        <span id={stageId}>
           {t(STAGE_LABEL[run.stage])}
           {run.stage === 'loading-model' && run.download != null ? ` ${run.download}%` : ''}
           {run.stage === 'queued' && run.queuePosition ? ` · ${t('queuePosition', { n: run.queuePosition })}` : ''}
         </span>
         <span className="progress-pct" data-testid="progress-value">{Math.floor(run.progress)}%</span>
       </div>
-      <div className="bar" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.floor(run.progress)}>
+      <div className="bar" role="progressbar" aria-labelledby={stageId} aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.floor(run.progress)}>
         <div className="bar-fill" style={{ width: `${run.progress}%` }} />
       </div>
       <div className="progress-meta">
