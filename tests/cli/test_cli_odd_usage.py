@@ -234,7 +234,7 @@ def test_disk_full_leaves_no_partial_file_and_keeps_the_old_result(
         fh = real_fdopen(fd, *args, **kwargs)
         return FullDisk(fh) if len(calls) == 1 else fh
 
-    monkeypatch.setattr(cli.os, "fdopen", fdopen)
+    monkeypatch.setattr(cli.atomic_write.os, "fdopen", fdopen)
     assert run_cli(str(first), str(second), "--overwrite") == 1
     assert (tmp_path / "a_x4.png").read_bytes() == b"old result"
     assert files_in(tmp_path) == {"a.png", "b.png", "a_x4.png", "b_x4.png"}  # no temp file left

@@ -299,7 +299,7 @@ def test_read_errors_name_the_input(
     cli_env: Path, tiny: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gone = tiny.with_name("gone.png")  # listed, then deleted before its turn came
-    monkeypatch.setattr(cli, "expand_inputs", lambda _: cli.Inputs([gone, tiny]))
+    monkeypatch.setattr(cli.batch, "expand_inputs", lambda _: cli.Inputs([gone, tiny]))  # where run() looks it up
     assert run_cli(str(tiny)) == 1
     err = capsys.readouterr().err
     assert f"failed: {gone}: cannot read {gone}: No such file or directory" in err

@@ -1,0 +1,108 @@
+"""The command line: the parser, its value checks, and UsageError for lines it accepts that cannot work."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from importlib import metadata
+from typing import NoReturn
+
+from backend.settings import normalize_device
+
+FORMATS = ("png", "jpeg", "webp")
+
+
+class UsageError(Exception):
+    """A command line that cannot work: reported like argparse's own errors, exit code 2."""
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        # argparse's own message would name this function ("invalid _quality value")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def _quality(text: str) -> int:
+    value = _whole_number(text)
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError("must be between 1 and 100")
+    return value
+
+
+def _device(text: str) -> str:
+    try:
+        return normalize_device(text)
+    except ValueError as exc:  # `--device gpu` is a usage error, not a silent run on the CPU
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _non_negative_int(text: str) -> int:
+    value = _whole_number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def _version() -> str:
+    try:
+        return metadata.version("inpaint-web-upscaler")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, plus a hint when a file name that starts with '-' was taken for an option."""
+
+    argv: Sequence[str] = ()
+
+    def error(self, message: str) -> NoReturn:
+        args = list(self.argv)
+        before_dashes = args[: args.index("--")] if "--" in args else args
+        for arg in before_dashes:
+            if arg.startswith("-") and arg != "-" and os.path.isfile(arg):
+                message += f" ({arg} is a file: write ./{arg} or put -- before it)"
+                break
+        super().error(message)
+
+
+def build_parser() -> _Parser:
+    parser = _Parser(
+        prog="upscale",
+        description="Upscale images with Real-ESRGAN (bundled weights work offline).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
+    parser.add_argument("-m", "--model", help="model name (default: settings DEFAULT_MODEL)")
+    parser.add_argument(
+        "-s", "--scale", type=float, help="output scale from 1 to MAX_SCALE, e.g. 2 or 3.5 (default: native)"
+    )
+    parser.add_argument(
+        "-t", "--tile", type=_non_negative_int, help="tile size in input pixels; 0 = no tiling (default: settings)"
+    )
+    parser.add_argument(
+        "-f", "--format", choices=FORMATS, help="output format (default: from --output's suffix, else png)"
+    )
+    parser.add_argument("-q", "--quality", type=_quality, default=95, help="JPEG/WebP quality 1-100 (default: 95)")
+    # Kept as text: Path() would drop the trailing slash that marks a folder.
+    parser.add_argument(
+        "-o",
+        "--output",
+        help="output file (one input; .png .jpg .jpeg .webp) or folder, e.g. out/ (default: next to each input)",
+    )
+    policy = parser.add_mutually_exclusive_group()
+    policy.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    policy.add_argument(
+        "--skip-existing", action="store_true", help="leave existing outputs alone and say so (the default)"
+    )
+    parser.add_argument("--device", type=_device, help="auto | cuda | cuda:N | mps | cpu (default: settings DEVICE)")
+    parser.add_argument(
+        "--denoise-strength",
+        type=float,
+        help="realesr-general-x4v3 only: 0 = keep noise, 1 = strong denoise",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log engine details")
+    return parser

@@ -1,0 +1,150 @@
+"""The run over all inputs: plan, load the model once, skip or refuse clashing targets, go on past failures."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tqdm import tqdm
+
+from backend.cli.args import UsageError
+from backend.cli.exit_codes import EXIT_FAILED, EXIT_OK
+from backend.cli.inputs import expand_inputs
+from backend.cli.messages import _os_reason, _say
+from backend.cli.options import _settings_from_args, check_options
+from backend.cli.outputs import Job, plan_jobs, resolve_output
+from backend.cli.signals import _stopped
+from backend.cli.upscale_file import _process
+from backend.errors import UpscaleError, UserError
+
+if TYPE_CHECKING:
+    from backend.models.manager import ModelManager
+    from backend.models.realesrgan_model import RealESRGANUpscaler
+
+
+@dataclass
+class Report:
+    done: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (input, reason)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = _settings_from_args(args)
+    check_options(args, settings)
+    if "-" in args.inputs or args.output == "-":
+        raise UsageError("stdin and stdout ('-') are not supported: name files (./- for a file called '-')")
+    show_progress = not args.no_progress
+    report = Report()
+
+    inputs = expand_inputs(args.inputs)
+    files = inputs.files
+    report.failed.extend(inputs.problems)
+    if inputs.ignored:
+        _say(
+            f"note: left out {inputs.ignored} file(s) named like earlier results (*_x4.png etc.); "
+            "name them explicitly to upscale them"
+        )
+    output = resolve_output(args.output, len(files), args.format)
+    fmt = output.fmt
+
+    # Name validation is cheap; fail before touching any file when the model cannot exist.
+    from backend.models.registry import OFFICIAL_MODELS, find_model, list_models
+
+    model_name = args.model or settings.default_model
+    try:
+        entry = find_model(settings.models_dir, model_name)
+    except UpscaleError as exc:
+        message = exc.message
+        if message.startswith("unknown model"):
+            names = ", ".join(e.name for e in list_models(settings.models_dir))
+            message += f"; available here: {names or 'none'}"
+        _say(f"error: {message}")
+        return EXIT_FAILED
+    spec = OFFICIAL_MODELS.get(model_name)
+    if args.denoise_strength is not None and (entry.spec is None or entry.spec.denoise_partner is None):
+        with_denoise = ", ".join(s.name for s in OFFICIAL_MODELS.values() if s.denoise_partner)
+        raise UsageError(f"--denoise-strength works only with {with_denoise}, not {model_name}")
+
+    manager: ModelManager | None = None
+    upscaler: RealESRGANUpscaler | None = None
+    # The label in the file name needs the native scale, known before loading for official models.
+    native = spec.scale if spec else None
+    jobs: list[Job] = []
+    if native is not None:
+        jobs = plan_jobs(files, output, args.scale or native)
+
+    def load() -> RealESRGANUpscaler:
+        nonlocal manager, upscaler
+        if upscaler is None:
+            from backend.models.manager import ModelManager
+
+            manager = ModelManager(settings)
+            upscaler = manager.get(model_name, denoise_strength=args.denoise_strength)
+        return upscaler
+
+    if native is None and files:  # custom model: load it to learn its scale
+        try:
+            jobs = plan_jobs(files, output, args.scale or load().scale)
+        except UpscaleError as exc:
+            _say(f"error: cannot load model {model_name!r}: {exc.message}")
+            return EXIT_FAILED
+
+    produced: dict[Path, Path] = {}
+    input_keys = {source.resolve() for source in files}
+    batch = tqdm(total=len(jobs), desc="images", unit="img", position=0, disable=not show_progress or len(jobs) < 2)
+    try:
+        for job in jobs:
+            try:
+                target_key = job.target.resolve()
+                in_place = target_key == job.source.resolve()
+                if in_place and not args.overwrite:
+                    raise UserError(f"output {job.target} is its own input (use --overwrite to replace it)")
+                if target_key in input_keys and not in_place:
+                    # Even with --overwrite: the user named it to be read, and may not have read it yet.
+                    raise UserError(f"output {job.target} is also an input of this run; left alone")
+                if target_key in produced:
+                    raise UserError(f"output {job.target} was already written for {produced[target_key]}")
+                if job.target.exists() and not args.overwrite:
+                    _say(f"skip: {job.target} exists (use --overwrite to replace it)")
+                    report.skipped.append(job.source)
+                    continue
+                try:
+                    current = load()
+                except UpscaleError as exc:
+                    # Every remaining image would fail the same way: stop here.
+                    _say(f"error: cannot load model {model_name!r}: {exc.message}")
+                    report.failed.append((str(job.source), f"model failed to load: {exc.message}"))
+                    break
+                _process(job, current, settings=settings, args=args, fmt=fmt, show_progress=show_progress)
+                produced[target_key] = job.source
+                report.done.append(job.target)
+                _say(f"ok: {job.source} -> {job.target}")
+            except UpscaleError as exc:
+                report.failed.append((str(job.source), exc.message))
+                _say(f"failed: {job.source}: {exc.message}")
+            except BrokenPipeError:
+                # Our messages' reader went away, which is no fault of this image: stop (main handles it).
+                raise
+            except OSError as exc:
+                # Raised outside reading and writing (checking the target): say which file.
+                reason = f"{exc.filename}: {_os_reason(exc)}" if exc.filename else _os_reason(exc)
+                report.failed.append((str(job.source), reason))
+                _say(f"failed: {job.source}: {reason}")
+            finally:
+                batch.update(1)
+    except KeyboardInterrupt as exc:
+        batch.close()
+        return _stopped(exc)
+    batch.close()
+
+    summary = f"{len(report.done)} upscaled, {len(report.skipped)} skipped, {len(report.failed)} failed"
+    _say(summary)
+    if report.failed:
+        _say("failures:")
+        for source, reason in report.failed:
+            _say(f"  {source}: {reason}")
+        return EXIT_FAILED
+    return EXIT_OK
