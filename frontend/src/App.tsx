@@ -44,8 +44,11 @@ export default function App({ config }: { config: AppConfig }) {
 
   return (
     <div className={`app${dragging ? ' is-dragging' : ''}`}>
-      <TopBar engine={engine} lang={lang} onLangChange={changeLang} t={t} />
-      <FallbackBanner engine={engine} apiUrl={config.apiUrl} t={t} />
+      {/* The banner landmark holds the mode note too, so no content is outside a landmark. */}
+      <header className="masthead">
+        <TopBar engine={engine} lang={lang} onLangChange={changeLang} t={t} />
+        <FallbackBanner engine={engine} apiUrl={config.apiUrl} t={t} />
+      </header>
 
       <main className="layout">
         <section className="card controls">

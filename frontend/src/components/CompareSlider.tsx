@@ -34,7 +34,8 @@ export function CompareSlider({ before, after, width, height, beforeLabel, after
         draggable={false}
         style={{ clipPath: `inset(0 ${100 - pos}% 0 0)` }}
       />
-      <div className="compare-line" style={{ left: `${pos}%` }}>
+      {/* Drawn for the pointer; the range input below is what assistive technology gets. */}
+      <div className="compare-line" style={{ left: `${pos}%` }} aria-hidden="true">
         <span className="compare-knob">⇔</span>
       </div>
       <span className="compare-tag compare-tag-left">{beforeLabel}</span>

@@ -21,7 +21,7 @@ export function SourcePicker({ source, scale, dragging, inputRef, chooseFile, on
     <>
       {!source ? (
         <button type="button" className={`dropzone${dragging ? ' active' : ''}`} onClick={chooseFile} data-testid="dropzone">
-          <span className="drop-icon">⬆</span>
+          <span className="drop-icon" aria-hidden="true">⬆</span>
           <span className="drop-text">{dragging ? t('dropActive') : t('dropHint')}</span>
           <span className="button-like">{t('chooseFile')}</span>
         </button>

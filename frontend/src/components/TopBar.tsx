@@ -8,12 +8,12 @@ interface TopBarProps {
   t: Translate
 }
 
-/** Title, the engine in use (the e2e tests wait on its data-engine), and the language switch. */
+/** Title, the engine in use (the e2e tests wait on its data-engine), and the language switch; App puts it in the page's <header>. */
 export function TopBar({ engine, lang, onLangChange, t }: TopBarProps) {
   return (
-    <header className="topbar">
+    <div className="topbar">
       <div className="brand">
-        <div className="logo">4×</div>
+        <div className="logo" aria-hidden="true">4×</div>
         <div>
           <h1>{t('title')}</h1>
           <p className="subtitle">{t('subtitle')}</p>
@@ -30,11 +30,16 @@ export function TopBar({ engine, lang, onLangChange, t }: TopBarProps) {
         <label className="lang">
           <span className="sr-only">{t('language')}</span>
           <select value={lang} data-testid="lang" onChange={(e) => onLangChange(e.target.value as Lang)}>
-            <option value="zh">中文</option>
-            <option value="en">English</option>
+            {/* Each name in its own language (WCAG 3.1.2), whatever the page's. */}
+            <option value="zh" lang="zh-CN">
+              中文
+            </option>
+            <option value="en" lang="en">
+              English
+            </option>
           </select>
         </label>
       </div>
-    </header>
+    </div>
   )
 }
