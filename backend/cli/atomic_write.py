@@ -18,7 +18,7 @@ def _new_file_mode(target: Path) -> int:
         return 0o666 & ~umask
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
+def write_atomic(target: Path, data: bytes) -> None:
     """Write via a temp file and rename, so an interrupted run never leaves a half image."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")

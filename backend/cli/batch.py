@@ -12,11 +12,11 @@ from tqdm import tqdm
 from backend.cli.args import UsageError
 from backend.cli.exit_codes import EXIT_FAILED, EXIT_OK
 from backend.cli.inputs import expand_inputs
-from backend.cli.messages import _os_reason, _say
-from backend.cli.options import _settings_from_args, check_options
+from backend.cli.messages import os_reason, say
+from backend.cli.options import check_options, settings_from_args
 from backend.cli.outputs import Job, plan_jobs, resolve_output
-from backend.cli.signals import _stopped
-from backend.cli.upscale_file import _process
+from backend.cli.signals import stopped
+from backend.cli.upscale_file import upscale_file
 from backend.errors import UpscaleError, UserError
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ class Report:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = _settings_from_args(args)
+    settings = settings_from_args(args)
     check_options(args, settings)
     if "-" in args.inputs or args.output == "-":
         raise UsageError("stdin and stdout ('-') are not supported: name files (./- for a file called '-')")
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     files = inputs.files
     report.failed.extend(inputs.problems)
     if inputs.ignored:
-        _say(
+        say(
             f"note: left out {inputs.ignored} file(s) named like earlier results (*_x4.png etc.); "
             "name them explicitly to upscale them"
         )
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         if message.startswith("unknown model"):
             names = ", ".join(e.name for e in list_models(settings.models_dir))
             message += f"; available here: {names or 'none'}"
-        _say(f"error: {message}")
+        say(f"error: {message}")
         return EXIT_FAILED
     spec = OFFICIAL_MODELS.get(model_name)
     if args.denoise_strength is not None and (entry.spec is None or entry.spec.denoise_partner is None):
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             jobs = plan_jobs(files, output, args.scale or load().scale)
         except UpscaleError as exc:
-            _say(f"error: cannot load model {model_name!r}: {exc.message}")
+            say(f"error: cannot load model {model_name!r}: {exc.message}")
             return EXIT_FAILED
 
     produced: dict[Path, Path] = {}
@@ -108,43 +108,43 @@ def run(args: argparse.Namespace) -> int:
                 if target_key in produced:
                     raise UserError(f"output {job.target} was already written for {produced[target_key]}")
                 if job.target.exists() and not args.overwrite:
-                    _say(f"skip: {job.target} exists (use --overwrite to replace it)")
+                    say(f"skip: {job.target} exists (use --overwrite to replace it)")
                     report.skipped.append(job.source)
                     continue
                 try:
                     current = load()
                 except UpscaleError as exc:
                     # Every remaining image would fail the same way: stop here.
-                    _say(f"error: cannot load model {model_name!r}: {exc.message}")
+                    say(f"error: cannot load model {model_name!r}: {exc.message}")
                     report.failed.append((str(job.source), f"model failed to load: {exc.message}"))
                     break
-                _process(job, current, settings=settings, args=args, fmt=fmt, show_progress=show_progress)
+                upscale_file(job, current, settings=settings, args=args, fmt=fmt, show_progress=show_progress)
                 produced[target_key] = job.source
                 report.done.append(job.target)
-                _say(f"ok: {job.source} -> {job.target}")
+                say(f"ok: {job.source} -> {job.target}")
             except UpscaleError as exc:
                 report.failed.append((str(job.source), exc.message))
-                _say(f"failed: {job.source}: {exc.message}")
+                say(f"failed: {job.source}: {exc.message}")
             except BrokenPipeError:
                 # Our messages' reader went away, which is no fault of this image: stop (main handles it).
                 raise
             except OSError as exc:
                 # Raised outside reading and writing (checking the target): say which file.
-                reason = f"{exc.filename}: {_os_reason(exc)}" if exc.filename else _os_reason(exc)
+                reason = f"{exc.filename}: {os_reason(exc)}" if exc.filename else os_reason(exc)
                 report.failed.append((str(job.source), reason))
-                _say(f"failed: {job.source}: {reason}")
+                say(f"failed: {job.source}: {reason}")
             finally:
                 batch.update(1)
     except KeyboardInterrupt as exc:
         batch.close()
-        return _stopped(exc)
+        return stopped(exc)
     batch.close()
 
     summary = f"{len(report.done)} upscaled, {len(report.skipped)} skipped, {len(report.failed)} failed"
-    _say(summary)
+    say(summary)
     if report.failed:
-        _say("failures:")
+        say("failures:")
         for source, reason in report.failed:
-            _say(f"  {source}: {reason}")
+            say(f"  {source}: {reason}")
         return EXIT_FAILED
     return EXIT_OK

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from backend.cli.args import UsageError, _Parser, build_parser
 from backend.cli.batch import run
 from backend.cli.exit_codes import EXIT_USAGE
-from backend.cli.messages import _say
-from backend.cli.signals import _raise_terminated, _reader_gone, _stopped
+from backend.cli.messages import say
+from backend.cli.signals import raise_terminated, reader_gone, stopped
 from backend.settings import invalid_settings
 
 log = logging.getLogger("backend.cli")
@@ -27,11 +27,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Signal handlers live in the main thread; the old one comes back (main() also runs inside tests).
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
+    previous = signal.signal(signal.SIGTERM, raise_terminated) if in_main_thread else None
     try:
         return _main(parser, args)
     except BrokenPipeError:
-        return _reader_gone()
+        return reader_gone()
     finally:
         if previous is not None:  # None: a handler not set from Python, which cannot be restored
             signal.signal(signal.SIGTERM, previous)
@@ -46,11 +46,11 @@ def _main(parser: _Parser, args: argparse.Namespace) -> int:
         return run(args)
     except UsageError as exc:
         parser.print_usage(sys.stderr)
-        _say(f"{parser.prog}: error: {exc}")
+        say(f"{parser.prog}: error: {exc}")
         return EXIT_USAGE
     except ValidationError as exc:  # a bad setting in the environment or .env: say which, no traceback
         for line in invalid_settings(exc):
-            _say(line)
+            say(line)
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
-        return _stopped(exc)
+        return stopped(exc)

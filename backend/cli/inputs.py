@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backend.cli.messages import _os_reason
+from backend.cli.messages import os_reason
 
 # Folder scans pick these; explicit files are decoded by content whatever their name.
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".tga"}
@@ -74,6 +74,6 @@ def expand_inputs(patterns: Sequence[str]) -> Inputs:
                 result.problems.append((pattern, "file not found"))
         except OSError as exc:  # e.g. a folder without read permission: one failed input, not a traceback
             what = "folder" if os.path.isdir(path) else "file"  # os.path never raises
-            result.problems.append((pattern, f"cannot read {what}: {_os_reason(exc)}"))
+            result.problems.append((pattern, f"cannot read {what}: {os_reason(exc)}"))
     result.ignored = len(ignored - seen)  # a result also named explicitly was processed, not ignored
     return result

@@ -7,11 +7,11 @@ import sys
 from tqdm import tqdm
 
 
-def _say(message: str) -> None:
+def say(message: str) -> None:
     tqdm.write(message, file=sys.stderr)
 
 
-def _os_reason(exc: OSError) -> str:
+def os_reason(exc: OSError) -> str:
     if isinstance(exc, (FileExistsError, NotADirectoryError)):
         return "part of the path is a file, not a folder"
     return exc.strerror or str(exc)

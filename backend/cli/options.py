@@ -25,7 +25,7 @@ def check_options(args: argparse.Namespace, settings: Settings) -> None:
         raise UsageError(exc.message) from exc
 
 
-def _settings_from_args(args: argparse.Namespace) -> Settings:
+def settings_from_args(args: argparse.Namespace) -> Settings:
     update: dict[str, object] = {}
     if args.device:
         update["device"] = args.device

@@ -5,23 +5,23 @@ from __future__ import annotations
 import os
 
 from backend.cli.exit_codes import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_TERMINATED
-from backend.cli.messages import _say
+from backend.cli.messages import say
 
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM (`timeout`, `kill`, a CI runner): stop as Ctrl-C does, so no temp file is left behind."""
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
+def raise_terminated(signum: int, frame: object) -> None:
     raise Terminated
 
 
-def _stopped(exc: KeyboardInterrupt) -> int:
-    _say("terminated" if isinstance(exc, Terminated) else "interrupted")
+def stopped(exc: KeyboardInterrupt) -> int:
+    say("terminated" if isinstance(exc, Terminated) else "interrupted")
     return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
 
 
-def _reader_gone() -> int:
+def reader_gone() -> int:
     """Stop quietly after a write to a closed pipe (`upscale dir/ 2>&1 | head -1`), as `find | head` does.
 
     Python ignores SIGPIPE, so the write raised BrokenPipeError instead of killing us. We keep it that

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from backend.cli.atomic_write import _write_atomic
-from backend.cli.messages import _os_reason
+from backend.cli.atomic_write import write_atomic
+from backend.cli.messages import os_reason
 from backend.cli.outputs import Job
 from backend.errors import UpscaleError
 from backend.settings import Settings
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from backend.models.realesrgan_model import RealESRGANUpscaler
 
 
-def _process(
+def upscale_file(
     job: Job,
     upscaler: RealESRGANUpscaler,
     *,
@@ -32,7 +32,7 @@ def _process(
     try:
         raw = job.source.read_bytes()
     except OSError as exc:
-        raise UpscaleError(f"cannot read {job.source}: {_os_reason(exc)}") from exc
+        raise UpscaleError(f"cannot read {job.source}: {os_reason(exc)}") from exc
     decoded = decode_image(raw, max_pixels=settings.max_input_pixels)
     # A huge --scale must fail with a message, not with the allocation of its canvas.
     check_output_pixels(settings, output_size(decoded.width, decoded.height, args.scale or upscaler.scale))
@@ -71,7 +71,7 @@ def _process(
         png_compression=settings.png_compression,
     )
     try:
-        _write_atomic(job.target, data)
+        write_atomic(job.target, data)
     except OSError as exc:
         # The error's own filename may be a temp file or a parent folder: name what the user asked for.
-        raise UpscaleError(f"cannot write {job.target}: {_os_reason(exc)}") from exc
+        raise UpscaleError(f"cannot write {job.target}: {os_reason(exc)}") from exc
