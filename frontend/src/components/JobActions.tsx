@@ -1,3 +1,4 @@
+import { useEffect, useRef, type FocusEvent } from 'react'
 import type { Translate } from '../i18n'
 
 interface JobActionsProps {
@@ -10,13 +11,44 @@ interface JobActionsProps {
   t: Translate
 }
 
-/** Upscale and "New image" while idle; only Cancel while a job runs. */
+/**
+ * Upscale and "New image" while idle; only Cancel while a job runs. Upscale and Cancel take each
+ * other's place: when the one that had the focus goes, the focus goes to the other, so a keyboard
+ * user is not dropped at the top of the page (WCAG 2.4.3) and can cancel, or start again, at once.
+ */
 export function JobActions({ running, canStart, hasSource, onStart, onReset, onCancel, t }: JobActionsProps) {
+  const mainButton = useRef<HTMLButtonElement>(null)
+  // Whether Upscale or Cancel had the focus when it went: a blur with the button still in the page is
+  // the user moving on; with the button gone, it was replaced (the effect below hands the focus on).
+  const hadFocus = useRef(false)
+  const onFocus = () => {
+    hadFocus.current = true
+  }
+  const onBlur = (e: FocusEvent<HTMLButtonElement>) => {
+    const button = e.currentTarget
+    queueMicrotask(() => {
+      if (button.isConnected) hadFocus.current = false
+    })
+  }
+  useEffect(() => {
+    const active = document.activeElement
+    // No scrolling: the button is where it was, and a mouse user may have scrolled to the result.
+    if (hadFocus.current && (!active || active === document.body)) mainButton.current?.focus({ preventScroll: true })
+  }, [running])
   return (
     <div className="actions">
       {!running ? (
         <>
-          <button type="button" className="primary" disabled={!canStart} onClick={onStart} data-testid="start">
+          <button
+            ref={mainButton}
+            type="button"
+            className="primary"
+            disabled={!canStart}
+            onClick={onStart}
+            onFocus={onFocus}
+            onBlur={onBlur}
+            data-testid="start"
+          >
             {t('start')}
           </button>
           {hasSource && (
@@ -26,7 +58,7 @@ export function JobActions({ running, canStart, hasSource, onStart, onReset, onC
           )}
         </>
       ) : (
-        <button type="button" className="danger" onClick={onCancel} data-testid="cancel">
+        <button ref={mainButton} type="button" className="danger" onClick={onCancel} onFocus={onFocus} onBlur={onBlur} data-testid="cancel">
           {t('cancel')}
         </button>
       )}
