@@ -1,0 +1,337 @@
+#!/usr/bin/env node
+/**
+ * Accessibility audit of the web UI with axe-core in real headless Chromium, in each state a user
+ * meets: the empty page, an image loaded, a job running (progress shown), a result (compare
+ * slider and download), an error (a file that is not an image), the Chinese UI, and a 375x700
+ * phone viewport (where the page must also reflow without sideways scrolling, WCAG 1.4.10). axe
+ * runs the WCAG 2.0/2.1/2.2 A and AA rules plus its best practices; every violation is printed with
+ * its selectors, and any of impact "serious" or "critical" fails the test. Text over a gradient,
+ * which axe leaves to review, gets a second contrast pass with each gradient at its lightest stop.
+ *
+ * Keyboard: Tab reaches the file chooser (and Enter opens it), the model and scale pickers, Start,
+ * the compare slider and the result's download link, and each shows a focus indicator that can be
+ * seen: a screenshot around it focused and blurred must differ by a ring's worth of pixels. Start
+ * hands the focus to Cancel, and Cancel back to Start when the job ends.
+ *
+ * Browser mode, no backend (as browserImages.mjs): /api is refused, config.json and the model are
+ * answered by page.route; the model's answer is held back to keep a job on screen while axe runs.
+ * The app is built into a temporary folder (or E2E_SKIP_BUILD=1 reuses dist/, read only) and
+ * served by vite preview; the photo is made with Pillow (skimage.data) into a temp folder.
+ * Env: PYTHON (default ../.venv/bin/python), CHROMIUM, E2E_DIST=<folder>, E2E_SKIP_BUILD=1,
+ * E2E_ONLY=<substring>, E2E_HEADED=1. The scaffolding is in harness.mjs.
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium } from 'playwright-core'
+import { appBuild, assert, chooseFile, CHROMIUM, CHROMIUM_ARGS, FRONTEND, harness, HEADLESS, previewApp, PYTHON, REPO, stop } from './harness.mjs'
+
+const MODEL = 'realesr-animevideov3'
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+// WCAG 2.0, 2.1 and 2.2 at levels A and AA, and axe's best practices (landmarks, headings...).
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa', 'best-practice']
+const FAILING_IMPACTS = ['serious', 'critical']
+
+const tmp = mkdtempSync(join(tmpdir(), 'upscaler-e2e-a11y-'))
+const children = []
+const { log, waitFor, test, finish } = harness({ prefix: 'e2e-a11y', pollMs: 200 })
+
+const MAKE_IMAGES = String.raw`
+import sys
+from PIL import Image
+from skimage import data
+out = sys.argv[1]
+Image.fromarray(data.astronaut()).convert("RGB").resize((64, 48), Image.LANCZOS).save(f"{out}/astronaut.jpg", quality=92)
+open(f"{out}/notes.png", "w").write("these are my notes, not an image\n")
+`
+
+function modelFile(dist) {
+  for (const p of [join(dist, 'models', `${MODEL}.onnx`), join(REPO, 'backend', 'weights', 'onnx', `${MODEL}.onnx`), join(FRONTEND, 'dist', 'models', `${MODEL}.onnx`)])
+    if (existsSync(p)) return p
+  throw new Error(`no ${MODEL}.onnx (run npm run models, or start the backend once to export it)`)
+}
+
+/**
+ * A page in browser mode. The model's answer waits for `releaseModel()`, so the first job stays
+ * at "Loading model" (progress shown) for as long as the test needs.
+ */
+async function newPage(browser, web, modelPath, { locale = 'en-US', viewport = { width: 1280, height: 860 } } = {}) {
+  const context = await browser.newContext({ locale, viewport })
+  const config = { apiUrl: '', mode: 'browser', modelsUrl: 'models', defaultModel: MODEL, browserTile: 32, browserOverlap: 8 }
+  await context.route(/\/config\.json(\?.*)?$/, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(config) }))
+  await context.route(/\/api\//, (route) => route.abort('connectionrefused'))
+  const model = readFileSync(modelPath)
+  let releaseModel
+  const gate = new Promise((r) => (releaseModel = r))
+  await context.route(/\/models\/[^/]+\.onnx$/, async (route) => {
+    await gate
+    await route.fulfill({ status: 200, contentType: 'application/octet-stream', body: model })
+  })
+  const page = await context.newPage()
+  const pageErrors = []
+  page.on('pageerror', (err) => {
+    pageErrors.push(err.message)
+    log(`  [pageerror] ${err.message}`)
+  })
+  await page.goto(web)
+  await page.locator('[data-testid=fallback-banner][data-reason=forced]').waitFor({ timeout: 15000 })
+  await page.addScriptTag({ content: AXE_SOURCE })
+  return { context, page, pageErrors, releaseModel }
+}
+
+/** axe on the whole page: prints every violation (any impact) and fails on serious or critical ones. */
+async function audit(page, state) {
+  const { violations, incomplete } = await page.evaluate(
+    async (tags) => {
+      const r = await window.axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations', 'incomplete'] })
+      const brief = (list) =>
+        list.map((v) => ({
+          id: v.id,
+          impact: v.impact,
+          help: v.help,
+          nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: (n.failureSummary ?? '').replace(/\s+/g, ' ').slice(0, 240) })),
+        }))
+      return { violations: brief(r.violations), incomplete: brief(r.incomplete) }
+    },
+    AXE_TAGS,
+  )
+  // axe cannot judge text over a gradient (it leaves it "needs review"): a second pass of the
+  // contrast rule with each gradient replaced by its lightest opaque stop, the worst case for the
+  // light text this dark UI puts on all of them (translucent ones, the 3% checkerboards behind
+  // images, are just removed). The stops are read from the computed styles, so this follows the CSS.
+  const flat = await page.evaluate(async () => {
+    const lum = ([r, g, b]) => [r, g, b].map((v) => ((v /= 255) <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0)
+    const saved = []
+    for (const el of document.querySelectorAll('*')) {
+      const image = getComputedStyle(el).backgroundImage
+      if (!image.includes('gradient')) continue
+      const stops = [...image.matchAll(/rgba?\(([^)]+)\)/g)].map((m) => m[1].split(/[\s,/]+/).filter(Boolean).map(Number))
+      const opaque = stops.filter((c) => c.length < 4 || c[3] >= 0.5)
+      saved.push([el, el.style.cssText])
+      el.style.setProperty('background-image', 'none', 'important')
+      if (opaque.length) {
+        const [r, g, b] = opaque.reduce((a, c) => (lum(c) > lum(a) ? c : a))
+        el.style.setProperty('background-color', `rgb(${r}, ${g}, ${b})`, 'important')
+      }
+    }
+    try {
+      const r = await window.axe.run(document, { runOnly: { type: 'rule', values: ['color-contrast'] }, resultTypes: ['violations'] })
+      return r.violations.map((v) => ({
+        id: `${v.id} (gradients flattened)`,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: (n.failureSummary ?? '').replace(/\s+/g, ' ').slice(0, 240) })),
+      }))
+    } finally {
+      for (const [el, css] of saved) el.style.cssText = css
+    }
+  })
+  violations.push(...flat)
+  for (const v of violations) {
+    log(`  [${state}] violation ${v.id} (${v.impact}): ${v.help}`)
+    for (const n of v.nodes) log(`      ${n.target} :: ${n.summary}`)
+  }
+  // "Needs review" (axe could not decide, e.g. text over a gradient or an image): listed, not failed.
+  for (const v of incomplete) log(`  [${state}] needs review ${v.id} (${v.impact}): ${v.nodes.map((n) => n.target).join(', ')}`)
+  const bad = violations.filter((v) => FAILING_IMPACTS.includes(v.impact))
+  assert(!bad.length, `${state}: ${bad.map((v) => `${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target).join(', ')}`).join('; ')}`)
+  if (!violations.length) log(`  [${state}] no violations`)
+}
+
+/** WCAG 1.4.10: nothing wider than the viewport, so a phone never scrolls sideways. */
+async function assertReflows(page, state) {
+  const { scroll, client, wide } = await page.evaluate(() => {
+    const vw = document.documentElement.clientWidth
+    const wide = [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > vw + 1)
+      .map((el) => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')}`)
+    return { scroll: document.documentElement.scrollWidth, client: vw, wide: wide.slice(0, 5) }
+  })
+  assert(scroll <= client, `${state}: the page is ${scroll}px wide in a ${client}px viewport (${wide.join(', ')})`)
+}
+
+const focused = (page) =>
+  page.evaluate(() => {
+    const el = document.activeElement
+    if (!el || el === document.body) return 'body'
+    return el.dataset.testid ? `[data-testid=${el.dataset.testid}]` : `${el.tagName.toLowerCase()}${el.className ? `.${el.className.split(' ').join('.')}` : ''}`
+  })
+
+/** Presses Tab until the focused element matches `selector`; returns what focus passed through. */
+async function tabTo(page, selector, max = 25) {
+  const path = []
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab')
+    path.push(await focused(page))
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return path
+  }
+  throw new Error(`Tab never reached ${selector}; focus went ${path.join(' → ')}`)
+}
+
+/** Pixels that differ clearly (any channel by more than 40) between two PNG screenshots of the same size. */
+function changedPixels(page, a, b) {
+  return page.evaluate(
+    async ([a64, b64]) => {
+      const read = async (b) => {
+        const bmp = await createImageBitmap(await (await fetch(`data:image/png;base64,${b}`)).blob())
+        const c = new OffscreenCanvas(bmp.width, bmp.height)
+        const ctx = c.getContext('2d')
+        ctx.drawImage(bmp, 0, 0)
+        return ctx.getImageData(0, 0, bmp.width, bmp.height).data
+      }
+      const [x, y] = [await read(a64), await read(b64)]
+      let n = 0
+      for (let i = 0; i < x.length; i += 4)
+        if (Math.max(Math.abs(x[i] - y[i]), Math.abs(x[i + 1] - y[i + 1]), Math.abs(x[i + 2] - y[i + 2])) > 40) n++
+      return n
+    },
+    [a.toString('base64'), b.toString('base64')],
+  )
+}
+
+/**
+ * The focused element shows that it has focus: a screenshot of it and 8px around, focused (by the
+ * keyboard, so :focus-visible applies) and blurred, differs by at least a 1px ring around it.
+ */
+async function assertFocusVisible(page, what) {
+  const box = await page.evaluate(() => {
+    const r = document.activeElement.getBoundingClientRect()
+    return { x: r.x, y: r.y, width: r.width, height: r.height, vw: innerWidth, vh: innerHeight, fv: document.activeElement.matches(':focus-visible') }
+  })
+  assert(box.fv, `${what}: focused by the keyboard but not :focus-visible`)
+  const x = Math.max(0, Math.floor(box.x - 8))
+  const y = Math.max(0, Math.floor(box.y - 8))
+  const clip = { x, y, width: Math.min(box.vw, Math.ceil(box.x + box.width + 8)) - x, height: Math.min(box.vh, Math.ceil(box.y + box.height + 8)) - y }
+  const withFocus = await page.screenshot({ clip })
+  await page.evaluate(() => {
+    window.__a11yFocused = document.activeElement
+    document.activeElement.blur()
+  })
+  const without = await page.screenshot({ clip })
+  await page.evaluate(() => window.__a11yFocused.focus())
+  const changed = await changedPixels(page, withFocus, without)
+  const ring = Math.round(box.width + box.height)
+  log(`  focus on ${what}: ${changed} pixels change (needs ${ring})`)
+  assert(changed >= ring, `${what}: no visible focus indicator (${changed} pixels change with focus, needs ${ring})`)
+}
+
+const count = (page, kind) => page.evaluate((k) => (window.__upscaleEvents ?? []).filter((e) => e.kind === k).length, kind)
+
+/** Starts a job with the model held back: waits for the progress card, audits it, then lets the job finish. */
+async function jobThenResult(page, releaseModel, state, start) {
+  const before = await count(page, 'result')
+  await start()
+  await page.getByTestId('progress').waitFor({ timeout: 10000 })
+  await audit(page, `${state}: job running`)
+  releaseModel()
+  await waitFor('the result', async () => (await count(page, 'result')) > before || (await page.getByTestId('error').count()), 60000)
+  const err = await page.evaluate(() => document.querySelector('[data-testid=error]')?.innerText ?? '')
+  assert(!err, `error instead of a result: ${err}`)
+  await page.waitForFunction(() => document.querySelector('[data-testid=result-image]')?.complete, null, { timeout: 10000 })
+}
+
+async function main() {
+  const t0 = Date.now()
+  assert(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}`)
+  const dist = appBuild(tmp, log)
+  const modelPath = modelFile(dist)
+  const py = spawnSync(PYTHON, ['-c', MAKE_IMAGES, tmp], { stdio: 'inherit' })
+  assert(py.status === 0, 'could not write the test images')
+  const photo = join(tmp, 'astronaut.jpg')
+
+  const { web, child: preview } = await previewApp(dist, waitFor)
+  children.push(preview)
+  const tReady = Date.now()
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: HEADLESS })
+  try {
+    const { context, page, pageErrors, releaseModel } = await newPage(browser, web, modelPath)
+    // Playwright turns file-chooser interception on when the first listener is added, and not at
+    // once: a listener from the start, so the Enter below never opens the dialog before it is on.
+    page.on('filechooser', () => {})
+
+    await test('empty page, image loaded, job running, result, error (English, desktop), by keyboard', async () => {
+      assert((await page.evaluate(() => document.documentElement.lang)) === 'en', 'html lang should be en')
+      await audit(page, 'empty page')
+
+      // The file chooser: reached by Tab, opened by Enter.
+      log(`  Tab: ${(await tabTo(page, '[data-testid=dropzone]')).join(' → ')}`)
+      await assertFocusVisible(page, 'the file chooser (dropzone)')
+      const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 5000 }), page.keyboard.press('Enter')])
+      const loadedBefore = await count(page, 'loaded')
+      await chooser.setFiles(photo)
+      await waitFor('the photo to load', async () => (await count(page, 'loaded')) > loadedBefore, 15000)
+      await page.locator('.source-thumb').waitFor()
+      await audit(page, 'image loaded')
+
+      for (const id of ['model', 'scale', 'start']) {
+        log(`  Tab: ${(await tabTo(page, `[data-testid=${id}]`)).join(' → ')}`)
+        await assertFocusVisible(page, id)
+      }
+      // Upscale and Cancel take each other's place; the focus goes with them, not to the page.
+      await jobThenResult(page, releaseModel, 'desktop', async () => {
+        await page.keyboard.press('Enter')
+        await page.getByTestId('cancel').waitFor()
+        assert((await focused(page)) === '[data-testid=cancel]', `focus after Start is on ${await focused(page)}, not Cancel`)
+        await assertFocusVisible(page, 'cancel')
+      })
+      await page.getByTestId('start').waitFor()
+      assert((await focused(page)) === '[data-testid=start]', `focus after the job is on ${await focused(page)}, not Upscale`)
+      await audit(page, 'result shown')
+
+      log(`  Tab: ${(await tabTo(page, '.compare-range')).join(' → ')}`)
+      await assertFocusVisible(page, 'the compare slider')
+      log(`  Tab: ${(await tabTo(page, '[data-testid=download]')).join(' → ')}`)
+      await assertFocusVisible(page, 'the result download')
+
+      await chooseFile(page, join(tmp, 'notes.png'))
+      await page.getByTestId('error').waitFor()
+      await audit(page, 'error shown')
+      assert(!pageErrors.length, `uncaught errors in the page: ${pageErrors.join('; ')}`)
+    })
+    await context.close()
+
+    await test('Chinese UI: empty page, image loaded and error', async () => {
+      const zh = await newPage(browser, web, modelPath, { locale: 'zh-CN' })
+      try {
+        const lang = await zh.page.evaluate(() => document.documentElement.lang)
+        assert(lang === 'zh-CN', `html lang should be zh-CN, is ${lang}`)
+        await audit(zh.page, 'zh-CN empty page')
+        await chooseFile(zh.page, photo)
+        await audit(zh.page, 'zh-CN image loaded')
+        await chooseFile(zh.page, join(tmp, 'notes.png'))
+        await zh.page.getByTestId('error').waitFor()
+        await audit(zh.page, 'zh-CN error shown')
+      } finally {
+        await zh.context.close()
+      }
+    })
+
+    await test('phone viewport 375x700: empty page, job running and result, no sideways scrolling', async () => {
+      const m = await newPage(browser, web, modelPath, { viewport: { width: 375, height: 700 } })
+      try {
+        await audit(m.page, 'mobile empty page')
+        await assertReflows(m.page, 'mobile empty page')
+        await chooseFile(m.page, photo)
+        await assertReflows(m.page, 'mobile image loaded')
+        await jobThenResult(m.page, m.releaseModel, 'mobile', () => m.page.getByTestId('start').click())
+        await audit(m.page, 'mobile result shown')
+        await assertReflows(m.page, 'mobile result shown')
+      } finally {
+        await m.context.close()
+      }
+    })
+  } finally {
+    await browser.close()
+  }
+  log(`audit took ${((Date.now() - tReady) / 1000).toFixed(1)}s after the build and server (${((Date.now() - t0) / 1000).toFixed(1)}s in all)`)
+}
+
+async function cleanup() {
+  for (const child of children) await stop(child)
+  rmSync(tmp, { recursive: true, force: true })
+}
+
+finish(main, { cleanup })
