@@ -10,10 +10,19 @@ interface StatusMessagesProps {
 export function StatusMessages({ messages: { notice, info, modelSwitch, error }, t }: StatusMessagesProps) {
   return (
     <>
-      {notice && <div className="alert alert-info" data-testid="notice">{t(notice)}</div>}
-      {info && <div className="alert alert-info" data-testid="info">{t(info)}</div>}
+      {/* Status regions, so a screen reader reads each line out when it appears (the error is an alert). */}
+      {notice && (
+        <div className="alert alert-info" role="status" data-testid="notice">
+          {t(notice)}
+        </div>
+      )}
+      {info && (
+        <div className="alert alert-info" role="status" data-testid="info">
+          {t(info)}
+        </div>
+      )}
       {modelSwitch && (
-        <div className="alert alert-info" data-testid="model-switch">
+        <div className="alert alert-info" role="status" data-testid="model-switch">
           {t('browserModelSwitched', { from: modelSwitch.from, to: modelSwitch.to })}
         </div>
       )}
