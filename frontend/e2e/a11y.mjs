@@ -2,8 +2,8 @@
 /**
  * Accessibility audit of the web UI with axe-core in real headless Chromium, in each state a user
  * meets: the empty page, an image loaded, a job running (progress shown), a result (compare
- * slider and download), an error (a file that is not an image), the Chinese UI, and a 375x700
- * phone viewport (where the page must also reflow without sideways scrolling, WCAG 1.4.10). axe
+ * slider and download), an error (a file that is not an image), the limit warning and a cancelled
+ * job (in the Chinese UI), and a 375x700 phone viewport (where the page must also reflow without sideways scrolling, WCAG 1.4.10). axe
  * runs the WCAG 2.0/2.1/2.2 A and AA rules plus its best practices; every violation is printed with
  * its selectors, and any of impact "serious" or "critical" fails the test. Text over a gradient,
  * which axe leaves to review, gets a second contrast pass with each gradient at its lightest stop.
@@ -11,7 +11,8 @@
  * Keyboard: Tab reaches the file chooser (and Enter opens it), the model and scale pickers, Start,
  * the compare slider and the result's download link, and each shows a focus indicator that can be
  * seen: a screenshot around it focused and blurred must differ by a ring's worth of pixels. Start
- * hands the focus to Cancel, and Cancel back to Start when the job ends.
+ * hands the focus to Cancel, and Cancel back to Start when the job ends; the limit warning takes
+ * the focus when it opens and gives it to Start (go back) or Cancel (continue) when it closes.
  *
  * Browser mode, no backend (as browserImages.mjs): /api is refused, config.json and the model are
  * answered by page.route; the model's answer is held back to keep a job on screen while axe runs.
@@ -44,6 +45,8 @@ from PIL import Image
 from skimage import data
 out = sys.argv[1]
 Image.fromarray(data.astronaut()).convert("RGB").resize((64, 48), Image.LANCZOS).save(f"{out}/astronaut.jpg", quality=92)
+# 2560x1920 at 4x, over the 4 MP that makes the browser warn before a job.
+Image.fromarray(data.astronaut()).convert("RGB").resize((640, 480), Image.LANCZOS).save(f"{out}/big.jpg", quality=85)
 open(f"{out}/notes.png", "w").write("these are my notes, not an image\n")
 `
 
@@ -293,7 +296,7 @@ async function main() {
     })
     await context.close()
 
-    await test('Chinese UI: empty page, image loaded and error', async () => {
+    await test('Chinese UI: empty page, image loaded, error, limit warning and a cancelled job, by keyboard', async () => {
       const zh = await newPage(browser, web, modelPath, { locale: 'zh-CN' })
       try {
         const lang = await zh.page.evaluate(() => document.documentElement.lang)
@@ -304,6 +307,32 @@ async function main() {
         await chooseFile(zh.page, join(tmp, 'notes.png'))
         await zh.page.getByTestId('error').waitFor()
         await audit(zh.page, 'zh-CN error shown')
+
+        // The limit warning is an alert dialog that takes the focus ("Go back") and gives it back.
+        const p = zh.page
+        await chooseFile(p, join(tmp, 'big.jpg'))
+        await tabTo(p, '[data-testid=start]')
+        await p.keyboard.press('Enter')
+        await p.getByTestId('limit-warning').waitFor()
+        assert((await focused(p)) === '[data-testid=warn-back]', `the limit warning opened with the focus on ${await focused(p)}`)
+        await assertFocusVisible(p, 'the limit warning (go back)')
+        await audit(p, 'zh-CN limit warning')
+        await p.keyboard.press('Enter')
+        await p.getByTestId('limit-warning').waitFor({ state: 'detached' })
+        assert((await focused(p)) === '[data-testid=start]', `after "go back" the focus is on ${await focused(p)}, not Upscale`)
+        // Again, and go on: the job starts (the model is held back) with the focus on Cancel...
+        await p.keyboard.press('Enter')
+        await p.getByTestId('limit-warning').waitFor()
+        await p.keyboard.press('Shift+Tab')
+        assert((await focused(p)) === '[data-testid=warn-continue]', `Shift+Tab from "go back" went to ${await focused(p)}`)
+        await p.keyboard.press('Enter')
+        await p.getByTestId('progress').waitFor()
+        assert((await focused(p)) === '[data-testid=cancel]', `after "continue" the focus is on ${await focused(p)}, not Cancel`)
+        // ...which cancels it and hands the focus back to Upscale; "cancelled" is a status line.
+        await p.keyboard.press('Enter')
+        await p.getByTestId('info').waitFor()
+        assert((await focused(p)) === '[data-testid=start]', `after cancelling the focus is on ${await focused(p)}, not Upscale`)
+        await audit(p, 'zh-CN cancelled')
       } finally {
         await zh.context.close()
       }

@@ -1,4 +1,4 @@
-import { useState } from 'react'
+import { useRef, useState } from 'react'
 import type { AppConfig } from './config'
 import type { OutputFormat } from './filename'
 import { FallbackBanner } from './components/FallbackBanner'
@@ -41,6 +41,7 @@ export default function App({ config }: { config: AppConfig }) {
   useEngineRecheck(checkEngine, job.running, config.mode)
   const dragging = useWindowDropAndPaste(loadFile)
   const { inputRef, chooseFile } = useFileChooser()
+  const mainAction = useRef<HTMLButtonElement>(null)
 
   return (
     <div className={`app${dragging ? ' is-dragging' : ''}`}>
@@ -83,6 +84,7 @@ export default function App({ config }: { config: AppConfig }) {
             onStart={() => void job.start(source, false)}
             onReset={reset}
             onCancel={job.cancel}
+            mainButton={mainAction}
             t={t}
           />
           {messages.warnings && (
@@ -90,6 +92,7 @@ export default function App({ config }: { config: AppConfig }) {
               warnings={messages.warnings}
               onContinue={() => void job.start(source, true)}
               onBack={() => feedback.setWarnings(null)}
+              returnFocus={mainAction}
               t={t}
             />
           )}

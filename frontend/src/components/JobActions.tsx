@@ -1,4 +1,4 @@
-import { useEffect, useRef, type FocusEvent } from 'react'
+import { useEffect, useRef, type FocusEvent, type RefObject } from 'react'
 import type { Translate } from '../i18n'
 
 interface JobActionsProps {
@@ -8,6 +8,8 @@ interface JobActionsProps {
   onStart: () => void
   onReset: () => void
   onCancel: () => void
+  /** Upscale, or Cancel while a job runs: the button that stands in the same place (LimitWarning hands the focus to it). */
+  mainButton: RefObject<HTMLButtonElement | null>
   t: Translate
 }
 
@@ -16,8 +18,7 @@ interface JobActionsProps {
  * other's place: when the one that had the focus goes, the focus goes to the other, so a keyboard
  * user is not dropped at the top of the page (WCAG 2.4.3) and can cancel, or start again, at once.
  */
-export function JobActions({ running, canStart, hasSource, onStart, onReset, onCancel, t }: JobActionsProps) {
-  const mainButton = useRef<HTMLButtonElement>(null)
+export function JobActions({ running, canStart, hasSource, onStart, onReset, onCancel, mainButton, t }: JobActionsProps) {
   // Whether Upscale or Cancel had the focus when it went: a blur with the button still in the page is
   // the user moving on; with the button gone, it was replaced (the effect below hands the focus on).
   const hadFocus = useRef(false)
@@ -34,7 +35,7 @@ export function JobActions({ running, canStart, hasSource, onStart, onReset, onC
     const active = document.activeElement
     // No scrolling: the button is where it was, and a mouse user may have scrolled to the result.
     if (hadFocus.current && (!active || active === document.body)) mainButton.current?.focus({ preventScroll: true })
-  }, [running])
+  }, [running, mainButton])
   return (
     <div className="actions">
       {!running ? (
