@@ -29,6 +29,7 @@ from backend.api.docs import asset_paths, install_docs  # noqa: E402
 from backend.api.errors import install_error_handlers  # noqa: E402
 from backend.api.metrics import Metrics  # noqa: E402
 from backend.api.middleware import HeadAsGet, JsonCORSMiddleware, RequestContextMiddleware  # noqa: E402
+from backend.api.openapi_doc import install_openapi  # noqa: E402
 from backend.api.root_path import RootPath  # noqa: E402
 from backend.api.routes import jobs, system, upscale  # noqa: E402
 from backend.api.routes import metrics as metrics_route  # noqa: E402
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, manager: ModelManager | None = 
 
     install_error_handlers(app)
     install_docs(app)
+    install_openapi(app, settings)
     for router in (system.public, system.router, upscale.router, jobs.router, metrics_route.router):
         app.include_router(router)
 

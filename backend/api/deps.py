@@ -19,8 +19,9 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from backend.errors import UserError
+from backend.models.registry import MODEL_NAME_PATTERN
 from backend.service.core import UpscaleService
-from backend.service.options import UpscaleOptions, build_options
+from backend.service.options import FORMATS, UpscaleOptions, build_options
 
 
 def get_service(request: Request) -> UpscaleService:
@@ -38,6 +39,10 @@ _DENOISE = "realesr-general-x4v3 only: denoise strength 0-1, in steps of 0.01"
 # Shown in /docs only; build_options checks every range, with messages that name the field.
 _MIN_0, _MIN_1 = {"minimum": 0}, {"minimum": 1}
 _PERCENT, _UNIT = {"minimum": 1, "maximum": 100}, {"minimum": 0, "maximum": 1}
+# The canonical names; `jpg`, `.PNG` and the like are accepted too. The maxima of scale and tile
+# come from the settings (openapi_doc.py).
+_FORMATS = {"enum": list(FORMATS)}
+MODEL_NAME_SCHEMA = {"pattern": MODEL_NAME_PATTERN}
 OPTION_FIELDS = ("model", "scale", "format", "quality", "tile", "denoise_strength")
 _QUERY_NOTE = " (query parameter; the form field wins; other query parameters are ignored)"
 _SHOWN_NAME = 60  # a field name echoed in an error is cut here: it is the client's text
@@ -125,11 +130,15 @@ async def single_file(request: Request) -> None:
 
 async def upscale_options(
     request: Request,
-    picked_model_q: Annotated[str | None, Query(alias="model", description=_MODEL + _QUERY_NOTE)] = None,
+    picked_model_q: Annotated[
+        str | None, Query(alias="model", description=_MODEL + _QUERY_NOTE, json_schema_extra=MODEL_NAME_SCHEMA)
+    ] = None,
     scale_q: Annotated[
         float | None, Query(alias="scale", description=_SCALE + _QUERY_NOTE, json_schema_extra=_MIN_1)
     ] = None,
-    format_q: Annotated[str | None, Query(alias="format", description=_FORMAT + _QUERY_NOTE)] = None,
+    format_q: Annotated[
+        str | None, Query(alias="format", description=_FORMAT + _QUERY_NOTE, json_schema_extra=_FORMATS)
+    ] = None,
     quality_q: Annotated[
         int | None, Query(alias="quality", description=_QUALITY + _QUERY_NOTE, json_schema_extra=_PERCENT)
     ] = None,
@@ -139,9 +148,11 @@ async def upscale_options(
     denoise_q: Annotated[
         float | None, Query(alias="denoise_strength", description=_DENOISE + _QUERY_NOTE, json_schema_extra=_UNIT)
     ] = None,
-    picked_model_f: Annotated[str | None, Form(alias="model", description=_MODEL)] = None,
+    picked_model_f: Annotated[
+        str | None, Form(alias="model", description=_MODEL, json_schema_extra=MODEL_NAME_SCHEMA)
+    ] = None,
     scale_f: Annotated[float | None, Form(alias="scale", description=_SCALE, json_schema_extra=_MIN_1)] = None,
-    format_f: Annotated[str | None, Form(alias="format", description=_FORMAT)] = None,
+    format_f: Annotated[str | None, Form(alias="format", description=_FORMAT, json_schema_extra=_FORMATS)] = None,
     quality_f: Annotated[int | None, Form(alias="quality", description=_QUALITY, json_schema_extra=_PERCENT)] = None,
     tile_f: Annotated[int | None, Form(alias="tile", description=_TILE, json_schema_extra=_MIN_0)] = None,
     denoise_f: Annotated[

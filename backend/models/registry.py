@@ -18,6 +18,8 @@ Source = Literal["bundled", "downloaded", "custom"]
 WEIGHT_SUFFIXES = (".pth", ".safetensors")
 # Used with fullmatch: `re.match` with `$` also accepts a trailing newline ("tiny\n").
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# For /openapi.json (a JSON Schema pattern is a search: anchored here); ".." is refused besides.
+MODEL_NAME_PATTERN = f"^{_NAME_RE.pattern}$"
 
 
 @dataclass(frozen=True)

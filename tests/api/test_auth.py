@@ -80,3 +80,28 @@ def test_head_works_where_get_does(keyed: Server) -> None:
         assert client.head("/api/info").status_code == 401
         assert client.head("/api/info", headers={"X-API-Key": "alpha-key"}).status_code == 200
         assert client.head("/api/upscale").status_code in (401, 405)
+
+
+def _concrete(path: str) -> str:
+    return path.replace("{name}", "tiny").replace("{job_id}", "0" * 32)
+
+
+def test_the_schema_declares_a_key_exactly_where_one_is_asked(keyed: Server, server: Server) -> None:
+    """A client generated from /openapi.json sends a key where the document says so: every
+    operation that declares the schemes must refuse a call without one, every other must not."""
+    with keyed.client() as client:
+        schema = client.get("/openapi.json").json()
+        assert set(schema["components"]["securitySchemes"]) == {"APIKeyHeader", "HTTPBearer"}
+        for path, item in schema["paths"].items():
+            for method, operation in item.items():
+                status = client.request(method.upper(), _concrete(path)).status_code
+                if "security" in operation:
+                    assert status == 401, (method, path, status)
+                else:
+                    assert status != 401, (method, path, status)
+    # Without API_KEYS nothing asks for a key, so the document declares none (and /docs shows
+    # no Authorize button).
+    with server.client() as client:
+        schema = client.get("/openapi.json").json()
+        assert "securitySchemes" not in schema.get("components", {})
+        assert not [path for path, item in schema["paths"].items() for op in item.values() if "security" in op]

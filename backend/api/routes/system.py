@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import platform
 from importlib import metadata
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from backend.api.auth import require_api_key
-from backend.api.deps import ServiceDep
+from backend.api.deps import MODEL_NAME_SCHEMA, ServiceDep
 from backend.api.errors import error_responses
 from backend.api.schemas import (
     Device,
@@ -157,7 +158,9 @@ def models(service: ServiceDep) -> ModelList:
         **error_responses(404, 422),
     },
 )
-async def model_onnx(name: str, request: Request, service: ServiceDep) -> Response:
+async def model_onnx(
+    name: Annotated[str, Path(json_schema_extra=MODEL_NAME_SCHEMA)], request: Request, service: ServiceDep
+) -> Response:
     entry = resolve_model(service.manager, service.settings, name)  # 422 / 404 before any work
     try:
         from backend.models.onnx_export import cached_onnx, export_onnx
