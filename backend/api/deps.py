@@ -39,10 +39,12 @@ _DENOISE = "realesr-general-x4v3 only: denoise strength 0-1, in steps of 0.01"
 # Shown in /docs only; build_options checks every range, with messages that name the field.
 _MIN_0, _MIN_1 = {"minimum": 0}, {"minimum": 1}
 _PERCENT, _UNIT = {"minimum": 1, "maximum": 100}, {"minimum": 0, "maximum": 1}
-# The canonical names; `jpg`, `.PNG` and the like are accepted too. The maxima of scale and tile
-# come from the settings (openapi_doc.py).
-_FORMATS = {"enum": list(FORMATS)}
+# An empty value (`-F format=` from a script's unset variable) means the default, as an absent one
+# does; `jpg`, `.PNG` and the like are accepted besides the canonical names listed. The maxima of
+# scale and tile come from the settings (openapi_doc.py).
+_FORMATS = {"enum": ["", *FORMATS]}
 MODEL_NAME_SCHEMA = {"pattern": MODEL_NAME_PATTERN}
+_MODEL_OPTION = {"pattern": f"^$|{MODEL_NAME_PATTERN}"}
 OPTION_FIELDS = ("model", "scale", "format", "quality", "tile", "denoise_strength")
 _QUERY_NOTE = " (query parameter; the form field wins; other query parameters are ignored)"
 _SHOWN_NAME = 60  # a field name echoed in an error is cut here: it is the client's text
@@ -131,7 +133,7 @@ async def single_file(request: Request) -> None:
 async def upscale_options(
     request: Request,
     picked_model_q: Annotated[
-        str | None, Query(alias="model", description=_MODEL + _QUERY_NOTE, json_schema_extra=MODEL_NAME_SCHEMA)
+        str | None, Query(alias="model", description=_MODEL + _QUERY_NOTE, json_schema_extra=_MODEL_OPTION)
     ] = None,
     scale_q: Annotated[
         float | None, Query(alias="scale", description=_SCALE + _QUERY_NOTE, json_schema_extra=_MIN_1)
@@ -149,7 +151,7 @@ async def upscale_options(
         float | None, Query(alias="denoise_strength", description=_DENOISE + _QUERY_NOTE, json_schema_extra=_UNIT)
     ] = None,
     picked_model_f: Annotated[
-        str | None, Form(alias="model", description=_MODEL, json_schema_extra=MODEL_NAME_SCHEMA)
+        str | None, Form(alias="model", description=_MODEL, json_schema_extra=_MODEL_OPTION)
     ] = None,
     scale_f: Annotated[float | None, Form(alias="scale", description=_SCALE, json_schema_extra=_MIN_1)] = None,
     format_f: Annotated[str | None, Form(alias="format", description=_FORMAT, json_schema_extra=_FORMATS)] = None,

@@ -36,6 +36,14 @@ def resolve_model(manager: ModelManager, settings: Settings, name: str | None) -
     return find_model(settings.models_dir, name or settings.default_model)
 
 
+def check_model_options(manager: ModelManager, settings: Settings, options: UpscaleOptions) -> ModelEntry:
+    """The model the options name, and the options that depend on it: what holds for every file."""
+    entry = resolve_model(manager, settings, options.model)
+    if options.denoise_strength is not None and (entry.spec is None or entry.spec.denoise_partner is None):
+        raise UnsupportedOption(f"denoise_strength only applies to realesr-general-x4v3, not {entry.name!r}")
+    return entry
+
+
 def native_scale(manager: ModelManager, entry: ModelEntry) -> int:
     # Custom files only reveal their scale once spandrel has loaded them (cached afterwards).
     return entry.scale if entry.scale is not None else manager.get(entry.name).scale
@@ -51,9 +59,7 @@ def prepare(
     width, height = probe_size(data)
     check_input_pixels(settings, width, height, len(data))
 
-    entry = resolve_model(manager, settings, options.model)
-    if options.denoise_strength is not None and (entry.spec is None or entry.spec.denoise_partner is None):
-        raise UnsupportedOption(f"denoise_strength only applies to realesr-general-x4v3, not {entry.name!r}")
+    entry = check_model_options(manager, settings, options)
     scale = options.scale if options.scale is not None else float(native_scale(manager, entry))
     check_output_pixels(settings, output_size(width, height, scale))
     # JPEG and WebP cap a side: refuse now rather than after the whole upscale. EXIF orientation

@@ -9,6 +9,7 @@ import zipfile
 
 import httpx
 import numpy as np
+import pytest
 from skimage import data as samples
 
 from tests.api.conftest import Server, block_mean, decode, pattern, png_bytes, start_server
@@ -134,6 +135,27 @@ def test_batch_over_the_file_limit_is_413(client: httpx.Client) -> None:
     response = client.post("/api/upscale-batch", files=files)
     assert response.status_code == 413
     assert response.json()["code"] == "too_many_files"
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "code"),
+    [
+        ({"model": "no-such-model"}, 404, "model_not_found"),
+        ({"model": "../weights"}, 422, "invalid_model_name"),
+        ({"denoise_strength": "0.5"}, 422, "unsupported_option"),  # the tiny model has no denoise twin
+    ],
+)
+def test_a_batch_option_every_file_would_fail_on_is_refused_whole(
+    client: httpx.Client, fields: dict[str, str], status: int, code: str
+) -> None:
+    """Like /api/upscale, not a 200 ZIP of nothing but failures: a typo in the model name would
+    otherwise look like a batch of bad images."""
+    files = [("files", (f"{i}.png", png_bytes(pattern(i)), "image/png")) for i in range(2)]
+    response = client.post("/api/upscale-batch", data=fields, files=files)
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code
+    single = client.post("/api/upscale", data=fields, files={"file": files[0][1]})
+    assert (single.status_code, single.json()["code"]) == (status, code)
 
 
 def test_metrics_exposes_requests_queue_inference_tiles(client: httpx.Client) -> None:

@@ -24,6 +24,7 @@ from backend.errors import UpscaleError, UserError
 from backend.imaging import MEDIA_TYPES
 from backend.service.core import UpscaleService
 from backend.service.jobs import Job
+from backend.service.pipeline import check_model_options
 from backend.service.scheduler import QueueFull, ShuttingDown, Slot
 
 router = APIRouter(prefix="/api", tags=["upscale"], dependencies=[Depends(require_api_key)])
@@ -142,6 +143,8 @@ async def upscale_batch(
     settings = service.settings
     if len(files) > settings.max_batch_files:
         raise TooManyFiles(f"{len(files)} files; the limit is {settings.max_batch_files} per batch")
+    # A bad model name or option fails the request, as on /api/upscale, not each file in a 200 ZIP.
+    check_model_options(service.manager, settings, options)
     service.scheduler.check_room()  # 503 at once if nothing could start
     # Results are written into the ZIP as they finish, spilling to disk past 64 MB.
     spool = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)  # noqa: SIM115 - closed by the stream
