@@ -37,11 +37,11 @@ _QUALITY = "JPEG/WebP quality, 1-100 (default 95)"
 _TILE = "Tile size in input pixels; 0 = no tiling; default: server setting"
 _DENOISE = "realesr-general-x4v3 only: denoise strength 0-1, in steps of 0.01"
 # Shown in /docs only; build_options checks every range, with messages that name the field.
-_MIN_0, _MIN_1 = {"minimum": 0}, {"minimum": 1}
+_MIN_1 = {"minimum": 1}
 _PERCENT, _UNIT = {"minimum": 1, "maximum": 100}, {"minimum": 0, "maximum": 1}
 # An empty value (`-F format=` from a script's unset variable) means the default, as an absent one
-# does; `jpg`, `.PNG` and the like are accepted besides the canonical names listed. The maxima of
-# scale and tile come from the settings (openapi_doc.py).
+# does; `jpg`, `.PNG` and the like are accepted besides the canonical names listed. Scale's maximum
+# and tile's ranges come from the settings (openapi_doc.py).
 _FORMATS = {"enum": ["", *FORMATS]}
 MODEL_NAME_SCHEMA = {"pattern": MODEL_NAME_PATTERN}
 _MODEL_OPTION = {"pattern": f"^$|{MODEL_NAME_PATTERN}"}
@@ -144,9 +144,7 @@ async def upscale_options(
     quality_q: Annotated[
         int | None, Query(alias="quality", description=_QUALITY + _QUERY_NOTE, json_schema_extra=_PERCENT)
     ] = None,
-    tile_q: Annotated[
-        int | None, Query(alias="tile", description=_TILE + _QUERY_NOTE, json_schema_extra=_MIN_0)
-    ] = None,
+    tile_q: Annotated[int | None, Query(alias="tile", description=_TILE + _QUERY_NOTE)] = None,
     denoise_q: Annotated[
         float | None, Query(alias="denoise_strength", description=_DENOISE + _QUERY_NOTE, json_schema_extra=_UNIT)
     ] = None,
@@ -156,7 +154,7 @@ async def upscale_options(
     scale_f: Annotated[float | None, Form(alias="scale", description=_SCALE, json_schema_extra=_MIN_1)] = None,
     format_f: Annotated[str | None, Form(alias="format", description=_FORMAT, json_schema_extra=_FORMATS)] = None,
     quality_f: Annotated[int | None, Form(alias="quality", description=_QUALITY, json_schema_extra=_PERCENT)] = None,
-    tile_f: Annotated[int | None, Form(alias="tile", description=_TILE, json_schema_extra=_MIN_0)] = None,
+    tile_f: Annotated[int | None, Form(alias="tile", description=_TILE)] = None,
     denoise_f: Annotated[
         float | None, Form(alias="denoise_strength", description=_DENOISE, json_schema_extra=_UNIT)
     ] = None,

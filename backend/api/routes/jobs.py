@@ -61,6 +61,23 @@ def job_status(job: Job, request: Request, service: UpscaleService, snap: JobSna
     )
 
 
+def _link(method: str, suffix: str, description: str) -> dict:
+    # An OpenAPI link: what a client (or a generated one, or schemathesis) does next with the id.
+    return {
+        "operationRef": f"#/paths/~1api~1jobs~1{{job_id}}{suffix.replace('/', '~1')}/{method}",
+        "parameters": {"job_id": "$response.body#/id"},
+        "description": description,
+    }
+
+
+_JOB_LINKS = {
+    "GetJob": _link("get", "", "Its state, progress and ETA"),
+    "JobEvents": _link("get", "/events", "Its progress as server-sent events"),
+    "JobResult": _link("get", "/result", "The image, once it succeeded"),
+    "DeleteJob": _link("delete", "", "Cancel it, or delete its result"),
+}
+
+
 @router.post(
     "",
     status_code=202,
@@ -68,7 +85,7 @@ def job_status(job: Job, request: Request, service: UpscaleService, snap: JobSna
     summary="Queue an upscale; poll /api/jobs/{id} or stream /api/jobs/{id}/events",
     dependencies=[Depends(single_file)],
     responses={
-        202: {"headers": {"Location": {"schema": {"type": "string"}}}},
+        202: {"headers": {"Location": {"schema": {"type": "string"}}}, "links": _JOB_LINKS},
         **error_responses(400, 404, 413, 415, 422, 503),
     },
 )
@@ -93,14 +110,31 @@ def get_job(job_id: str, request: Request, service: ServiceDep) -> JobStatus:
     return job_status(service.get_job(job_id), request, service)
 
 
+# One event of the stream (schemathesis reads an event-stream schema per event, as OpenAPI 3.2's
+# itemSchema does).
+_EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["progress", "done"]},
+        "id": {"type": "string"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/JobStatus"},
+        },
+    },
+    "required": ["event", "data"],
+}
+
+
 @router.get(
     "/{job_id}/events",
     summary="Server-Sent Events: `progress` on every change (a queued job's place too), then one `done`",
     response_class=StreamingResponse,
     responses={
         200: {
-            "description": "text/event-stream; each `data:` is a JobStatus JSON",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "text/event-stream: `progress` events, then one `done`; each `data:` is a JobStatus JSON",
+            "content": {"text/event-stream": {"schema": _EVENT_SCHEMA}},
         },
         **error_responses(404, 429),
     },
