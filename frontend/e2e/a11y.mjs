@@ -27,9 +27,8 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
-import { appBuild, assert, chooseFile, CHROMIUM, CHROMIUM_ARGS, FRONTEND, harness, HEADLESS, previewApp, PYTHON, REPO, stop } from './harness.mjs'
+import { appBuild, assert, browserModelFile, browserModePage, chooseFile, CHROMIUM, CHROMIUM_ARGS, harness, HEADLESS, previewApp, PYTHON, stop } from './harness.mjs'
 
-const MODEL = 'realesr-animevideov3'
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 // WCAG 2.0, 2.1 and 2.2 at levels A and AA, and axe's best practices (landmarks, headings...).
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa', 'best-practice']
@@ -50,38 +49,11 @@ Image.fromarray(data.astronaut()).convert("RGB").resize((640, 480), Image.LANCZO
 open(f"{out}/notes.png", "w").write("these are my notes, not an image\n")
 `
 
-function modelFile(dist) {
-  for (const p of [join(dist, 'models', `${MODEL}.onnx`), join(REPO, 'backend', 'weights', 'onnx', `${MODEL}.onnx`), join(FRONTEND, 'dist', 'models', `${MODEL}.onnx`)])
-    if (existsSync(p)) return p
-  throw new Error(`no ${MODEL}.onnx (run npm run models, or start the backend once to export it)`)
-}
-
-/**
- * A page in browser mode. The model's answer waits for `releaseModel()`, so the first job stays
- * at "Loading model" (progress shown) for as long as the test needs.
- */
-async function newPage(browser, web, modelPath, { locale = 'en-US', viewport = { width: 1280, height: 860 } } = {}) {
-  const context = await browser.newContext({ locale, viewport })
-  const config = { apiUrl: '', mode: 'browser', modelsUrl: 'models', defaultModel: MODEL, browserTile: 32, browserOverlap: 8 }
-  await context.route(/\/config\.json(\?.*)?$/, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(config) }))
-  await context.route(/\/api\//, (route) => route.abort('connectionrefused'))
-  const model = readFileSync(modelPath)
-  let releaseModel
-  const gate = new Promise((r) => (releaseModel = r))
-  await context.route(/\/models\/[^/]+\.onnx$/, async (route) => {
-    await gate
-    await route.fulfill({ status: 200, contentType: 'application/octet-stream', body: model })
-  })
-  const page = await context.newPage()
-  const pageErrors = []
-  page.on('pageerror', (err) => {
-    pageErrors.push(err.message)
-    log(`  [pageerror] ${err.message}`)
-  })
-  await page.goto(web)
-  await page.locator('[data-testid=fallback-banner][data-reason=forced]').waitFor({ timeout: 15000 })
-  await page.addScriptTag({ content: AXE_SOURCE })
-  return { context, page, pageErrors, releaseModel }
+/** A browser-mode page (harness) with axe-core loaded; the model is held back until releaseModel(). */
+async function newPage(browser, web, modelPath, options = {}) {
+  const opened = await browserModePage(browser, web, modelPath, { ...options, holdModel: true, log })
+  await opened.page.addScriptTag({ content: AXE_SOURCE })
+  return opened
 }
 
 /** axe on the whole page: prints every violation (any impact) and fails on serious or critical ones. */
@@ -239,7 +211,7 @@ async function main() {
   const t0 = Date.now()
   assert(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}`)
   const dist = appBuild(tmp, log)
-  const modelPath = modelFile(dist)
+  const modelPath = browserModelFile(dist)
   const py = spawnSync(PYTHON, ['-c', MAKE_IMAGES, tmp], { stdio: 'inherit' })
   assert(py.status === 0, 'could not write the test images')
   const photo = join(tmp, 'astronaut.jpg')

@@ -14,13 +14,12 @@
  * E2E_ONLY=<substring>, E2E_HEADED=1. The scaffolding is in harness.mjs.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
-import { appBuild, assert, chooseFile, CHROMIUM, CHROMIUM_ARGS, FRONTEND, harness, HEADLESS, previewApp, PYTHON, REPO, stop } from './harness.mjs'
+import { appBuild, assert, browserModelFile, browserModePage, chooseFile, CHROMIUM, CHROMIUM_ARGS, harness, HEADLESS, previewApp, PYTHON, stop } from './harness.mjs'
 
-const MODEL = 'realesr-animevideov3'
 const tmp = mkdtempSync(join(tmpdir(), 'upscaler-e2e-images-'))
 const children = []
 const { log, waitFor, test, finish } = harness({ prefix: 'e2e-images', pollMs: 200 })
@@ -101,30 +100,6 @@ open(f"{out}/drawing.svg", "w").write('<svg xmlns="http://www.w3.org/2000/svg" w
 open(f"{out}/notes.png", "w").write("these are my notes, not an image\n")
 `
 
-function modelFile(dist) {
-  for (const p of [join(dist, 'models', `${MODEL}.onnx`), join(REPO, 'backend', 'weights', 'onnx', `${MODEL}.onnx`), join(FRONTEND, 'dist', 'models', `${MODEL}.onnx`)])
-    if (existsSync(p)) return p
-  throw new Error(`no ${MODEL}.onnx (run npm run models, or start the backend once to export it)`)
-}
-
-async function newPage(browser, web, modelPath, locale = 'en-US') {
-  const context = await browser.newContext({ locale, viewport: { width: 1280, height: 860 } })
-  const config = { apiUrl: '', mode: 'browser', modelsUrl: 'models', defaultModel: MODEL, browserTile: 32, browserOverlap: 8 }
-  await context.route(/\/config\.json(\?.*)?$/, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(config) }))
-  await context.route(/\/api\//, (route) => route.abort('connectionrefused'))
-  const model = readFileSync(modelPath)
-  await context.route(/\/models\/[^/]+\.onnx$/, (route) => route.fulfill({ status: 200, contentType: 'application/octet-stream', body: model }))
-  const page = await context.newPage()
-  const pageErrors = []
-  page.on('pageerror', (err) => {
-    pageErrors.push(err.message)
-    log(`  [pageerror] ${err.message}`)
-  })
-  await page.goto(web)
-  await page.locator('[data-testid=fallback-banner][data-reason=forced]').waitFor({ timeout: 15000 })
-  return { context, page, pageErrors }
-}
-
 const count = (page, kind) => page.evaluate((k) => (window.__upscaleEvents ?? []).filter((e) => e.kind === k).length, kind)
 // One read in the page: the error may go between a count and a locator read.
 const errorText = (page) => page.evaluate(() => document.querySelector('[data-testid=error]')?.innerText ?? '')
@@ -202,7 +177,7 @@ function maxChannelSpread(img) {
 async function main() {
   assert(existsSync(CHROMIUM), `chromium not found at ${CHROMIUM}`)
   const dist = appBuild(tmp, log)
-  const modelPath = modelFile(dist)
+  const modelPath = browserModelFile(dist)
   const py = spawnSync(PYTHON, ['-c', MAKE_IMAGES, tmp], { stdio: 'inherit' })
   assert(py.status === 0, 'could not write the test images')
 
@@ -211,7 +186,7 @@ async function main() {
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: HEADLESS })
   try {
-    const { context, page, pageErrors } = await newPage(browser, web, modelPath)
+    const { context, page, pageErrors } = await browserModePage(browser, web, modelPath, { log })
 
     await test('alpha is kept: partial alpha PNG, palette PNG with tRNS, grey+alpha PNG', async () => {
       const r = await upscale(page, 'alpha.png')
@@ -318,7 +293,7 @@ async function main() {
     })
 
     await test('unreadable file in Chinese: the message is translated', async () => {
-      const zh = await newPage(browser, web, modelPath, 'zh-CN')
+      const zh = await browserModePage(browser, web, modelPath, { locale: 'zh-CN', log })
       try {
         const err = await load(zh.page, 'truncated.png')
         assert(/无法打开/.test(err) && err.includes('truncated.png') && !/Could not/.test(err), `zh-CN message: ${err}`)

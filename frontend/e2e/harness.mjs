@@ -1,9 +1,10 @@
 /**
- * What the e2e scripts (run.mjs, modelPicker.mjs, browserImages.mjs, urlPrefix.mjs) share: paths, the Chromium flags, small
+ * What the e2e scripts (run.mjs, modelPicker.mjs, browserImages.mjs, urlPrefix.mjs, a11y.mjs) share: paths, the Chromium flags, small
  * helpers and the test runner with its summary and exit code. Each script runs in its own
  * node process, so the runner's results are per script.
  */
 import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -113,6 +114,46 @@ export async function chooseFile(page, path, timeout = 15000) {
     before,
     { timeout },
   )
+}
+
+/** The small model the browser-mode scripts run in onnxruntime-web. */
+export const BROWSER_MODEL = 'realesr-animevideov3'
+
+/** Its ONNX file: in the build, else exported by the backend, else in frontend/dist. */
+export function browserModelFile(dist) {
+  const name = `${BROWSER_MODEL}.onnx`
+  for (const p of [join(dist, 'models', name), join(REPO, 'backend', 'weights', 'onnx', name), join(FRONTEND, 'dist', 'models', name)])
+    if (existsSync(p)) return p
+  throw new Error(`no ${name} (run npm run models, or start the backend once to export it)`)
+}
+
+/**
+ * A page of the app in browser mode with no backend: /api is refused, config.json and the model
+ * are answered by page.route. With holdModel, the model's answer waits for releaseModel(), so a
+ * first job stays at "Loading model" for as long as a test needs. Uncaught page errors are
+ * collected in pageErrors (and logged with `log`).
+ */
+export async function browserModePage(browser, web, modelPath, { locale = 'en-US', viewport = { width: 1280, height: 860 }, holdModel = false, log = () => {} } = {}) {
+  const context = await browser.newContext({ locale, viewport })
+  const config = { apiUrl: '', mode: 'browser', modelsUrl: 'models', defaultModel: BROWSER_MODEL, browserTile: 32, browserOverlap: 8 }
+  await context.route(/\/config\.json(\?.*)?$/, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(config) }))
+  await context.route(/\/api\//, (route) => route.abort('connectionrefused'))
+  const model = readFileSync(modelPath)
+  let releaseModel = () => {}
+  const gate = holdModel ? new Promise((r) => (releaseModel = r)) : null
+  await context.route(/\/models\/[^/]+\.onnx$/, async (route) => {
+    if (gate) await gate
+    await route.fulfill({ status: 200, contentType: 'application/octet-stream', body: model })
+  })
+  const page = await context.newPage()
+  const pageErrors = []
+  page.on('pageerror', (err) => {
+    pageErrors.push(err.message)
+    log(`  [pageerror] ${err.message}`)
+  })
+  await page.goto(web)
+  await page.locator('[data-testid=fallback-banner][data-reason=forced]').waitFor({ timeout: 15000 })
+  return { context, page, pageErrors, releaseModel }
 }
 
 /**
