@@ -8,11 +8,14 @@
  * its selectors, and any of impact "serious" or "critical" fails the test. Text over a gradient,
  * which axe leaves to review, gets a second contrast pass with each gradient at its lightest stop.
  *
- * Keyboard: Tab reaches the file chooser (and Enter opens it), the model and scale pickers, Start,
- * the compare slider and the result's download link, and each shows a focus indicator that can be
- * seen: a screenshot around it focused and blurred must differ by a ring's worth of pixels. Start
- * hands the focus to Cancel, and Cancel back to Start when the job ends; the limit warning takes
- * the focus when it opens and gives it to Start (go back) or Cancel (continue) when it closes.
+ * Keyboard: Tab reaches the file chooser (and Enter opens it: a file that fails to open leaves the
+ * focus on it, an image that loads hands it to Start as the chooser goes, WCAG 2.4.3), the model
+ * and scale pickers (Shift+Tab from Start), Start, the compare slider and the result's download
+ * link, and each shows a focus indicator that can be seen: a screenshot around it focused and
+ * blurred must differ by a ring's worth of pixels. Start hands the focus to Cancel, and Cancel back
+ * to Start when the job ends; the limit warning takes the focus when it opens and gives it to Start
+ * (go back) or Cancel (continue) when it closes. An image pasted or dropped hands a lost focus to
+ * Start too, and leaves it on a control that is still there (the model picker).
  *
  * Browser mode, no backend (as browserImages.mjs): /api is refused, config.json and the model are
  * answered by page.route; the model's answer is held back to keep a job on screen while axe runs.
@@ -134,15 +137,15 @@ const focused = (page) =>
     return el.dataset.testid ? `[data-testid=${el.dataset.testid}]` : `${el.tagName.toLowerCase()}${el.className ? `.${el.className.split(' ').join('.')}` : ''}`
   })
 
-/** Presses Tab until the focused element matches `selector`; returns what focus passed through. */
-async function tabTo(page, selector, max = 25) {
+/** Presses Tab (or `key`, e.g. Shift+Tab) until the focused element matches `selector`; returns what focus passed through. */
+async function tabTo(page, selector, max = 25, key = 'Tab') {
   const path = []
   for (let i = 0; i < max; i++) {
-    await page.keyboard.press('Tab')
+    await page.keyboard.press(key)
     path.push(await focused(page))
     if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return path
   }
-  throw new Error(`Tab never reached ${selector}; focus went ${path.join(' → ')}`)
+  throw new Error(`${key} never reached ${selector}; focus went ${path.join(' → ')}`)
 }
 
 /** Pixels that differ clearly (any channel by more than 40) between two PNG screenshots of the same size. */
@@ -194,6 +197,24 @@ async function assertFocusVisible(page, what) {
 
 const count = (page, kind) => page.evaluate((k) => (window.__upscaleEvents ?? []).filter((e) => e.kind === k).length, kind)
 
+/** Pastes (a paste event on the focused element) or drops (on the page body) an image file, and waits for it to load. */
+async function pasteOrDrop(page, how, path) {
+  const before = await count(page, 'loaded')
+  await page.evaluate(
+    ([how, b64]) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))
+      const data = new DataTransfer()
+      data.items.add(new File([bytes], 'astronaut.jpg', { type: 'image/jpeg' }))
+      const target = how === 'paste' ? document.activeElement ?? document.body : document.body
+      const init = { bubbles: true, cancelable: true }
+      target.dispatchEvent(how === 'paste' ? new ClipboardEvent('paste', { ...init, clipboardData: data }) : new DragEvent('drop', { ...init, dataTransfer: data }))
+    },
+    [how, readFileSync(path).toString('base64')],
+  )
+  await waitFor(`the ${how}d image to load`, async () => (await count(page, 'loaded')) > before, 15000)
+  await page.locator('.source-thumb').waitFor()
+}
+
 /** Starts a job with the model held back: waits for the progress card, audits it, then lets the job finish. */
 async function jobThenResult(page, releaseModel, state, start) {
   const before = await count(page, 'result')
@@ -234,17 +255,33 @@ async function main() {
       // The file chooser: reached by Tab, opened by Enter.
       log(`  Tab: ${(await tabTo(page, '[data-testid=dropzone]')).join(' → ')}`)
       await assertFocusVisible(page, 'the file chooser (dropzone)')
+      // A file that cannot be opened: the error shows, the dropzone stays and keeps the focus.
+      const [notAnImage] = await Promise.all([page.waitForEvent('filechooser', { timeout: 5000 }), page.keyboard.press('Enter')])
+      const failedBefore = await count(page, 'openFailed')
+      await notAnImage.setFiles(join(tmp, 'notes.png'))
+      await waitFor('the file to fail to open', async () => (await count(page, 'openFailed')) > failedBefore, 15000)
+      await page.getByTestId('error').waitFor()
+      assert((await focused(page)) === '[data-testid=dropzone]', `focus after a failed open is on ${await focused(page)}, not the file chooser`)
+      await assertFocusVisible(page, 'the file chooser after a failed open')
+      // The photo: the dropzone gives way to the thumbnail and hands the focus to Upscale (WCAG 2.4.3).
       const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 5000 }), page.keyboard.press('Enter')])
       const loadedBefore = await count(page, 'loaded')
       await chooser.setFiles(photo)
       await waitFor('the photo to load', async () => (await count(page, 'loaded')) > loadedBefore, 15000)
       await page.locator('.source-thumb').waitFor()
+      // The hand-over runs in an effect after the render that put the thumbnail in: a moment to come.
+      await waitFor('the focus on Upscale', async () => (await focused(page)) === '[data-testid=start]', 3000).catch(() => {})
+      assert((await focused(page)) === '[data-testid=start]', `focus after the photo loaded is on ${await focused(page)}, not Upscale`)
+      await assertFocusVisible(page, 'start (after the photo loaded)')
       await audit(page, 'image loaded')
 
-      for (const id of ['model', 'scale', 'start']) {
-        log(`  Tab: ${(await tabTo(page, `[data-testid=${id}]`)).join(' → ')}`)
+      // Back from Upscale to the pickers, and forward to it again.
+      for (const id of ['scale', 'model']) {
+        log(`  Shift+Tab: ${(await tabTo(page, `[data-testid=${id}]`, 25, 'Shift+Tab')).join(' → ')}`)
         await assertFocusVisible(page, id)
       }
+      log(`  Tab: ${(await tabTo(page, '[data-testid=start]')).join(' → ')}`)
+      await assertFocusVisible(page, 'start')
       // Upscale and Cancel take each other's place; the focus goes with them, not to the page.
       await jobThenResult(page, releaseModel, 'desktop', async () => {
         await page.keyboard.press('Enter')
@@ -307,6 +344,32 @@ async function main() {
         await audit(p, 'zh-CN cancelled')
       } finally {
         await zh.context.close()
+      }
+    })
+
+    await test('pasted and dropped images: the focus goes to Upscale when it was lost, and stays on a control that is still there', async () => {
+      const d = await newPage(browser, web, modelPath)
+      try {
+        const p = d.page
+        const onStart = () => waitFor('the focus on Upscale', async () => (await focused(p)) === '[data-testid=start]', 3000).catch(() => {})
+        // Pasted on the dropzone (which goes): to Upscale.
+        await tabTo(p, '[data-testid=dropzone]')
+        await pasteOrDrop(p, 'paste', photo)
+        await onStart()
+        assert((await focused(p)) === '[data-testid=start]', `focus after pasting on the dropzone is on ${await focused(p)}, not Upscale`)
+        // Pasted while on the model picker: the focus is the user's and stays there.
+        await tabTo(p, '[data-testid=model]', 25, 'Shift+Tab')
+        await pasteOrDrop(p, 'paste', photo)
+        await p.waitForTimeout(300)
+        assert((await focused(p)) === '[data-testid=model]', `pasting on the model picker moved the focus to ${await focused(p)}`)
+        // Dropped with the focus on the page (nothing focused): to Upscale.
+        await p.evaluate(() => document.activeElement?.blur())
+        await pasteOrDrop(p, 'drop', photo)
+        await onStart()
+        assert((await focused(p)) === '[data-testid=start]', `focus after a drop on the page is on ${await focused(p)}, not Upscale`)
+        assert(!d.pageErrors.length, `uncaught errors in the page: ${d.pageErrors.join('; ')}`)
+      } finally {
+        await d.context.close()
       }
     })
 

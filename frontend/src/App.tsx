@@ -12,6 +12,7 @@ import { StatusMessages } from './components/StatusMessages'
 import { TopBar } from './components/TopBar'
 import { useEngine, useEngineRecheck } from './hooks/useEngine'
 import { useFileChooser } from './hooks/useFileChooser'
+import { useFocusAfterLoad } from './hooks/useFocusAfterLoad'
 import { useJobFeedback } from './hooks/useJobFeedback'
 import { useLanguage } from './hooks/useLanguage'
 import { useModelChoice } from './hooks/useModelChoice'
@@ -42,6 +43,8 @@ export default function App({ config }: { config: AppConfig }) {
   const dragging = useWindowDropAndPaste(loadFile)
   const { inputRef, chooseFile } = useFileChooser()
   const mainAction = useRef<HTMLButtonElement>(null)
+  const canStart = !!source && engine.kind !== 'checking'
+  useFocusAfterLoad(source, canStart, mainAction)
 
   return (
     <div className={`app${dragging ? ' is-dragging' : ''}`}>
@@ -79,7 +82,7 @@ export default function App({ config }: { config: AppConfig }) {
           />
           <JobActions
             running={job.running}
-            canStart={!!source && engine.kind !== 'checking'}
+            canStart={canStart}
             hasSource={!!source}
             onStart={() => void job.start(source, false)}
             onReset={reset}
