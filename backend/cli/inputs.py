@@ -55,7 +55,7 @@ def expand_inputs(patterns: Sequence[str]) -> Inputs:
                 add(item)
 
     for pattern in patterns:
-        path = Path(pattern).expanduser()
+        path = Path(os.path.expanduser(pattern))  # Path.expanduser raises on `~nosuchuser/x.png`
         try:
             if path.is_dir():
                 found = sorted(p for p in path.iterdir() if _is_scanned_image(p))

@@ -1,0 +1,34 @@
+"""Command lines the fuzz (test_cli_fuzz.py) found ending in a traceback, kept as plain regressions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from skimage import data as skdata
+
+from backend import cli
+
+MODEL = "realesr-animevideov3"  # bundled, small and fast on the CPU
+
+
+def save_tiny(path: Path) -> Path:
+    Image.fromarray(skdata.astronaut()[80:96, 200:216]).save(path, format="PNG")
+    return path
+
+
+def run_cli(*args: str) -> int:
+    return cli.main([*args, "--model", MODEL, "--no-progress"])
+
+
+def test_an_input_under_an_unknown_users_home_is_not_found(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The shell leaves `~nosuchuser/x.png` as it is; Path.expanduser raised RuntimeError on it.
+    good = save_tiny(tmp_path / "a.png")
+    assert run_cli("~nosuchuser/x.png", str(good)) == 1
+    err = capsys.readouterr().err
+    assert "~nosuchuser/x.png: file not found" in err
+    assert "Traceback" not in err
+    assert (tmp_path / "a_x4.png").exists()
