@@ -38,10 +38,11 @@ def resolve_output(text: str | None, count: int, fmt: str | None) -> Output:
         return Output(None, False, fmt or "png")
     path = Path(text)
     suffix = path.suffix.lower()
-    if text.endswith(("/", os.sep)) or path.is_dir():
+    # os.path's checks, not Path's: those raise OSError on a name too long for the system.
+    if text.endswith(("/", os.sep)) or os.path.isdir(path):
         return Output(path, False, fmt or "png")
     if count > 1:
-        if path.is_file():
+        if os.path.isfile(path):
             raise UsageError(f"--output {text} is a file, but there are {count} inputs")
         if suffix in SUFFIX_FORMATS or suffix in IMAGE_SUFFIXES:
             raise UsageError(

@@ -32,3 +32,16 @@ def test_an_input_under_an_unknown_users_home_is_not_found(
     assert "~nosuchuser/x.png: file not found" in err
     assert "Traceback" not in err
     assert (tmp_path / "a_x4.png").exists()
+
+
+@pytest.mark.parametrize("name", ["x" * 300 + ".png", "x" * 300 + "/", "x" * 300])
+def test_an_output_name_longer_than_the_system_allows_fails_with_a_message(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    # Path.is_dir() raised OSError(ENAMETOOLONG) out of resolve_output.
+    source = save_tiny(tmp_path / "a.png")
+    assert run_cli(str(source), "-o", str(tmp_path / name)) == 1
+    err = capsys.readouterr().err
+    assert "File name too long" in err
+    assert "Traceback" not in err
+    assert {p.name for p in tmp_path.iterdir()} == {"a.png"}
