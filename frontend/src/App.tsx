@@ -13,6 +13,7 @@ import { TopBar } from './components/TopBar'
 import { useEngine, useEngineRecheck } from './hooks/useEngine'
 import { useFileChooser } from './hooks/useFileChooser'
 import { useFocusAfterLoad } from './hooks/useFocusAfterLoad'
+import { useFocusAfterReset } from './hooks/useFocusAfterReset'
 import { useJobFeedback } from './hooks/useJobFeedback'
 import { useLanguage } from './hooks/useLanguage'
 import { useModelChoice } from './hooks/useModelChoice'
@@ -45,6 +46,8 @@ export default function App({ config }: { config: AppConfig }) {
   const mainAction = useRef<HTMLButtonElement>(null)
   const canStart = !!source && engine.kind !== 'checking'
   useFocusAfterLoad(source, canStart, mainAction)
+  const dropzone = useRef<HTMLButtonElement>(null)
+  useFocusAfterReset(source, dropzone)
 
   return (
     <div className={`app${dragging ? ' is-dragging' : ''}`}>
@@ -61,6 +64,7 @@ export default function App({ config }: { config: AppConfig }) {
             scale={scale}
             dragging={dragging}
             inputRef={inputRef}
+            dropzoneRef={dropzone}
             chooseFile={chooseFile}
             onFile={(file) => void loadFile(file)}
             t={t}

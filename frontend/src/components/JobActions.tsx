@@ -53,7 +53,7 @@ export function JobActions({ running, canStart, hasSource, onStart, onReset, onC
             {t('start')}
           </button>
           {hasSource && (
-            <button type="button" className="ghost" onClick={onReset}>
+            <button type="button" className="ghost" onClick={onReset} data-testid="reset">
               {t('reset')}
             </button>
           )}

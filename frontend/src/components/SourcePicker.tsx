@@ -9,18 +9,20 @@ interface SourcePickerProps {
   scale: number
   dragging: boolean
   inputRef: RefObject<HTMLInputElement | null>
+  /** The dropzone's button (the file chooser), which takes the focus after "New image". */
+  dropzoneRef: RefObject<HTMLButtonElement | null>
   chooseFile: () => void
   onFile: (file: File) => void
   t: Translate
 }
 
 /** The dropzone until an image is loaded, then its thumbnail and sizes; plus the hidden file input. */
-export function SourcePicker({ source, scale, dragging, inputRef, chooseFile, onFile, t }: SourcePickerProps) {
+export function SourcePicker({ source, scale, dragging, inputRef, dropzoneRef, chooseFile, onFile, t }: SourcePickerProps) {
   const [ow, oh] = source ? outputDims(source.width, source.height, scale) : [0, 0]
   return (
     <>
       {!source ? (
-        <button type="button" className={`dropzone${dragging ? ' active' : ''}`} onClick={chooseFile} data-testid="dropzone">
+        <button ref={dropzoneRef} type="button" className={`dropzone${dragging ? ' active' : ''}`} onClick={chooseFile} data-testid="dropzone">
           <span className="drop-icon" aria-hidden="true">⬆</span>
           <span className="drop-text">{dragging ? t('dropActive') : t('dropHint')}</span>
           <span className="button-like">{t('chooseFile')}</span>
