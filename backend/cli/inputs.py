@@ -70,6 +70,8 @@ def expand_inputs(patterns: Sequence[str]) -> Inputs:
                 if not found:
                     result.problems.append((pattern, "no files match"))
                 add_scanned(found)
+            elif path.exists():  # a device, a FIFO or a socket: reading it could block or never end
+                result.problems.append((pattern, "not a file or folder"))
             else:
                 result.problems.append((pattern, "file not found"))
         except OSError as exc:  # e.g. a folder without read permission: one failed input, not a traceback

@@ -45,3 +45,15 @@ def test_an_output_name_longer_than_the_system_allows_fails_with_a_message(
     assert "File name too long" in err
     assert "Traceback" not in err
     assert {p.name for p in tmp_path.iterdir()} == {"a.png"}
+
+
+def test_an_input_that_is_neither_file_nor_folder_says_so(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # /dev/null exists: "file not found" sent the user looking for a typo.
+    good = save_tiny(tmp_path / "a.png")
+    assert run_cli("/dev/null", str(good)) == 1
+    err = capsys.readouterr().err
+    assert "/dev/null: not a file or folder" in err
+    assert "Traceback" not in err
+    assert (tmp_path / "a_x4.png").exists()
