@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Sequence
 from importlib import metadata
 from typing import NoReturn
@@ -21,6 +22,9 @@ def _whole_number(text: str) -> int:
     try:
         return int(text)
     except ValueError:
+        digits = re.fullmatch(r"\s*[+-]?(\d+)\s*", text)
+        if digits:  # well formed, but over int()'s limit on digits (sys.get_int_max_str_digits)
+            raise argparse.ArgumentTypeError(f"a whole number of {len(digits[1])} digits is too long") from None
         # argparse's own message would name this function ("invalid _quality value")
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 

@@ -57,3 +57,17 @@ def test_an_input_that_is_neither_file_nor_folder_says_so(
     assert "/dev/null: not a file or folder" in err
     assert "Traceback" not in err
     assert (tmp_path / "a_x4.png").exists()
+
+
+@pytest.mark.parametrize("option", ["-t", "-q"])
+def test_a_whole_number_with_thousands_of_digits_is_called_too_long(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    # int() refuses over 4300 digits: it said "'999…' is not a whole number", 5000 digits long.
+    source = save_tiny(tmp_path / "a.png")
+    with pytest.raises(SystemExit) as exc:
+        run_cli(str(source), option, "9" * 5000)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "a whole number of 5000 digits is too long" in err
+    assert "9" * 100 not in err and "Traceback" not in err
