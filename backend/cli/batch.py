@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -98,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         for job in jobs:
             try:
-                target_key = job.target.resolve()
+                # os.path's, not Path.resolve: that raises RuntimeError on a symlink loop (Python 3.11)
+                target_key = Path(os.path.realpath(job.target))
                 in_place = target_key == job.source.resolve()
                 if in_place and not args.overwrite:
                     raise UserError(f"output {job.target} is its own input (use --overwrite to replace it)")

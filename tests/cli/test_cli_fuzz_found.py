@@ -71,3 +71,21 @@ def test_a_whole_number_with_thousands_of_digits_is_called_too_long(
     err = capsys.readouterr().err
     assert "a whole number of 5000 digits is too long" in err
     assert "9" * 100 not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("output", ["loop.png", "loop.png/", "loop.png/x.png"])
+def test_an_output_through_a_symlink_loop_is_not_a_traceback(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], output: str
+) -> None:
+    # Path.resolve raised RuntimeError("Symlink loop") out of the batch (Python 3.11).
+    source = save_tiny(tmp_path / "a.png")
+    (tmp_path / "loop.png").symlink_to("loop.png")
+    code = run_cli(str(source), "-o", str(tmp_path / output))
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    if code == 0:  # the link itself replaced by the result, as a rename does
+        with Image.open(tmp_path / output) as image:
+            assert image.size == (64, 64)
+    else:
+        assert code == 1 and f"failed: {source}: " in err
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
