@@ -6,20 +6,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from skimage import data as skdata
 
-from backend import cli
-
-MODEL = "realesr-animevideov3"  # bundled, small and fast on the CPU
-
-
-def save_tiny(path: Path) -> Path:
-    Image.fromarray(skdata.astronaut()[80:96, 200:216]).save(path, format="PNG")
-    return path
-
-
-def run_cli(*args: str) -> int:
-    return cli.main([*args, "--model", MODEL, "--no-progress"])
+from tests.cli.cli_helpers import run_cli, save_tiny
 
 
 def test_an_input_under_an_unknown_users_home_is_not_found(

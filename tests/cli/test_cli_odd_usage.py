@@ -19,18 +19,7 @@ from skimage import data as skdata
 
 from backend import cli
 from backend.settings import REPO_DIR
-
-MODEL = "realesr-animevideov3"  # bundled, small and fast on the CPU
-
-
-def save_tiny(path: Path) -> Path:
-    """A 16x16 crop of a real photo: cheap to upscale on two CPU cores."""
-    Image.fromarray(skdata.astronaut()[80:96, 200:216]).save(path, format="PNG")
-    return path
-
-
-def run_cli(*args: str) -> int:
-    return cli.main([*args, "--model", MODEL, "--no-progress"])
+from tests.cli.cli_helpers import MODEL, run_cli, save_tiny
 
 
 def files_in(folder: Path) -> set[str]:

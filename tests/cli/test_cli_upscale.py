@@ -16,8 +16,7 @@ from skimage import data as skdata
 
 from backend import cli
 from backend.settings import REPO_DIR
-
-MODEL = "realesr-animevideov3"  # bundled, small and fast on the CPU
+from tests.cli.cli_helpers import MODEL, run_cli
 
 
 @pytest.fixture
@@ -36,10 +35,6 @@ def tiny(tmp_path: Path) -> Path:
     path = folder / "tiny.png"
     Image.fromarray(skdata.astronaut()[80:96, 200:216]).save(path)
     return path
-
-
-def run_cli(*args: str) -> int:
-    return cli.main([*args, "--model", MODEL, "--no-progress"])
 
 
 def test_upscale_writes_x4_png_next_to_input(cli_env: Path, photo: Path, capsys: pytest.CaptureFixture[str]) -> None:
