@@ -1,5 +1,6 @@
 import { useEffect, useRef, type FocusEvent, type RefObject } from 'react'
 import type { Translate } from '../i18n'
+import { focusIsLost } from '../hooks/useFocusAfterLoad'
 
 interface JobActionsProps {
   running: boolean
@@ -32,9 +33,8 @@ export function JobActions({ running, canStart, hasSource, onStart, onReset, onC
     })
   }
   useEffect(() => {
-    const active = document.activeElement
     // No scrolling: the button is where it was, and a mouse user may have scrolled to the result.
-    if (hadFocus.current && (!active || active === document.body)) mainButton.current?.focus({ preventScroll: true })
+    if (hadFocus.current && focusIsLost(document)) mainButton.current?.focus({ preventScroll: true })
   }, [running, mainButton])
   return (
     <div className="actions">

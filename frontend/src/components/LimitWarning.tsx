@@ -1,5 +1,6 @@
 import { useEffect, useId, useRef, type RefObject } from 'react'
 import type { Translate } from '../i18n'
+import { focusIsLost } from '../hooks/useFocusAfterLoad'
 import type { Warning } from '../limits'
 
 interface LimitWarningProps {
@@ -27,8 +28,7 @@ export function LimitWarning({ warnings, onContinue, onBack, returnFocus, t }: L
   useEffect(() => {
     back.current?.focus()
     return () => {
-      const active = document.activeElement
-      if (hadFocus.current && (!active || active === document.body)) returnFocus.current?.focus({ preventScroll: true })
+      if (hadFocus.current && focusIsLost(document)) returnFocus.current?.focus({ preventScroll: true })
     }
   }, [returnFocus])
   return (
