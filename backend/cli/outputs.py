@@ -36,6 +36,8 @@ def resolve_output(text: str | None, count: int, fmt: str | None) -> Output:
     """Read -o as the user typed it (a trailing / means a folder); raise UsageError when it cannot work."""
     if text is None:
         return Output(None, False, fmt or "png")
+    if not text:  # almost always an unset variable (`-o "$OUT"`); Path("") would mean the current folder
+        raise UsageError("--output is empty (an unset variable?): name a file or a folder such as out/")
     path = Path(text)
     suffix = path.suffix.lower()
     # os.path's checks, not Path's: those raise OSError on a name too long for the system.
