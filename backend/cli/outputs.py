@@ -20,7 +20,11 @@ class Job:
 
 
 def _scale_label(scale: float) -> str:
-    return f"{scale:g}".replace(".", "_") if scale != int(scale) else str(int(scale))
+    """`4`, `2_5`, `1_0000001`: every digit the scale needs, so two different scales never share a name."""
+    if scale == int(scale):
+        return str(int(scale))
+    # repr is the shortest text that reads back as the same float; `:g` kept 6 digits (1.0000001 -> 1).
+    return repr(float(scale)).replace(".", "_")
 
 
 @dataclass(frozen=True)

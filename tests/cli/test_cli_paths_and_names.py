@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from tests.cli.cli_helpers import run_cli, save_tiny
 
@@ -29,3 +30,15 @@ def test_an_empty_output_is_a_usage_error_not_the_current_folder(
     assert "--output is empty" in err
     assert "Traceback" not in err
     assert names_in(tmp_path) == {"a.png"}
+
+
+def test_scales_that_differ_get_different_names(cli_env: Path, tmp_path: Path) -> None:
+    # `-s 1.0000001` was named `_x1` like `-s 1`, so one result replaced or skipped the other.
+    source = save_tiny(tmp_path / "a.png")
+    assert run_cli(str(source), "-s", "1") == 0
+    assert run_cli(str(source), "-s", "1.0000001") == 0
+    assert run_cli(str(source), "-s", "2.5") == 0
+    assert run_cli(str(source), "-s", "4.0") == 0
+    assert names_in(tmp_path) == {"a.png", "a_x1.png", "a_x1_0000001.png", "a_x2_5.png", "a_x4.png"}
+    with Image.open(tmp_path / "a_x2_5.png") as image:
+        assert image.size == (40, 40)
