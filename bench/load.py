@@ -23,8 +23,9 @@ the queue holds and checks that every one that fails, fails with 503 (queue full
 
 
 # The parts live in their own modules: load_server (start and reach the server), load_steady
-# (steady levels and the overload burst), load_mixed (the mixed-traffic driver and its stats),
-# load_metrics (metrics, /proc and the counter checks), load_mixed_rounds (the --mixed rounds).
+# (steady levels and the overload burst), load_mixed (the mixed-traffic driver; its client, stats,
+# inputs and scenarios in load_mixed_*), load_metrics (metrics, /proc and the counter checks),
+# load_mixed_rounds (the --mixed rounds).
 # This module is the command line; it re-exports their names for `from bench.load import ...`.
 
 from __future__ import annotations

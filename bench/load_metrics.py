@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.load_mixed import MixedStats
+from bench.load_mixed_stats import MixedStats
 
 _METRIC_LINE = re.compile(r"^(\w+)(?:\{(.*)\})? (\S+)$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
