@@ -26,7 +26,8 @@ for arg in "$@"; do
         --test) WITH_TEST_TOOLS=1 ;;
         --no-frontend-build) BUILD_FRONTEND=0 ;;
         -h | --help)
-            sed -n '2,18p' "${BASH_SOURCE[0]}"
+            # The comment block at the top of this file, up to its first line of code.
+            awk 'NR > 1 && !/^#/ { exit } NR > 1' "${BASH_SOURCE[0]}"
             exit 0
             ;;
         *)
