@@ -42,3 +42,17 @@ def test_scales_that_differ_get_different_names(cli_env: Path, tmp_path: Path) -
     assert names_in(tmp_path) == {"a.png", "a_x1.png", "a_x1_0000001.png", "a_x2_5.png", "a_x4.png"}
     with Image.open(tmp_path / "a_x2_5.png") as image:
         assert image.size == (40, 40)
+
+
+@pytest.mark.parametrize("output", ["loop/", "loop", "loop/x.png", "loop/sub/"])
+def test_an_output_folder_that_is_a_symlink_loop_says_so(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], output: str
+) -> None:
+    # It said "part of the path is a file, not a folder", which sent the user looking for a file.
+    source = save_tiny(tmp_path / "a.png")
+    (tmp_path / "loop").symlink_to("loop")
+    assert run_cli(str(source), "-o", str(tmp_path / output)) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'loop'} is a symlink loop" in err
+    assert "part of the path is a file" not in err and "Traceback" not in err
+    assert names_in(tmp_path) == {"a.png", "loop"}
