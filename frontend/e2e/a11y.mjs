@@ -15,7 +15,8 @@
  * blurred must differ by a ring's worth of pixels. Start hands the focus to Cancel, and Cancel back
  * to Start when the job ends; the limit warning takes the focus when it opens and gives it to Start
  * (go back) or Cancel (continue) when it closes. An image pasted or dropped hands a lost focus to
- * Start too, and leaves it on a control that is still there (the model picker). "New image" (Enter,
+ * Start too, and leaves it on a control that is still there (the model picker); pasted with the page
+ * scrolled down to a result, Start is scrolled back into view with the focus (WCAG 2.4.11). "New image" (Enter,
  * after a result) hands the focus to the file chooser that takes the image's place.
  *
  * Browser mode, no backend (as browserImages.mjs): /api is refused, config.json and the model are
@@ -381,6 +382,38 @@ async function main() {
         assert(!d.pageErrors.length, `uncaught errors in the page: ${d.pageErrors.join('; ')}`)
       } finally {
         await d.context.close()
+      }
+    })
+
+    await test('a paste with the result shown and the page scrolled down: the focus goes to Upscale, scrolled into view', async () => {
+      // A short viewport (a small phone, or one with its on-screen keyboard up): the result is far below Upscale.
+      const s = await newPage(browser, web, modelPath, { viewport: { width: 375, height: 420 } })
+      try {
+        const p = s.page
+        s.releaseModel()
+        await chooseFile(p, photo)
+        const before = await count(p, 'result')
+        await p.getByTestId('start').click()
+        await waitFor('the result', async () => (await count(p, 'result')) > before, 60000)
+        // The user scrolls down to the result, the focus on the page (a click on it), and pastes (Ctrl+V).
+        await p.evaluate(() => {
+          document.activeElement?.blur()
+          window.scrollTo(0, document.documentElement.scrollHeight)
+        })
+        const startBox = () => p.evaluate(() => document.querySelector('[data-testid=start]').getBoundingClientRect().toJSON())
+        const hidden = await startBox()
+        assert(hidden.bottom <= 0, `the test needs Upscale scrolled out of view before the paste; it is at ${JSON.stringify(hidden)}`)
+        await pasteOrDrop(p, 'paste', photo)
+        await waitFor('the focus on Upscale', async () => (await focused(p)) === '[data-testid=start]', 3000).catch(() => {})
+        assert((await focused(p)) === '[data-testid=start]', `focus after the paste is on ${await focused(p)}, not Upscale`)
+        // WCAG 2.4.11: the focus must be where the user can see it.
+        const box = await startBox()
+        const vh = await p.evaluate(() => innerHeight)
+        assert(box.top >= 0 && box.bottom <= vh, `the focused Upscale is out of view (top ${box.top}, bottom ${box.bottom}, viewport ${vh} px high)`)
+        await assertFocusVisible(p, 'Upscale (after the paste)')
+        assert(!s.pageErrors.length, `uncaught errors in the page: ${s.pageErrors.join('; ')}`)
+      } finally {
+        await s.context.close()
       }
     })
 

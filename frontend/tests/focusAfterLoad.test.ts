@@ -5,13 +5,16 @@ import { focusIsLost, handOverFocus, type FocusDocument, type FocusTarget } from
 function page(activeIsBody = true) {
   const body = { name: 'body' } as unknown as HTMLElement
   const doc: { activeElement: Element | null; body: HTMLElement } = { activeElement: activeIsBody ? body : null, body }
-  const calls: (FocusOptions | undefined)[] = []
+  const calls: [string, FocusOptions | ScrollIntoViewOptions | undefined][] = []
   const button = (disabled = false): FocusTarget => {
     const b: FocusTarget = {
       disabled,
       focus: (options) => {
-        calls.push(options)
+        calls.push(['focus', options])
         if (!b.disabled) doc.activeElement = b as unknown as Element
+      },
+      scrollIntoView: (options) => {
+        calls.push(['scrollIntoView', options])
       },
     }
     return b
@@ -29,12 +32,16 @@ describe('focus after an image loads', () => {
     expect(focusIsLost(doc)).toBe(false)
   })
 
-  it('hands a lost focus (the dropzone went) to Upscale, without scrolling', () => {
+  it('hands a lost focus (the dropzone went) to Upscale, and scrolls it into view only as far as needed', () => {
     const { doc, button, calls } = page()
     const start = button()
     expect(handOverFocus(doc, start)).toBe('focused')
     expect(doc.activeElement).toBe(start)
-    expect(calls).toEqual([{ preventScroll: true }])
+    // A page scrolled down to the result: Upscale is brought into view ('nearest' leaves one in view still).
+    expect(calls).toEqual([
+      ['focus', { preventScroll: true }],
+      ['scrollIntoView', { block: 'nearest', inline: 'nearest' }],
+    ])
   })
 
   it('also when nothing had the focus', () => {
@@ -67,8 +74,10 @@ describe('focus after an image loads', () => {
 
   it('waits when the button did not take the focus', () => {
     const { doc, body } = page()
-    const detached: FocusTarget = { disabled: false, focus: () => {} }
+    let scrolled = false
+    const detached: FocusTarget = { disabled: false, focus: () => {}, scrollIntoView: () => (scrolled = true) }
     expect(handOverFocus(doc, detached)).toBe('wait')
+    expect(scrolled).toBe(false)
     expect(doc.activeElement).toBe(body)
   })
 })

@@ -6,12 +6,15 @@ import { handOverAfterReset } from '../src/hooks/useFocusAfterReset'
 function page(activeIsBody = true) {
   const body = { name: 'body' } as unknown as HTMLElement
   const doc: { activeElement: Element | null; body: HTMLElement } = { activeElement: activeIsBody ? body : null, body }
-  const calls: (FocusOptions | undefined)[] = []
+  const calls: [string, FocusOptions | ScrollIntoViewOptions | undefined][] = []
   const dropzone: FocusTarget = {
     disabled: false,
     focus: (options) => {
-      calls.push(options)
+      calls.push(['focus', options])
       doc.activeElement = dropzone as unknown as Element
+    },
+    scrollIntoView: (options) => {
+      calls.push(['scrollIntoView', options])
     },
   }
   return { doc: doc as FocusDocument & typeof doc, body, dropzone, calls }
@@ -21,11 +24,14 @@ const image = { name: 'astronaut.jpg' }
 const other = { name: 'other.jpg' }
 
 describe('focus after "New image"', () => {
-  it('hands a lost focus ("New image" went with the image) to the file chooser, without scrolling', () => {
+  it('hands a lost focus ("New image" went with the image) to the file chooser, scrolled into view as far as needed', () => {
     const { doc, dropzone, calls } = page()
     expect(handOverAfterReset(doc, image, null, dropzone)).toBe('focused')
     expect(doc.activeElement).toBe(dropzone)
-    expect(calls).toEqual([{ preventScroll: true }])
+    expect(calls).toEqual([
+      ['focus', { preventScroll: true }],
+      ['scrollIntoView', { block: 'nearest', inline: 'nearest' }],
+    ])
   })
 
   it('also when nothing had the focus', () => {
@@ -56,7 +62,7 @@ describe('focus after "New image"', () => {
   it('gives up when the file chooser is not there or does not take the focus', () => {
     const { doc, body } = page()
     expect(handOverAfterReset(doc, image, null, null)).toBe('wait')
-    const detached: FocusTarget = { disabled: false, focus: () => {} }
+    const detached: FocusTarget = { disabled: false, focus: () => {}, scrollIntoView: () => {} }
     expect(handOverAfterReset(doc, image, null, detached)).toBe('wait')
     expect(doc.activeElement).toBe(body)
   })

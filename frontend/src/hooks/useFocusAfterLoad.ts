@@ -7,6 +7,7 @@ export type FocusDocument = Pick<Document, 'activeElement' | 'body'>
 export interface FocusTarget {
   disabled: boolean
   focus: (options?: FocusOptions) => void
+  scrollIntoView: (options?: ScrollIntoViewOptions) => void
 }
 
 /**
@@ -25,14 +26,19 @@ export function focusIsLost(doc: FocusDocument): boolean {
  *   while on it): it is the user's, not taken away;
  * - 'wait': the focus is lost but Upscale is missing or disabled (the engine is still being
  *   checked): try again when that changes;
- * - 'focused': the focus was lost and is now on Upscale, without scrolling (it stands where the
- *   user was working, and a mouse user may have scrolled elsewhere on purpose).
+ * - 'focused': the focus was lost and is now on Upscale, scrolled into view only if it was out of it
+ *   (a page scrolled down to the result, then a paste): a keyboard user must see where the focus
+ *   went (WCAG 2.4.11), and a button already in view does not make the page jump.
  */
 export function handOverFocus(doc: FocusDocument, target: FocusTarget | null): 'leave' | 'wait' | 'focused' {
   if (!focusIsLost(doc)) return 'leave'
   if (!target || target.disabled) return 'wait'
+  // focus() alone would scroll as the browser likes (Chromium centres the button); 'nearest' scrolls
+  // the least, and not at all when the button is already in view.
   target.focus({ preventScroll: true })
-  return doc.activeElement === (target as unknown) ? 'focused' : 'wait'
+  if (doc.activeElement !== (target as unknown)) return 'wait'
+  target.scrollIntoView({ block: 'nearest', inline: 'nearest' })
+  return 'focused'
 }
 
 /**

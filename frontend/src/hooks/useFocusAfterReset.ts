@@ -9,7 +9,7 @@ import { handOverFocus, type FocusDocument, type FocusTarget } from './useFocusA
  * - 'leave': the focus is on a control that is still there: it is the user's;
  * - 'wait': the dropzone is missing or did not take the focus: nothing more is done (it is rendered
  *   in the same render that put the image away, so there is nothing later to wait for);
- * - 'focused': the focus was lost and is now on the dropzone, without scrolling.
+ * - 'focused': the focus was lost and is now on the dropzone, scrolled into view if it was out of it.
  */
 export function handOverAfterReset(
   doc: FocusDocument,
