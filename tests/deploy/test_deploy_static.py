@@ -337,6 +337,20 @@ def test_systemd_unit_does_not_fence_off_the_gpu() -> None:
     assert unit["CapabilityBoundingSet"] == [""]
 
 
+def test_systemd_unit_loads_nvidia_uvm_before_the_sandbox() -> None:
+    """CUDA needs /dev/nvidia-uvm. Where nothing loaded nvidia-uvm at boot, CUDA's first user loads it
+    through the setuid nvidia-modprobe, which NoNewPrivileges=, the empty CapabilityBoundingSet= and
+    ProtectKernelModules= forbid: the service, started at boot, would run on the CPU. A `+` command
+    runs outside the sandbox, as root; `-` lets hosts without an NVIDIA driver start the service."""
+    unit = _unit()
+    assert {"NoNewPrivileges": ["yes"], "ProtectKernelModules": ["yes"]}.items() <= unit.items()
+    loaders = [cmd for cmd in unit.get("ExecStartPre", []) if "nvidia-modprobe" in cmd]
+    assert loaders, "ExecStartPre= must load nvidia-uvm (nvidia-modprobe -u) before the sandboxed service"
+    prefix, _, arguments = loaders[0].partition(" ")
+    assert set(prefix.removesuffix("/usr/bin/nvidia-modprobe")) == {"-", "+"}, prefix
+    assert "-u" in arguments.split()
+
+
 def test_systemd_unit_can_write_everywhere_the_service_writes() -> None:
     from backend.settings import Settings
 
