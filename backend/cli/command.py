@@ -30,8 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, raise_terminated) if in_main_thread else None
     try:
         return _main(parser, args)
-    except BrokenPipeError:
-        return reader_gone()
+    except BrokenPipeError as exc:
+        return reader_gone(exc)
     finally:
         if previous is not None:  # None: a handler not set from Python, which cannot be restored
             signal.signal(signal.SIGTERM, previous)

@@ -1,4 +1,4 @@
-"""Stopping early: SIGTERM and Ctrl-C end the run with 143 and 130, a reader that went away with a quiet 141."""
+"""Stopping early: SIGTERM and Ctrl-C exit 143 and 130 (even with the reader gone); a reader gone alone, 141."""
 
 from __future__ import annotations
 
@@ -16,13 +16,33 @@ def raise_terminated(signum: int, frame: object) -> None:
     raise Terminated
 
 
-def stopped(exc: KeyboardInterrupt) -> int:
-    say("terminated" if isinstance(exc, Terminated) else "interrupted")
+def _stop_code(exc: KeyboardInterrupt) -> int:
     return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
 
 
-def reader_gone() -> int:
+def stopped(exc: KeyboardInterrupt) -> int:
+    say("terminated" if isinstance(exc, Terminated) else "interrupted")
+    return _stop_code(exc)
+
+
+def _stop_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM being handled when `exc` was raised, if any (Python's __context__ chain)."""
+    seen: set[int] = set()
+    context = exc.__context__
+    while context is not None and id(context) not in seen:
+        if isinstance(context, KeyboardInterrupt):
+            return context
+        seen.add(id(context))
+        context = context.__context__
+    return None
+
+
+def reader_gone(exc: BrokenPipeError) -> int:
     """Stop quietly after a write to a closed pipe (`upscale dir/ 2>&1 | head -1`), as `find | head` does.
+
+    When the write that failed was the "interrupted" line of a Ctrl-C (which the terminal sends to the
+    whole pipeline, so `head` may be gone first), the exit is still the stop's 130 or 143: that is
+    what the user asked for, and what a script checking for Ctrl-C expects.
 
     Python ignores SIGPIPE, so the write raised BrokenPipeError instead of killing us. We keep it that
     way rather than restore SIG_DFL: the signal could kill us between a temp file and its rename. The
@@ -35,4 +55,5 @@ def reader_gone() -> int:
     for fd in (1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
-    return EXIT_BROKEN_PIPE
+    stop = _stop_behind(exc)
+    return EXIT_BROKEN_PIPE if stop is None else _stop_code(stop)

@@ -9,6 +9,7 @@ traceback, no temp file, every result it did write complete. It used to count th
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from skimage import data as skdata
 
 from backend.cli import EXIT_BROKEN_PIPE
 from backend.settings import REPO_DIR
@@ -109,3 +111,29 @@ def test_help_into_a_closed_pipe_says_nothing_on_stderr(option: str) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode in (0, EXIT_BROKEN_PIPE)
     assert err == ""
+
+
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
+def test_a_stop_after_the_reader_left_still_exits_as_a_stop(
+    tmp_path: Path, shared_models_dir: Path, stop: signal.Signals, code: int
+) -> None:
+    """`upscale a b 2>&1 | head -1`, then Ctrl-C while b is upscaled: 130, as the user asked, not 141.
+
+    Ctrl-C reaches the whole pipeline; head is gone, so the "interrupted" line meets the closed pipe.
+    """
+    save_tiny(tmp_path / "a.png")
+    Image.fromarray(skdata.astronaut()).save(tmp_path / "b.png")  # 512x512: seconds of silent work
+    cmd = [sys.executable, "-m", "backend", str(tmp_path / "a.png"), str(tmp_path / "b.png")]
+    proc = subprocess.Popen(
+        [*cmd, "--model", MODEL, "--no-progress"],
+        cwd=REPO_DIR,
+        env=_env(shared_models_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith(b"ok: ")
+    proc.stdout.close()
+    proc.send_signal(stop)
+    assert proc.wait(timeout=120) == code
+    assert files_in(tmp_path) == {"a.png", "b.png", "a_x4.png"}  # no temp file, no half b_x4.png
