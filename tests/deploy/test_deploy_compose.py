@@ -123,3 +123,31 @@ def test_multi_gpu_compose_layout(tmp_path: Path) -> None:
     assert any("deploy/nginx/multi-gpu.conf" in str(v) for v in lb["volumes"])
     assert ("8000", "8000") in _ports(lb)
     assert services["frontend"]["environment"]["BACKEND_URL"] == "http://nginx:8000"
+
+
+def _published_addresses(service: dict) -> set[str]:
+    """The host address of each published port ('' = every interface)."""
+    addresses = set()
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            addresses.add(str(port.get("host_ip", "")))
+        else:
+            parts = str(port).split(":")
+            addresses.add(parts[0] if len(parts) == 3 else "")
+    return addresses
+
+
+@pytest.mark.parametrize("compose_file", COMPOSE_FILES)
+def test_ports_can_be_published_on_loopback_only(tmp_path: Path, compose_file: str) -> None:
+    """README's security note: Docker's published ports pass by host firewalls such as ufw, so
+    `BACKEND_PORT=127.0.0.1:8000` (and FRONTEND_PORT) in .env keeps them to the machine itself."""
+    compose = find_tool("docker-compose")
+    project = _project_copy(tmp_path, compose_file)
+    with (project / ".env").open("a", encoding="utf-8") as env:
+        env.write("BACKEND_PORT=127.0.0.1:8000\nFRONTEND_PORT=127.0.0.1:3332\n")
+    done = subprocess.run([compose, "-f", compose_file, "config"], cwd=project, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    published = [s for s in yaml.safe_load(done.stdout)["services"].values() if s.get("ports")]
+    assert published
+    for service in published:
+        assert _published_addresses(service) == {"127.0.0.1"}, service["ports"]
