@@ -3,7 +3,8 @@
  * Accessibility audit of the web UI with axe-core in real headless Chromium, in each state a user
  * meets: the empty page, an image loaded, a job running (progress shown), a result (compare
  * slider and download), an error (a file that is not an image), the limit warning and a cancelled
- * job (in the Chinese UI), and a 375x700 phone viewport (where the page must also reflow without sideways scrolling, WCAG 1.4.10). axe
+ * job (in the Chinese UI), and a 375x700 phone viewport (where the page must also reflow without sideways scrolling, WCAG 1.4.10,
+ * with a long Unicode file name without spaces in the picker and the download link). axe
  * runs the WCAG 2.0/2.1/2.2 A and AA rules plus its best practices; every violation is printed with
  * its selectors, and any of impact "serious" or "critical" fails the test. Text over a gradient,
  * which axe leaves to review, gets a second contrast pass with each gradient at its lightest stop.
@@ -27,7 +28,7 @@
  * E2E_ONLY=<substring>, E2E_HEADED=1. The scaffolding is in harness.mjs.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -417,16 +418,22 @@ async function main() {
       }
     })
 
-    await test('phone viewport 375x700: empty page, job running and result, no sideways scrolling', async () => {
+    await test('phone viewport 375x700: empty page, job running and result, no sideways scrolling (a long Unicode file name too)', async () => {
       const m = await newPage(browser, web, modelPath, { viewport: { width: 375, height: 700 } })
+      // A phone's photos can have long names without spaces, which no line break can shorten.
+      const longName = join(tmp, `Ünïcødé_фото_照片_😀_${'a_very_long_file_name_without_spaces'.repeat(4)}.jpg`)
+      copyFileSync(photo, longName)
       try {
         await audit(m.page, 'mobile empty page')
         await assertReflows(m.page, 'mobile empty page')
-        await chooseFile(m.page, photo)
+        await chooseFile(m.page, longName)
         await assertReflows(m.page, 'mobile image loaded')
         await jobThenResult(m.page, m.releaseModel, 'mobile', () => m.page.getByTestId('start').click())
         await audit(m.page, 'mobile result shown')
         await assertReflows(m.page, 'mobile result shown')
+        await chooseFile(m.page, join(tmp, 'notes.png'))
+        await m.page.getByTestId('error').waitFor()
+        await assertReflows(m.page, 'mobile error shown')
       } finally {
         await m.context.close()
       }
