@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     check_options(args, settings)
     if "-" in args.inputs or args.output == "-":
         raise UsageError("stdin and stdout ('-') are not supported: name files (./- for a file called '-')")
+    if "" in args.inputs:  # almost always an unset variable (`upscale "$DIR"`); Path("") is the current folder
+        raise UsageError("an INPUT is empty (an unset variable?): name a file, a folder or a glob")
     show_progress = not args.no_progress
     report = Report()
 

@@ -215,6 +215,7 @@ BAD_INPUTS = (
     "-",
     "loop.png",  # a symlink loop
     "dangling.png",
+    "",  # an unset variable: a usage error, not the current folder
 )
 GOOD_OUTPUTS = (
     "out.png",
@@ -230,7 +231,6 @@ GOOD_OUTPUTS = (
     "missing/deep/o.png",
     "missing/deep/",
     "sp ä ce/o.webp",
-    "",
 )
 BAD_OUTPUTS = (
     "out.xyz",
@@ -248,6 +248,7 @@ BAD_OUTPUTS = (
     "loop.png/",
     "dangling.png",  # a link to a missing file
     "link.png",  # a link to an input
+    "",  # an unset variable: a usage error, not the current folder
 )
 FLAGS = pick("--overwrite", "--skip-existing", "--no-progress", "--no-progress", "-v")
 UNKNOWN = pick("--foo", "-x", "--over", "--s", "--sc", "---", "-sv", "-s2", "--scale=2", "-t=32", "--tile=", "-vv", "-")

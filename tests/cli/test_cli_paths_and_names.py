@@ -56,3 +56,17 @@ def test_an_output_folder_that_is_a_symlink_loop_says_so(
     assert f"{tmp_path / 'loop'} is a symlink loop" in err
     assert "part of the path is a file" not in err and "Traceback" not in err
     assert names_in(tmp_path) == {"a.png", "loop"}
+
+
+def test_an_empty_input_is_a_usage_error_not_the_current_folder(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `upscale "$DIR"` with DIR unset upscaled every image in the current folder.
+    monkeypatch.chdir(tmp_path)
+    save_tiny(tmp_path / "a.png")
+    save_tiny(tmp_path / "b.png")
+    assert run_cli("b.png", "") == 2
+    err = capsys.readouterr().err
+    assert "an INPUT is empty" in err
+    assert "Traceback" not in err
+    assert names_in(tmp_path) == {"a.png", "b.png"}
