@@ -10,6 +10,7 @@ from PIL import Image
 from backend.errors import UnsupportedOption
 from backend.imaging.formats import normalize_output_format
 from backend.imaging.icc import profile_for_output
+from backend.imaging.icc_gray import rgb_profile_from_gray
 from backend.imaging.pixels import composite_on_white, gray_to_rgb, luma, to_uint8
 from backend.imaging.png_color import PngColor
 from backend.imaging.png_writer import write_png
@@ -36,7 +37,8 @@ def encode_image(
       `png_compression` is the zlib level, 0-9: the same pixels at any level; 0 stores, 1 is the
       fastest that compresses, 9 the smallest.
     - jpeg: 8-bit; alpha is flattened onto white (JPEG has no alpha).
-    - webp: 8-bit, alpha kept; quality 100 means lossless.
+    - webp: 8-bit, alpha kept; quality 100 means lossless. Gray is written as RGB, and a gray ICC
+      profile as the equivalent RGB one (icc_gray).
     uint16 input to jpeg/webp is narrowed to 8 bits. The ICC profile is written when it matches the
     output colour space. `png_color` (a PNG source's gAMA/cHRM/sRGB, see png_color) gives the same chunks
     in a PNG and, without an ICC profile, an equivalent profile in JPEG/WebP. Raises UnsupportedOption for an unknown
@@ -126,10 +128,13 @@ def _encode_jpeg(color: np.ndarray, alpha: np.ndarray | None, quality: int, icc_
 
 
 def _encode_webp(color: np.ndarray, alpha: np.ndarray | None, quality: int, icc_profile: bytes | None) -> bytes:
+    profile = profile_for_output(icc_profile, gray=False)
     if color.shape[-1] == 1:
         color = gray_to_rgb(color[..., 0])  # WebP has no gray mode
+        gray_profile = profile_for_output(icc_profile, gray=True)
+        if gray_profile is not None:  # the same tones, said in RGB terms (dropped, it would read as sRGB)
+            profile = rgb_profile_from_gray(gray_profile)
     buffer = io.BytesIO()
-    profile = profile_for_output(icc_profile, gray=False)
     lossless = quality == 100
     _to_pillow(color, alpha).save(buffer, format="WEBP", quality=quality, lossless=lossless, icc_profile=profile)
     return buffer.getvalue()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 
 import numpy as np
 import pytest
@@ -12,7 +13,8 @@ from PIL import Image, ImageCms
 from backend.errors import UnsupportedOption
 from backend.imaging import MEDIA_TYPES, decode_image, encode_image
 from backend.imaging.icc import profile_for_output
-from backend.imaging.pixels import to_uint8
+from backend.imaging.icc_build import gamma_curve, gray_profile, table_curve
+from backend.imaging.pixels import gray_to_rgb, to_uint8
 
 SRGB_PROFILE = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
@@ -105,6 +107,48 @@ def test_icc_profile_of_the_wrong_colour_space_is_dropped() -> None:
     assert profile_for_output(b"short", gray=False) is None
     decoded = decode_image(encode_image(photo(), icc_profile=gray_profile), max_pixels=MAX_PIXELS)
     assert decoded.icc_profile is None
+
+
+GREY_PROFILES = {
+    "linear": gray_profile("Linear grey", gamma_curve(1.0)),
+    # a print workflow's grey (Photoshop's "Dot Gain 20%" is of this shape): darker mid-tones
+    "dot-gain": gray_profile("Dot gain grey", table_curve(np.linspace(0.0, 1.0, 256) ** 2.6)),
+}
+
+
+def shown_in_srgb(profile: bytes, pixels: np.ndarray) -> np.ndarray:
+    """What a colour-managed viewer shows: the pixels through their profile, into sRGB (lcms)."""
+    mode = "L" if pixels.ndim == 2 else "RGB"
+    source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    intent, flags = ImageCms.Intent.RELATIVE_COLORIMETRIC, ImageCms.Flags.NOOPTIMIZE  # no coarse 8-bit shortcut
+    transform = ImageCms.buildTransform(source, srgb, mode, "RGB", intent, flags=flags)
+    return np.asarray(ImageCms.applyTransform(Image.fromarray(pixels), transform)).astype(int)
+
+
+@pytest.mark.parametrize("alpha", [False, True], ids=["grey", "grey-alpha"])
+@pytest.mark.parametrize("name", list(GREY_PROFILES))
+def test_grey_profile_reaches_a_webp_result_as_an_equivalent_rgb_one(name: str, alpha: bool) -> None:
+    """WebP has no grey mode, so a grey image becomes RGB there; its grey profile must become an RGB
+    profile that shows the same tones, not be dropped (the result would be read as sRGB)."""
+    grey = np.asarray(Image.fromarray(photo("astronaut")).convert("L"))
+    profile = GREY_PROFILES[name]
+    pixels = gray_to_rgb(grey, alpha_ramp(*grey.shape) if alpha else None)
+    result = Image.open(io.BytesIO(encode_image(pixels, fmt="webp", quality=100, icc_profile=profile, gray=True)))
+    assert (result.mode == "RGBA") == alpha
+    carried = result.info.get("icc_profile")
+    assert carried is not None, "the grey profile was dropped"
+    shown = shown_in_srgb(carried, np.asarray(result.convert("RGB")))
+    visible = pixels[..., -1] > 0 if alpha else np.ones(grey.shape, bool)  # WebP may change hidden colour
+    assert np.abs(shown - shown_in_srgb(profile, grey))[visible].max() <= 1
+
+
+def test_grey_profile_with_a_broken_tag_table_is_dropped_from_a_webp_result() -> None:
+    profile = bytearray(GREY_PROFILES["linear"])
+    struct.pack_into(">I", profile, 128 + 4 + 12 * 3 + 4, len(profile))  # kTRC (4th tag) points past the end
+    grey = gray_to_rgb(np.asarray(Image.fromarray(photo()).convert("L")))
+    result = Image.open(io.BytesIO(encode_image(grey, fmt="webp", icc_profile=bytes(profile), gray=True)))
+    assert result.info.get("icc_profile") is None
 
 
 def test_webp_size_limit_is_unsupported_option() -> None:
