@@ -42,7 +42,8 @@ def resolve_output(text: str | None, count: int, fmt: str | None) -> Output:
         return Output(None, False, fmt or "png")
     if not text:  # almost always an unset variable (`-o "$OUT"`); Path("") would mean the current folder
         raise UsageError("--output is empty (an unset variable?): name a file or a folder such as out/")
-    path = Path(text)
+    # As for inputs: the shell leaves `--output=~/out/` as typed. os.path's never raises (~nosuchuser).
+    path = Path(os.path.expanduser(text))
     suffix = path.suffix.lower()
     # os.path's checks, not Path's: those raise OSError on a name too long for the system.
     if text.endswith(("/", os.sep)) or os.path.isdir(path):

@@ -70,3 +70,21 @@ def test_an_empty_input_is_a_usage_error_not_the_current_folder(
     assert "an INPUT is empty" in err
     assert "Traceback" not in err
     assert names_in(tmp_path) == {"a.png", "b.png"}
+
+
+@pytest.mark.parametrize("output", ["~/out/", "~/b.png"])
+def test_a_tilde_in_output_means_home_as_it_does_in_inputs(
+    cli_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: str
+) -> None:
+    # The shell leaves `--output=~/out/` as it is; the CLI made a folder called `~` in the current one.
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    save_tiny(work / "a.png")
+    assert run_cli("a.png", f"--output={output}") == 0
+    assert names_in(work) == {"a.png"}
+    expected = home / ("out/a_x4.png" if output.endswith("/") else "b.png")
+    with Image.open(expected) as image:
+        assert image.size == (64, 64)
