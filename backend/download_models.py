@@ -24,6 +24,8 @@ import argparse  # noqa: E402
 import logging  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 
+from pydantic import ValidationError  # noqa: E402
+
 from backend.errors import UpscaleError  # noqa: E402
 from backend.models.registry import (  # noqa: E402
     OFFICIAL_MODELS,
@@ -31,7 +33,7 @@ from backend.models.registry import (  # noqa: E402
     bundled_available,
     list_models,
 )
-from backend.settings import Settings, get_settings  # noqa: E402
+from backend.settings import Settings, get_settings, invalid_settings  # noqa: E402
 
 
 def _human_size(num: float) -> str:
@@ -252,9 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         update["download_base_url"] = args.base_url
     try:
         settings = get_settings().model_copy(update=update)
-    except Exception as exc:  # invalid environment: say what, not a traceback
-        print(f"error: invalid settings: {exc}", file=sys.stderr)
-        return 1
+    except ValidationError as exc:  # a bad setting in the environment or .env: one line each, as the service says it
+        for line in invalid_settings(exc):
+            print(f"error: {line}", file=sys.stderr)
+        return 2
     show_progress = not args.quiet
     try:
         if args.model or args.all:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
+from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 BACKEND_DIR = Path(__file__).resolve().parent
@@ -63,6 +64,14 @@ def invalid_settings(error: ValidationError) -> list[str]:
         message = item["msg"].removeprefix("Value error, ")
         lines.append(f"invalid setting {name}={item.get('input')!r}: {message}")
     return lines
+
+
+def _blank_is_default(value: object) -> object:
+    """`MODELS_DIR=` (an uncommented empty line, or compose's `${MODELS_DIR:-}`) means the default,
+    not Path(""), which is the current directory of whoever starts the service."""
+    if isinstance(value, str) and not value.strip():
+        raise PydanticUseDefault()
+    return value
 
 
 def _split_csv(value: object) -> object:
@@ -147,6 +156,7 @@ class Settings(BaseSettings):
     _device = field_validator("device")(normalize_device)
     _device_order = field_validator("device_order")(_normalize_device_order)
     _root_path = field_validator("root_path")(_check_root_path)
+    _folders = field_validator("models_dir", "jobs_dir", mode="before")(_blank_is_default)
 
     @field_validator("log_level", mode="before")
     @classmethod
