@@ -407,6 +407,15 @@ async function main() {
         assert(ev.some((e) => e.kind === 'engine' && e.detail === 'browser:during-job'), `no mid-job fallback: ${JSON.stringify(ev)}`)
         assert(await page.getByTestId('info').isVisible(), 'the page should say the backend stopped answering')
         await page.screenshot({ path: join(ART, `07a-midjob-fallback-${how.replace(/ /g, '-')}.png`) })
+        if (how === 'connection refused') {
+          // The backend answers again: the next check (every 15 s) finds it, and "continuing in your
+          // browser" goes with the fallback instead of contradicting the Server badge.
+          await page.unroute(/\/api\/jobs\/[^/]+(\/events)?$/)
+          await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 40000 })
+          await page.getByTestId('info').waitFor({ state: 'detached', timeout: 5000 }).catch(() => {})
+          const info = (await page.getByTestId('info').count()) ? await page.getByTestId('info').innerText() : ''
+          assert(!info, `with the backend back, the page still says: ${info}`)
+        }
         await context.close()
       })
     }

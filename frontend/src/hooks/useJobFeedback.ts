@@ -22,6 +22,8 @@ export interface JobMessages {
 export interface JobFeedback {
   setError(error: ErrorState | null): void
   setInfo(info: MessageKey | null): void
+  /** Hides the info line if it still says `info` (another line set since is left alone). */
+  dropInfo(info: MessageKey): void
   setNotice(notice: MessageKey | null): void
   setWarnings(warnings: Warning[] | null): void
   setModelSwitch(modelSwitch: ModelSwitch | null): void
@@ -34,6 +36,16 @@ export function useJobFeedback(): { messages: JobMessages; feedback: JobFeedback
   const [warnings, setWarnings] = useState<Warning[] | null>(null)
   const [modelSwitch, setModelSwitch] = useState<ModelSwitch | null>(null)
   // State setters never change, so neither does this object.
-  const feedback = useMemo<JobFeedback>(() => ({ setError, setInfo, setNotice, setWarnings, setModelSwitch }), [])
+  const feedback = useMemo<JobFeedback>(
+    () => ({
+      setError,
+      setInfo,
+      dropInfo: (key) => setInfo((shown) => (shown === key ? null : shown)),
+      setNotice,
+      setWarnings,
+      setModelSwitch,
+    }),
+    [],
+  )
   return { messages: { error, info, notice, warnings, modelSwitch }, feedback }
 }

@@ -1,4 +1,4 @@
-import { useCallback, useMemo, useRef, useState, type RefObject } from 'react'
+import { useCallback, useEffect, useMemo, useRef, useState, type RefObject } from 'react'
 import type { AppConfig } from '../config'
 import { serverDeviceType, type CheckedEngine, type Engine } from '../engine'
 import type { OutputFormat } from '../filename'
@@ -160,6 +160,12 @@ export function useUpscaleJob(deps: UpscaleJobDeps): UpscaleJob {
     },
     [checkEngine, scale, serverLimits, serverModelList, config, feedback, clearResult, model, modelFor, runOnServer, runInBrowser, fallBackDuringJob],
   )
+
+  // "Continuing in your browser" is about the fallback: once a check finds the backend again (the
+  // badge says Server), the line would contradict it, so it goes.
+  useEffect(() => {
+    if (engine.kind === 'server' && !busy) feedback.dropInfo('fallbackDuringJob')
+  }, [engine.kind, busy, feedback])
 
   const cancel = useCallback(() => {
     const id = jobIdRef.current
