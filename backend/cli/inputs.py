@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backend.cli.messages import os_reason
+from backend.cli.messages import bad_link, os_reason
 
 # Folder scans pick these; explicit files are decoded by content whatever their name.
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".tga"}
@@ -72,8 +72,8 @@ def expand_inputs(patterns: Sequence[str]) -> Inputs:
                 add_scanned(found)
             elif path.exists():  # a device, a FIFO or a socket: reading it could block or never end
                 result.problems.append((pattern, "not a file or folder"))
-            else:
-                result.problems.append((pattern, "file not found"))
+            else:  # a symlink in the way is there to see: "not found" would send the user looking for a typo
+                result.problems.append((pattern, bad_link(path) or "file not found"))
         except OSError as exc:  # e.g. a folder without read permission: one failed input, not a traceback
             what = "folder" if os.path.isdir(path) else "file"  # os.path never raises
             result.problems.append((pattern, f"cannot read {what}: {os_reason(exc)}"))

@@ -88,3 +88,46 @@ def test_a_tilde_in_output_means_home_as_it_does_in_inputs(
     expected = home / ("out/a_x4.png" if output.endswith("/") else "b.png")
     with Image.open(expected) as image:
         assert image.size == (64, 64)
+
+
+@pytest.mark.parametrize("output", ["gone/", "gone/x.png", "gone/sub/"])
+def test_an_output_folder_that_is_a_dangling_symlink_says_so(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], output: str
+) -> None:
+    # It said "part of the path is a file, not a folder": there is no file, only a link to nowhere.
+    source = save_tiny(tmp_path / "a.png")
+    (tmp_path / "gone").symlink_to("moved-away")
+    assert run_cli(str(source), "-o", str(tmp_path / output)) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'gone'} is a symlink to moved-away, which does not exist" in err
+    assert "part of the path is a file" not in err and "Traceback" not in err
+    assert names_in(tmp_path) == {"a.png", "gone"}
+
+
+@pytest.mark.parametrize(
+    ("link", "target", "named", "reason"),
+    [
+        ("loop.png", "loop.png", "loop.png", "loop.png is a symlink loop"),
+        ("gone.png", "moved.png", "gone.png", "gone.png is a symlink to moved.png, which does not exist"),
+        ("gone", "moved", "gone/x.png", "gone is a symlink to moved, which does not exist"),
+    ],
+)
+def test_an_input_through_a_bad_symlink_says_so(
+    cli_env: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    link: str,
+    target: str,
+    named: str,
+    reason: str,
+) -> None:
+    # "file not found" sent the user looking for a typo in a name that is there.
+    monkeypatch.chdir(tmp_path)
+    save_tiny(tmp_path / "a.png")
+    (tmp_path / link).symlink_to(target)
+    assert run_cli(named, "a.png") == 1
+    err = capsys.readouterr().err
+    assert f"{named}: {reason}" in err
+    assert "file not found" not in err and "Traceback" not in err
+    assert (tmp_path / "a_x4.png").exists()
