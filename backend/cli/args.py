@@ -18,15 +18,32 @@ class UsageError(Exception):
     """A command line that cannot work: reported like argparse's own errors, exit code 2."""
 
 
+# ASCII digits only: int() and float() also take `1_5` (as 15) and other scripts' digits (`٣`).
+_WHOLE = re.compile(r"\s*[+-]?(\d+)\s*", re.ASCII)
+_DECIMAL = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*|\s*[+-]?(inf|infinity|nan)\s*", re.ASCII | re.I)
+_DECIMAL_COMMA = re.compile(r"\s*[+-]?\d+,\d+\s*", re.ASCII)
+
+
 def _whole_number(text: str) -> int:
+    digits = _WHOLE.fullmatch(text)
+    if not digits:
+        # argparse's own message would name this function ("invalid _quality value")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
     try:
         return int(text)
-    except ValueError:
-        digits = re.fullmatch(r"\s*[+-]?(\d+)\s*", text)
-        if digits:  # well formed, but over int()'s limit on digits (sys.get_int_max_str_digits)
-            raise argparse.ArgumentTypeError(f"a whole number of {len(digits[1])} digits is too long") from None
-        # argparse's own message would name this function ("invalid _quality value")
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    except ValueError:  # well formed, but over int()'s limit on digits (sys.get_int_max_str_digits)
+        raise argparse.ArgumentTypeError(f"a whole number of {len(digits[1])} digits is too long") from None
+
+
+def _number(text: str) -> float:
+    """A decimal number; inf and nan pass, for the range check to refuse with the API's words."""
+    if _DECIMAL_COMMA.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number (decimals take a dot: {text.strip().replace(',', '.')})"
+        )
+    if not _DECIMAL.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    return float(text)
 
 
 def _quality(text: str) -> int:
@@ -81,7 +98,7 @@ def build_parser() -> _Parser:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
     parser.add_argument("-m", "--model", help="model name (default: settings DEFAULT_MODEL)")
     parser.add_argument(
-        "-s", "--scale", type=float, help="output scale from 1 to MAX_SCALE, e.g. 2 or 3.5 (default: native)"
+        "-s", "--scale", type=_number, help="output scale from 1 to MAX_SCALE, e.g. 2 or 3.5 (default: native)"
     )
     parser.add_argument(
         "-t", "--tile", type=_non_negative_int, help="tile size in input pixels; 0 = no tiling (default: settings)"
@@ -104,7 +121,7 @@ def build_parser() -> _Parser:
     parser.add_argument("--device", type=_device, help="auto | cuda | cuda:N | mps | cpu (default: settings DEVICE)")
     parser.add_argument(
         "--denoise-strength",
-        type=float,
+        type=_number,
         help="realesr-general-x4v3 only: 0 = keep noise, 1 = strong denoise",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")

@@ -131,3 +131,33 @@ def test_an_input_through_a_bad_symlink_says_so(
     assert f"{named}: {reason}" in err
     assert "file not found" not in err and "Traceback" not in err
     assert (tmp_path / "a_x4.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["-s", "1_5"], "argument -s/--scale: '1_5' is not a number"),  # Python's float() read 15
+        (["-s", "2,5"], "argument -s/--scale: '2,5' is not a number (decimals take a dot: 2.5)"),
+        (["-s", "٢"], "argument -s/--scale: '٢' is not a number"),  # float() read 2
+        (["-t", "3_2"], "argument -t/--tile: '3_2' is not a whole number"),  # int() read 32
+        (["-q", "9_5"], "argument -q/--quality: '9_5' is not a whole number"),
+        (["--denoise-strength", "0_5"], "argument --denoise-strength: '0_5' is not a number"),
+    ],
+)
+def test_numbers_are_written_as_people_write_them(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], said: str
+) -> None:
+    # Python's own int() and float() take `1_5` (as 15) and other scripts' digits; a user means neither.
+    source = save_tiny(tmp_path / "a.png")
+    with pytest.raises(SystemExit) as exc:
+        run_cli(str(source), *argv)
+    assert exc.value.code == 2
+    assert said in capsys.readouterr().err
+    assert names_in(tmp_path) == {"a.png"}
+
+
+@pytest.mark.parametrize(("argv", "name"), [(["-s", " 2.5 "], "a_x2_5.png"), (["-s", "+3", "-t", "+32"], "a_x3.png")])
+def test_numbers_with_spaces_or_a_plus_still_work(cli_env: Path, tmp_path: Path, argv: list[str], name: str) -> None:
+    source = save_tiny(tmp_path / "a.png")
+    assert run_cli(str(source), *argv) == 0
+    assert (tmp_path / name).exists()
