@@ -62,6 +62,8 @@ def expand_inputs(patterns: Sequence[str]) -> Inputs:
                 if not found:
                     result.problems.append((pattern, "folder holds no images"))
                 add_scanned(found)
+            elif path.is_file() and pattern.endswith(("/", os.sep)):  # Path() drops the slash that asked for a folder
+                result.problems.append((pattern, "a file, not a folder"))
             elif path.is_file():
                 add(path)
             elif _GLOB_CHARS & set(pattern):

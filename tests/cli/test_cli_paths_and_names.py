@@ -161,3 +161,15 @@ def test_numbers_with_spaces_or_a_plus_still_work(cli_env: Path, tmp_path: Path,
     source = save_tiny(tmp_path / "a.png")
     assert run_cli(str(source), *argv) == 0
     assert (tmp_path / name).exists()
+
+
+def test_a_file_named_with_a_trailing_slash_is_not_a_folder(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `a.png/` asks for a folder, as `ls a.png/` does ("Not a directory"); it upscaled the file.
+    monkeypatch.chdir(tmp_path)
+    save_tiny(tmp_path / "a.png")
+    assert run_cli("a.png/") == 1
+    err = capsys.readouterr().err
+    assert "a.png/: a file, not a folder" in err and "Traceback" not in err
+    assert names_in(tmp_path) == {"a.png"}
