@@ -5,7 +5,8 @@
  * image as the browser shows it (EXIF orientation applied), alpha is kept where the input had it,
  * grey stays grey, an animation gives its first frame, tiny images work, and a file that cannot be
  * read (a truncated JPEG included: Chromium refuses it whole rather than decode its top part) gets
- * a clear, translated message while the page stays usable.
+ * a clear, translated message while the page stays usable. A file dropped before the previous one
+ * has opened wins, even when the previous one (a big photo) finishes decoding after it.
  *
  * No backend: /api is refused and config.json and the model are answered by page.route, so the
  * app is built into a temporary folder (or E2E_SKIP_BUILD=1 reuses dist/, read only) and served
@@ -14,7 +15,7 @@
  * E2E_ONLY=<substring>, E2E_HEADED=1. The scaffolding is in harness.mjs.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
@@ -98,6 +99,8 @@ open(f"{out}/trailing.jpg", "wb").write(jpg.getvalue() + b"\0" * 64 + b"camera d
 open(f"{out}/empty.png", "wb").write(b"")
 open(f"{out}/drawing.svg", "w").write('<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32"><rect width="32" height="32" fill="red"/></svg>')
 open(f"{out}/notes.png", "w").write("these are my notes, not an image\n")
+# Noise does not compress: a PNG that takes a while to decode, next to the 40x32 ones.
+Image.fromarray(np.random.default_rng(0).integers(0, 256, (1200, 1200, 3), dtype=np.uint8)).save(f"{out}/slow.png", compress_level=1)
 `
 
 const count = (page, kind) => page.evaluate((k) => (window.__upscaleEvents ?? []).filter((e) => e.kind === k).length, kind)
@@ -125,6 +128,26 @@ function pixelsOf(page, selector) {
     return { width: c.width, height: c.height, natural: [el.naturalWidth, el.naturalHeight], data: Array.from(d) }
   }, selector)
 }
+
+/**
+ * Drops `files` on the page one after another in one go, as a user dropping a second file before the
+ * first has opened, and waits until the app has dealt with each (loaded, refused or put aside).
+ */
+async function dropInTurn(page, files) {
+  const outcomes = () => page.evaluate(() => (window.__upscaleEvents ?? []).filter((e) => ['loaded', 'openFailed', 'superseded'].includes(e.kind)).length)
+  const before = await outcomes()
+  const payload = files.map((f) => [f, readFileSync(join(tmp, f)).toString('base64')])
+  await page.evaluate((payload) => {
+    for (const [name, b64] of payload) {
+      const data = new DataTransfer()
+      data.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type: name.endsWith('.png') ? 'image/png' : '' }))
+      document.body.dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: data }))
+    }
+  }, payload)
+  await waitFor(`the app to deal with ${files.join(', ')}`, async () => (await outcomes()) >= before + files.length, 30000)
+}
+
+const shownName = (page) => page.evaluate(() => document.querySelector('.source-meta strong')?.textContent ?? '')
 
 /** What the browser shows for the dropped file: its <img> size (EXIF orientation applied). */
 const shownSize = (page) =>
@@ -284,6 +307,22 @@ async function main() {
       const r = await upscale(page, '1x60.png')
       assertSize(r, '1x60.png', 4, 240)
       assert(!(await errorText(page)), 'the error should go with the next image')
+      assert(!pageErrors.length, `uncaught errors in the page: ${pageErrors.join('; ')}`)
+    })
+
+    await test('a file dropped before the previous one has opened: the last one counts', async () => {
+      await upscale(page, 'alpha.png')
+      // A big photo, then at once the right one: the big one opens last, but the page shows the right one.
+      await dropInTurn(page, ['slow.png', 'grey.png'])
+      assert((await shownName(page)) === 'grey.png', `shown is ${await shownName(page)} after dropping slow.png then grey.png`)
+      const [w, h] = await shownSize(page)
+      assert(w === 40 && h === 32, `the thumbnail is ${w}x${h}, not grey.png's 40x32`)
+      assert(!(await errorText(page)), `no error expected: ${await errorText(page)}`)
+      // A big photo, then at once a file that cannot be read: its message, and the image before both kept.
+      await dropInTurn(page, ['slow.png', 'notes.png'])
+      const err = await errorText(page)
+      assert(err.includes('notes.png'), `the unreadable file's message should show, shows: ${err}`)
+      assert((await shownName(page)) === 'grey.png', `the image before both should be kept, shown is ${await shownName(page)}`)
       assert(!pageErrors.length, `uncaught errors in the page: ${pageErrors.join('; ')}`)
     })
 

@@ -1,7 +1,8 @@
-import { useCallback, useState, type RefObject } from 'react'
+import { useCallback, useRef, useState, type RefObject } from 'react'
 import { isAnimatedFile } from '../animated'
 import { decodeImage, encodePng, type DecodedImage } from '../browser/upscaler'
 import type { SourceImage } from '../job/types'
+import { latestOnly } from '../latestOnly'
 import { record } from '../testEvents'
 import type { JobFeedback } from './useJobFeedback'
 
@@ -25,11 +26,14 @@ export function useSourceImage({ busyRef, running, feedback, clearResult }: Sour
   reset: () => void
 } {
   const [source, setSource] = useState<SourceImage | null>(null)
+  // Files opened one after another decode side by side: only the last one opened may show.
+  const loads = useRef(latestOnly())
 
   const loadFile = useCallback(
     async (file: File | Blob, name?: string) => {
       if (busyRef.current) return feedback.setNotice('busyDrop')
       const fileName = name ?? (file as File).name ?? 'image.png'
+      const isLatest = loads.current.begin()
       let decoded: DecodedImage
       let url: string
       let animated: boolean
@@ -38,10 +42,16 @@ export function useSourceImage({ busyRef, running, feedback, clearResult }: Sour
         animated = await isAnimatedFile(file)
         url = await sourceUrl(file, decoded, animated)
       } catch {
+        if (!isLatest()) return record({ kind: 'superseded', detail: fileName })
         // Nothing was replaced: the current image and result stay as they are.
         feedback.setError({ title: 'openFailedTitle', key: 'notAnImage', params: { name: fileName } })
         record({ kind: 'openFailed', detail: fileName })
         return
+      }
+      if (!isLatest()) {
+        // A file opened after this one has taken its place (or will): the user's last choice wins.
+        URL.revokeObjectURL(url)
+        return record({ kind: 'superseded', detail: fileName })
       }
       if (busyRef.current) {
         // A job started while this file was being decoded.
@@ -64,6 +74,7 @@ export function useSourceImage({ busyRef, running, feedback, clearResult }: Sour
   // "New image": back to the empty dropzone.
   const reset = useCallback(() => {
     if (running) return
+    loads.current.begin() // a file still opening does not come back after "New image"
     setSource((s) => {
       if (s) URL.revokeObjectURL(s.url)
       return null
