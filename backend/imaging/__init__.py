@@ -10,7 +10,8 @@ Modules: formats (names, magic bytes), limits (header + pixel limit), modes (Pil
 png16 (16-bit colour PNG), tiff16 (16-bit colour and gray+alpha TIFF), tiff_samples16 (16-bit TIFF
 planes and sample pairs read as gray pages), bmp32 (32-bit BMP alpha), png_metadata (PNG metadata
 Pillow refuses), png_color (gAMA/cHRM/sRGB carried to the result), icc_build (the ICC profiles it
-writes), orientation (EXIF), icc, pixels (numpy helpers), decode, encode.
+writes), icc_gray (a grey profile as RGB, for WebP), jpeg_end (a JPEG without its end marker),
+orientation (EXIF), icc, pixels (numpy helpers), decode, encode.
 """
 
 from backend.imaging.decode import DecodedImage, decode_image

@@ -12,6 +12,7 @@ from PIL import Image
 
 from backend.errors import DecompressionBomb, TruncatedImage
 from backend.imaging.bmp32 import raw_bmp_alpha
+from backend.imaging.jpeg_end import with_end_marker
 from backend.imaging.limits import check_jpeg_scans, check_pixel_limit, open_header
 from backend.imaging.modes import PixelData, image_to_pixels, wide_png_pixels, with_alpha
 from backend.imaging.orientation import apply_orientation, read_orientation
@@ -68,10 +69,11 @@ def decode_image(data: bytes, *, max_pixels: int) -> DecodedImage:
     try:
         return _decode(data, max_pixels)
     except TruncatedImage as exc:
-        retry = without_refused_metadata(data, exc)
+        # A PNG refused for its metadata: the pixels without it. A JPEG without its end marker: with it.
+        retry = without_refused_metadata(data, exc) or with_end_marker(data, max_pixels)
         if retry is None:
             raise
-        return _decode(retry, max_pixels)  # a PNG refused for its metadata: the pixels without it
+        return _decode(retry, max_pixels)
 
 
 def _decode(data: bytes, max_pixels: int) -> DecodedImage:

@@ -246,6 +246,9 @@ def jpeg_cases() -> list[Odd]:
         icc = rgb_profile(profile)
         data = to_bytes(image, "JPEG", quality=95, subsampling="4:4:4", icc_profile=icc)
         cases.append(_ok(f"jpeg-icc-{profile}", data, rgb, slack=LOSSY, icc=icc, **jpeg))
+    # Camera firmware and interrupted writers leave out the final EOI marker; every viewer shows the photo.
+    whole = to_bytes(image, "JPEG", quality=95, subsampling="4:4:4")
+    cases.append(_ok("jpeg-no-end-marker", whole[:-2], rgb, slack=LOSSY, **jpeg))
     cut = rgb_profile("adobe-rgb")[:200]  # the header still says the whole size
     data = to_bytes(image, "JPEG", quality=95, subsampling="4:4:4", icc_profile=cut)
     cases.append(_ok("jpeg-icc-truncated", data, rgb, slack=LOSSY, icc=None, **jpeg))
@@ -439,6 +442,7 @@ def refused_cases() -> list[Odd]:
         _refused("heic", heic, 415, "invalid_image", "photo.heic"),
         _refused("zero-bytes", b"", 400, "empty_upload"),
         _refused("jpeg-truncated", jpeg[: len(jpeg) // 2], 422, "truncated_image", "photo.jpg"),
+        _refused("jpeg-last-blocks-cut", jpeg[:-12], 422, "truncated_image", "photo.jpg"),
         _refused("jpeg-bomb-header", _jpeg_claiming(60_000, 60_000), 413, "decompression_bomb", "photo.jpg"),
         _refused("bmp-bomb-header", bytes(bmp_bomb), 413, "decompression_bomb", "photo.bmp"),
         _refused("gif-bomb-header", bytes(gif_bomb), 413, "decompression_bomb", "photo.gif"),

@@ -129,3 +129,52 @@ def test_png_with_a_bad_checksum_on_its_palette_is_still_corrupt() -> None:
     data = plain[:start] + with_bad_crc(plain[start:end]) + plain[end:]
     with pytest.raises(TruncatedImage):
         decode_image(data, max_pixels=MAX_PIXELS)
+
+
+def jpeg_photo(**options: object) -> bytes:
+    return to_bytes(Image.fromarray(photo("astronaut")), "JPEG", quality=95, **options)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"subsampling": "4:4:4"}, {"subsampling": "4:2:0"}, {"subsampling": "4:2:0", "restart_marker_blocks": 1}],
+    ids=["444", "420", "420-restarts"],
+)
+def test_jpeg_without_its_end_marker_decodes_as_viewers_show_it(options: dict) -> None:
+    # Before: 422 "image file is truncated (N bytes not processed)": libjpeg waits for the marker to
+    # finish the last blocks. Browsers, djpeg and Photoshop show the whole photo.
+    whole = jpeg_photo(**options)
+    assert whole.endswith(b"\xff\xd9")
+    expected = decode_image(whole, max_pixels=MAX_PIXELS)
+    decoded = decode_image(whole[:-2], max_pixels=MAX_PIXELS)
+    np.testing.assert_array_equal(decoded.pixels, expected.pixels)
+    assert decoded.icc_profile == expected.icc_profile and decoded.format == "JPEG"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"subsampling": "4:2:0"}, {"subsampling": "4:4:4", "restart_marker_blocks": 1}, {"progressive": True}],
+    ids=["baseline", "restarts", "progressive"],
+)
+def test_jpeg_cut_inside_its_pixel_data_is_truncated_or_exactly_whole(options: dict) -> None:
+    """Cut anywhere in its last 160 bytes (across restart markers too), a JPEG is refused as truncated
+    or, when only the end marker and bit padding were cut, gives exactly the whole file's pixels."""
+    data = jpeg_photo(**options)
+    whole = decode_image(data, max_pixels=MAX_PIXELS).pixels
+    refused = 0
+    for cut in range(3, 160):
+        try:
+            pixels = decode_image(data[:-cut], max_pixels=MAX_PIXELS).pixels
+        except TruncatedImage:
+            refused += 1
+        else:
+            np.testing.assert_array_equal(pixels, whole, err_msg=f"cut {cut} bytes")
+    assert refused >= 155  # only the last byte or two can be mere padding
+
+
+def test_jpeg_cut_between_scans_is_still_truncated() -> None:
+    """A progressive JPEG cut after a whole scan: no bytes of a scan are missing, but later scans are."""
+    data = jpeg_photo(progressive=True)
+    last_scan = data.rindex(b"\xff\xda")
+    with pytest.raises(TruncatedImage):
+        decode_image(data[:last_scan], max_pixels=MAX_PIXELS)
