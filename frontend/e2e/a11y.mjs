@@ -15,7 +15,7 @@
  * link, and each shows a focus indicator that can be seen: a screenshot around it focused and
  * blurred must differ by a ring's worth of pixels. Start hands the focus to Cancel, and Cancel back
  * to Start when the job ends; the limit warning takes the focus when it opens and gives it to Start
- * (go back) or Cancel (continue) when it closes. An image pasted or dropped hands a lost focus to
+ * (go back, or Escape) or Cancel (continue) when it closes. An image pasted or dropped hands a lost focus to
  * Start too, and leaves it on a control that is still there (the model picker); pasted with the page
  * scrolled down to a result, Start is scrolled back into view with the focus (WCAG 2.4.11). "New image" (Enter,
  * after a result) hands the focus to the file chooser that takes the image's place.
@@ -342,6 +342,12 @@ async function main() {
         await p.keyboard.press('Enter')
         await p.getByTestId('limit-warning').waitFor({ state: 'detached' })
         assert((await focused(p)) === '[data-testid=start]', `after "go back" the focus is on ${await focused(p)}, not Upscale`)
+        // Escape goes back too, as in any dialog (WAI-ARIA APG), with the focus on Upscale again.
+        await p.keyboard.press('Enter')
+        await p.getByTestId('limit-warning').waitFor()
+        await p.keyboard.press('Escape')
+        await p.getByTestId('limit-warning').waitFor({ state: 'detached', timeout: 3000 })
+        assert((await focused(p)) === '[data-testid=start]', `after Escape the focus is on ${await focused(p)}, not Upscale`)
         // Again, and go on: the job starts (the model is held back) with the focus on Cancel...
         await p.keyboard.press('Enter')
         await p.getByTestId('limit-warning').waitFor()

@@ -15,7 +15,7 @@ interface LimitWarningProps {
 /**
  * Asked before a job over a limit: the user may still go on (the server then says no itself).
  * An alert dialog: named by its title, described by the warnings, and focused on "Go back" (the
- * safe choice) when it opens, so a keyboard or screen reader user lands in it.
+ * safe choice) when it opens, so a keyboard or screen reader user lands in it; Escape goes back too.
  */
 export function LimitWarning({ warnings, onContinue, onBack, returnFocus, t }: LimitWarningProps) {
   const titleId = useId()
@@ -41,6 +41,13 @@ export function LimitWarning({ warnings, onContinue, onBack, returnFocus, t }: L
       data-testid="limit-warning"
       onFocus={() => {
         hadFocus.current = true
+      }}
+      onKeyDown={(e) => {
+        // Escape closes a dialog (WAI-ARIA APG): here that is "Go back", the safe choice.
+        if (e.key === 'Escape') {
+          e.preventDefault()
+          onBack()
+        }
       }}
       onBlur={(e) => {
         const el = e.target
