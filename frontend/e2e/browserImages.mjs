@@ -6,7 +6,8 @@
  * grey stays grey, an animation gives its first frame, tiny images work, and a file that cannot be
  * read (a truncated JPEG included: Chromium refuses it whole rather than decode its top part) gets
  * a clear, translated message while the page stays usable. A file dropped before the previous one
- * has opened wins, even when the previous one (a big photo) finishes decoding after it.
+ * has opened wins, even when the previous one (a big photo) finishes decoding after it; several files
+ * dropped at once open the first image, and the page says the others were left out.
  *
  * No backend: /api is refused and config.json and the model are answered by page.route, so the
  * app is built into a temporary folder (or E2E_SKIP_BUILD=1 reuses dist/, read only) and served
@@ -324,6 +325,23 @@ async function main() {
       assert(err.includes('notes.png'), `the unreadable file's message should show, shows: ${err}`)
       assert((await shownName(page)) === 'grey.png', `the image before both should be kept, shown is ${await shownName(page)}`)
       assert(!pageErrors.length, `uncaught errors in the page: ${pageErrors.join('; ')}`)
+    })
+
+    await test('several files dropped at once: one image opens, and the page says the others were left out', async () => {
+      const before = await count(page, 'loaded')
+      const payload = ['notes.png', 'alpha.png', 'grey.png'].map((f) => [f, readFileSync(join(tmp, f)).toString('base64')])
+      await page.evaluate((payload) => {
+        const data = new DataTransfer()
+        for (const [name, b64] of payload) data.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type: name === 'notes.png' ? 'text/plain' : 'image/png' }))
+        document.body.dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: data }))
+      }, payload)
+      await waitFor('the dropped image to load', async () => (await count(page, 'loaded')) > before, 15000)
+      assert((await shownName(page)) === 'alpha.png', `the first image dropped should open, shown is ${await shownName(page)}`)
+      const info = await page.evaluate(() => document.querySelector('[data-testid=info]')?.innerText ?? '')
+      assert(/only the first image/i.test(info), `the page should say only one image was opened, says: "${info}"`)
+      // The next image opened is one on its own: the line goes.
+      await load(page, 'grey.png')
+      assert(!(await page.getByTestId('info').count()), 'the line should go with the next image')
     })
 
     await test('a JPEG with bytes after its end marker loads and upscales', async () => {

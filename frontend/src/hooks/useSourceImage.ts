@@ -1,6 +1,7 @@
 import { useCallback, useRef, useState, type RefObject } from 'react'
 import { isAnimatedFile } from '../animated'
 import { decodeImage, encodePng, type DecodedImage } from '../browser/upscaler'
+import type { MessageKey } from '../i18n'
 import type { SourceImage } from '../job/types'
 import { latestOnly } from '../latestOnly'
 import { record } from '../testEvents'
@@ -22,7 +23,8 @@ export interface SourceImageDeps {
 /** The image to upscale: loading one (from any input) and putting it away for a new one. */
 export function useSourceImage({ busyRef, running, feedback, clearResult }: SourceImageDeps): {
   source: SourceImage | null
-  loadFile: (file: File | Blob, name?: string) => Promise<void>
+  /** `note`: an info line to show once the image is open (e.g. the other dropped files were left out). */
+  loadFile: (file: File | Blob, name?: string, note?: MessageKey) => Promise<void>
   reset: () => void
 } {
   const [source, setSource] = useState<SourceImage | null>(null)
@@ -30,7 +32,7 @@ export function useSourceImage({ busyRef, running, feedback, clearResult }: Sour
   const loads = useRef(latestOnly())
 
   const loadFile = useCallback(
-    async (file: File | Blob, name?: string) => {
+    async (file: File | Blob, name?: string, note?: MessageKey) => {
       if (busyRef.current) return feedback.setNotice('busyDrop')
       const fileName = name ?? (file as File).name ?? 'image.png'
       const isLatest = loads.current.begin()
@@ -59,7 +61,7 @@ export function useSourceImage({ busyRef, running, feedback, clearResult }: Sour
         return feedback.setNotice('busyDrop')
       }
       feedback.setError(null)
-      feedback.setInfo(null)
+      feedback.setInfo(note ?? null)
       feedback.setWarnings(null)
       clearResult()
       setSource((old) => {

@@ -1,20 +1,26 @@
 import { useEffect, useState } from 'react'
+import type { MessageKey } from '../i18n'
 
 /** The name a pasted image gets: browsers call every clipboard image "image.png". */
 export function pastedFileName(name: string): string {
   return name && name !== 'image.png' ? name : 'pasted.png'
 }
 
-/** The image among dropped files, else whatever was dropped first (it then fails to open, visibly). */
-export function pickDroppedFile(files: ArrayLike<File>): File | undefined {
-  return Array.from(files).find((f) => f.type.startsWith('image/')) ?? files[0]
+/**
+ * The first image among dropped files, else whatever was dropped first (it then fails to open,
+ * visibly), and how many other files were dropped with it (the page says they were left out).
+ */
+export function pickDroppedFile(files: ArrayLike<File>): { file: File; others: number } | undefined {
+  const list = Array.from(files)
+  const file = list.find((f) => f.type.startsWith('image/')) ?? list[0]
+  return file && { file, others: list.length - 1 }
 }
 
 /**
  * Images may be dropped or pasted anywhere on the page, not only on the dropzone.
  * Returns whether a drag is over the page, for the highlight.
  */
-export function useWindowDropAndPaste(loadFile: (file: File, name?: string) => Promise<void>): boolean {
+export function useWindowDropAndPaste(loadFile: (file: File, name?: string, note?: MessageKey) => Promise<void>): boolean {
   const [dragging, setDragging] = useState(false)
   useEffect(() => {
     const onPaste = (e: ClipboardEvent) => {
@@ -36,8 +42,8 @@ export function useWindowDropAndPaste(loadFile: (file: File, name?: string) => P
     const onDrop = (e: DragEvent) => {
       e.preventDefault()
       setDragging(false)
-      const file = e.dataTransfer ? pickDroppedFile(e.dataTransfer.files) : undefined
-      if (file) void loadFile(file)
+      const picked = e.dataTransfer ? pickDroppedFile(e.dataTransfer.files) : undefined
+      if (picked) void loadFile(picked.file, undefined, picked.others ? 'onlyOneDropped' : undefined)
     }
     window.addEventListener('paste', onPaste)
     window.addEventListener('dragover', onDragOver)
