@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from backend.errors import DecompressionBomb, TruncatedImage
+from backend.errors import DecompressionBomb, InvalidImage, TruncatedImage
 from backend.imaging.bmp32 import raw_bmp_alpha
 from backend.imaging.jpeg_end import with_end_marker
 from backend.imaging.limits import check_jpeg_scans, check_pixel_limit, open_header
@@ -28,6 +28,7 @@ from backend.imaging.tiff16 import (
     read_wide_tiff,
     wide_tiff,
 )
+from backend.imaging.variants import preview_page
 
 # What Pillow raises when the pixel data ends early or is corrupt.
 # OverflowError and struct.error: Pillow's decoders on absurd sizes (a TileWidth of 2**31 raised the
@@ -79,6 +80,9 @@ def decode_image(data: bytes, *, max_pixels: int) -> DecodedImage:
 def _decode(data: bytes, max_pixels: int) -> DecodedImage:
     with open_header(data) as image:
         check_pixel_limit(image.size, max_pixels)  # before a single pixel is decoded
+        preview = preview_page(image)  # a camera raw file's thumbnail is not the photo
+        if preview is not None:
+            raise InvalidImage(preview)
         source_format = "JPEG" if image.format == "MPO" else image.format
         source_mode = image.mode
         if source_format == "JPEG":

@@ -10,13 +10,16 @@ from __future__ import annotations
 import io
 import struct
 
-from PIL import TiffImagePlugin
+from PIL import Image, TiffImagePlugin
 
 from backend.imaging.tiff16 import TIFF_TAG_ERRORS
 
 _WIDTH, _LENGTH, _BITS, _SAMPLES, _SAMPLE_FORMAT = 256, 257, 258, 277, 339
 _SAMPLE_KINDS = {1: "integer", 2: "signed integer", 3: "floating-point"}
 _SUPPORTED_TIFF = "8- or 16-bit integer gray, gray+alpha, RGB, RGBA or CMYK, or 32-bit gray"
+_NEW_SUBFILE_TYPE, _DNG_VERSION = 254, 50706
+_REDUCED_RESOLUTION = 1  # NewSubfileType bit 0: this page is a smaller version of another image
+_EXPORT = "Export the photo as JPEG, PNG or TIFF and upload that."
 
 
 def unsupported_variant(data: bytes, sniffed: str) -> str | None:
@@ -72,3 +75,24 @@ def _boxes_fill_file(data: bytes) -> bool:
             return False
         position += size
     return position == len(data)
+
+
+def preview_page(image: Image.Image) -> str | None:
+    """A user-facing message when an opened TIFF's first page is a reduced-resolution preview, else None.
+
+    Camera raw files are TIFFs laid out so: DNG, NEF and ARW keep a small preview on page one and the
+    sensor data elsewhere (a SubIFD Pillow does not read). Upscaling the preview would hand back a
+    thumbnail as if it were the photo.
+    """
+    tags = getattr(image, "tag_v2", None)
+    if image.format != "TIFF" or tags is None:
+        return None
+    subfile_type = tags.get(_NEW_SUBFILE_TYPE, 0)
+    if not isinstance(subfile_type, int) or not subfile_type & _REDUCED_RESOLUTION:
+        return None
+    if _DNG_VERSION in tags:
+        return f"This is a camera raw (DNG) file: its first page is a small preview, not the photo. {_EXPORT}"
+    return (
+        "The first page of this TIFF is a small preview of another image, not the photo (camera raw files "
+        f"such as NEF or ARW are laid out this way). {_EXPORT}"
+    )

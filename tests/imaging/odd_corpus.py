@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
+import tifffile
 from PIL import Image, ImageCms
 from skimage import data as skdata
 
@@ -421,6 +422,19 @@ def _tiff_claiming(width: int, height: int) -> bytes:
     return bytes(data)
 
 
+def camera_raw(*, dng: bool) -> bytes:
+    """A camera raw file's layout (DNG, NEF, ARW): page one is a small RGB preview marked as a
+    reduced-resolution image (NewSubfileType 1), the photo itself a 16-bit sensor mosaic in a SubIFD."""
+    preview = photo("astronaut")[::4, ::4].copy()
+    mosaic = np.random.default_rng(0).integers(0, 4096, (96, 128), dtype=np.uint16)
+    tags = [(50706, "B", 4, (1, 4, 0, 0), True)] if dng else []  # DNGVersion
+    buffer = io.BytesIO()
+    with tifffile.TiffWriter(buffer) as tiff:
+        tiff.write(preview, photometric="rgb", subfiletype=1, subifds=1, extratags=tags)
+        tiff.write(mosaic, photometric=32803, extratags=[(33421, "H", 2, (2, 2), True)])  # CFA, 2x2 pattern
+    return buffer.getvalue()
+
+
 def refused_cases() -> list[Odd]:
     """Not accepted, broken, or a bomb: a 4xx with a JSON detail, and no 500."""
     rgb = photo("astronaut")
@@ -440,6 +454,7 @@ def refused_cases() -> list[Odd]:
         _refused("pgm", to_bytes(image.convert("L"), "PPM"), 415, "invalid_image", "photo.pgm"),
         _refused("tga", to_bytes(image, "TGA"), 415, "invalid_image", "photo.tga"),
         _refused("heic", heic, 415, "invalid_image", "photo.heic"),
+        _refused("dng", camera_raw(dng=True), 415, "invalid_image", "photo.dng"),  # not its preview, upscaled
         _refused("zero-bytes", b"", 400, "empty_upload"),
         _refused("jpeg-truncated", jpeg[: len(jpeg) // 2], 422, "truncated_image", "photo.jpg"),
         _refused("jpeg-last-blocks-cut", jpeg[:-12], 422, "truncated_image", "photo.jpg"),

@@ -8,11 +8,12 @@ import zlib
 
 import numpy as np
 import pytest
+import tifffile
 from imaging_samples import MAX_PIXELS, alpha_ramp, insert_chunk_after_ihdr, photo, png_chunk, to_bytes
-from odd_corpus import rgb_profile
+from odd_corpus import camera_raw, rgb_profile
 from PIL import Image
 
-from backend.errors import TruncatedImage
+from backend.errors import InvalidImage, TruncatedImage
 from backend.imaging import decode_image, encode_image, probe_size
 
 
@@ -178,3 +179,21 @@ def test_jpeg_cut_between_scans_is_still_truncated() -> None:
     last_scan = data.rindex(b"\xff\xda")
     with pytest.raises(TruncatedImage):
         decode_image(data[:last_scan], max_pixels=MAX_PIXELS)
+
+
+@pytest.mark.parametrize("dng", [True, False], ids=["dng", "other-raw"])
+def test_camera_raw_is_refused_instead_of_upscaling_its_preview(dng: bool) -> None:
+    # Before: the 12x16 preview on page one was decoded and upscaled as if it were the photo.
+    data = camera_raw(dng=dng)
+    with pytest.raises(InvalidImage, match="preview") as caught:
+        decode_image(data, max_pixels=MAX_PIXELS)
+    assert ("DNG" in str(caught.value)) == dng
+
+
+def test_tiff_whose_later_pages_are_previews_still_gives_its_first_page() -> None:
+    pages = [photo("astronaut"), photo("astronaut")[::2, ::2].copy()]
+    buffer = io.BytesIO()
+    with tifffile.TiffWriter(buffer) as tiff:
+        tiff.write(pages[0], photometric="rgb")
+        tiff.write(pages[1], photometric="rgb", subfiletype=1)
+    np.testing.assert_array_equal(decode_image(buffer.getvalue(), max_pixels=MAX_PIXELS).pixels, pages[0])
