@@ -15,7 +15,7 @@ from the arguments, within the API's limits), batch (the run over all inputs), s
 Ctrl-C, a reader gone), messages (stderr lines, OS errors in words), exit_codes, command (main).
 """
 
-from backend.cli.args import FORMATS, UsageError, build_parser
+from backend.cli.args import FORMATS, UsageError, build_parser, parse_command_line
 from backend.cli.batch import Report, run
 from backend.cli.command import main
 from backend.cli.exit_codes import (
@@ -53,6 +53,7 @@ __all__ = [
     "expand_inputs",
     "looks_like_output",
     "main",
+    "parse_command_line",
     "plan_jobs",
     "resolve_output",
     "run",

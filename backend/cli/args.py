@@ -74,10 +74,21 @@ def _version() -> str:
         return "unknown"
 
 
+_OPTIONAL_INPUTS = re.compile(r"(?<!INPUT )\[INPUT \.\.\.\]")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, plus a hint when a file name that starts with '-' was taken for an option."""
 
     argv: Sequence[str] = ()
+
+    # INPUT is nargs="*" for parse_command_line's sake, but one is required: say so in the usage line.
+    # Idempotent: parse_intermixed_args stores format_usage() as self.usage while it parses.
+    def format_usage(self) -> str:
+        return _OPTIONAL_INPUTS.sub("INPUT [INPUT ...]", super().format_usage())
+
+    def format_help(self) -> str:
+        return _OPTIONAL_INPUTS.sub("INPUT [INPUT ...]", super().format_help(), count=1)
 
     def error(self, message: str) -> NoReturn:
         args = list(self.argv)
@@ -95,7 +106,7 @@ def build_parser() -> _Parser:
         description="Upscale images with Real-ESRGAN (bundled weights work offline).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
+    parser.add_argument("inputs", nargs="*", metavar="INPUT", help="image files, folders or glob patterns")
     parser.add_argument("-m", "--model", help="model name (default: settings DEFAULT_MODEL)")
     parser.add_argument(
         "-s", "--scale", type=_number, help="output scale from 1 to MAX_SCALE, e.g. 2 or 3.5 (default: native)"
@@ -127,3 +138,21 @@ def build_parser() -> _Parser:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("-v", "--verbose", action="store_true", help="log engine details")
     return parser
+
+
+def parse_command_line(parser: _Parser, argv: Sequence[str]) -> argparse.Namespace:
+    """Options may come between inputs (`upscale a.png -s 2 b.png`); everything after `--` is an input.
+
+    parse_args ends INPUT at the first option. parse_intermixed_args does not, but Python 3.11's loses
+    `--` when no INPUT comes before it (`upscale -s 2 -- -dash.png`), so `--` is handled here.
+    """
+    argv = list(argv)
+    after_dashes: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, after_dashes = argv[:cut], argv[cut + 1 :]
+    args = parser.parse_intermixed_args(argv)
+    args.inputs = [*args.inputs, *after_dashes]
+    if not args.inputs:
+        parser.error("the following arguments are required: INPUT")
+    return args

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from backend.cli.args import UsageError, _Parser, build_parser
+from backend.cli.args import UsageError, _Parser, build_parser, parse_command_line
 from backend.cli.batch import run
 from backend.cli.exit_codes import EXIT_USAGE
 from backend.cli.messages import say
@@ -24,7 +24,7 @@ log = logging.getLogger("backend.cli")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     parser.argv = sys.argv[1:] if argv is None else argv
-    args = parser.parse_args(argv)
+    args = parse_command_line(parser, parser.argv)
     # Signal handlers live in the main thread; the old one comes back (main() also runs inside tests).
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, raise_terminated) if in_main_thread else None

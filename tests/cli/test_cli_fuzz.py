@@ -326,7 +326,7 @@ def parse(argv: list[str]) -> object | None:
     parser = cli.build_parser()
     try:
         with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-            return parser.parse_args(argv)
+            return cli.parse_command_line(parser, argv)  # as main() parses
     except SystemExit:
         return None
 

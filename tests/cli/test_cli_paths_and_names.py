@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.cli.cli_helpers import run_cli, save_tiny
+from backend import cli
+from tests.cli.cli_helpers import MODEL, run_cli, save_tiny
 
 
 def names_in(folder: Path) -> set[str]:
@@ -173,3 +174,25 @@ def test_a_file_named_with_a_trailing_slash_is_not_a_folder(
     err = capsys.readouterr().err
     assert "a.png/: a file, not a folder" in err and "Traceback" not in err
     assert names_in(tmp_path) == {"a.png"}
+
+
+def test_options_may_come_between_inputs(cli_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `upscale a.png -s 2 b.png` said "unrecognized arguments: b.png" (argparse's nargs="+" stops at -s).
+    monkeypatch.chdir(tmp_path)
+    save_tiny(tmp_path / "a.png")
+    save_tiny(tmp_path / "b.png")
+    save_tiny(tmp_path / "-c.png")
+    assert cli.main(["a.png", "-s", "2", "b.png", "--no-progress", "-m", MODEL, "--", "-c.png"]) == 0
+    assert names_in(tmp_path) == {"a.png", "b.png", "-c.png", "a_x2.png", "b_x2.png", "-c_x2.png"}
+
+
+@pytest.mark.parametrize("argv", [["--help"], []], ids=["--help", "no input"])
+def test_the_usage_line_says_one_input_is_required(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == (0 if argv else 2)
+    captured = capsys.readouterr()
+    usage = captured.out if argv else captured.err
+    assert usage.count("INPUT [INPUT ...]") == 1 and "INPUT INPUT" not in usage
+    if not argv:
+        assert "error: the following arguments are required: INPUT" in usage
