@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("stdin and stdout ('-') are not supported: name files (./- for a file called '-')")
     if "" in args.inputs:  # almost always an unset variable (`upscale "$DIR"`); Path("") is the current folder
         raise UsageError("an INPUT is empty (an unset variable?): name a file, a folder or a glob")
+    if args.model == "":  # `-m "$MODEL"` with MODEL unset: not a wish for the default model
+        raise UsageError("--model is empty (an unset variable?): name a model, or leave out -m for the default")
     show_progress = not args.no_progress
     report = Report()
 

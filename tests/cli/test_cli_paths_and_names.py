@@ -196,3 +196,13 @@ def test_the_usage_line_says_one_input_is_required(capsys: pytest.CaptureFixture
     assert usage.count("INPUT [INPUT ...]") == 1 and "INPUT INPUT" not in usage
     if not argv:
         assert "error: the following arguments are required: INPUT" in usage
+
+
+def test_an_empty_model_is_a_usage_error_not_the_default_model(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `-m "$MODEL"` with MODEL unset ran the default model (a different, much slower one) without a word.
+    source = save_tiny(tmp_path / "a.png")
+    assert cli.main([str(source), "-m", "", "--no-progress"]) == 2
+    assert "--model is empty" in capsys.readouterr().err
+    assert names_in(tmp_path) == {"a.png"}
