@@ -100,19 +100,29 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
+# What a user needs before the first run: where results go, and what the exit status means.
+_EPILOG = (
+    "Each result goes next to its input, or into the --output folder, as NAME_x4.png (the scale: NAME_x2_5.png "
+    "for -s 2.5); an existing one is skipped unless --overwrite. Folders and globs leave out files named like "
+    "results. Messages go to stderr. Exit status: 0 all done, 1 a file failed, 2 a usage error, 130 Ctrl-C, "
+    "143 SIGTERM, 141 the reader of the messages went away."
+)
+
+
 def build_parser() -> _Parser:
     parser = _Parser(
         prog="upscale",
         description="Upscale images with Real-ESRGAN (bundled weights work offline).",
+        epilog=_EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help="image files, folders or glob patterns")
     parser.add_argument("-m", "--model", help="model name (default: settings DEFAULT_MODEL)")
     parser.add_argument(
-        "-s", "--scale", type=_number, help="output scale from 1 to MAX_SCALE, e.g. 2 or 3.5 (default: native)"
+        "-s", "--scale", type=_number, help="output scale from 1 to MAX_SCALE, e.g. 2 or 3.5 (default: the model's own)"
     )
     parser.add_argument(
-        "-t", "--tile", type=_non_negative_int, help="tile size in input pixels; 0 = no tiling (default: settings)"
+        "-t", "--tile", type=_non_negative_int, help="tile size in input pixels; 0 = no tiling (default: settings TILE)"
     )
     parser.add_argument(
         "-f", "--format", choices=FORMATS, help="output format (default: from --output's suffix, else png)"

@@ -206,3 +206,21 @@ def test_an_empty_model_is_a_usage_error_not_the_default_model(
     assert cli.main([str(source), "-m", "", "--no-progress"]) == 2
     assert "--model is empty" in capsys.readouterr().err
     assert names_in(tmp_path) == {"a.png"}
+
+
+def test_help_says_where_results_go_and_what_the_exit_status_means(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
+    assert "next to its input, or into the --output folder, as NAME_x4.png" in text
+    assert "NAME_x2_5.png for -s 2.5" in text
+    codes = {
+        cli.EXIT_OK: "0 all done",
+        cli.EXIT_FAILED: "1 a file failed",
+        cli.EXIT_USAGE: "2 a usage error",
+        cli.EXIT_INTERRUPTED: "130 Ctrl-C",
+        cli.EXIT_TERMINATED: "143 SIGTERM",
+        cli.EXIT_BROKEN_PIPE: "141 the reader",
+    }
+    for code, words in codes.items():
+        assert words.startswith(f"{code} ") and words in text
