@@ -10,7 +10,9 @@ blocks as flat grey), so the marker is only added when nothing else is missing:
   later scan can be missing (a progressive file cut between scans would decode, only blurrier);
 - with restart markers, the last scan holds all of them, so the data ends in its last interval;
 - decoding with other bytes in place of whatever follows the data gives the same pixels, so the
-  decoder needed no byte past the end: every block of the last interval is there.
+  decoder needed no byte past the end: every block of the last interval is there. (An arithmetic-
+  coded file may end on bits its decoder takes as zeros by design; when the check sees that, the file
+  stays refused: a false refusal, never a wrong image.)
 """
 
 from __future__ import annotations
