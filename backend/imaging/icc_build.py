@@ -18,6 +18,8 @@ _BRADFORD = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0
 _HEADER_SIZE = 128
 _DATE = (2026, 1, 1, 0, 0, 0)  # fixed: the same values give the same bytes
 _VERSION = 0x02100000  # 2.1: what the widespread sRGB v2 profile uses
+_SRGB_PRIMARIES = (0.64, 0.33, 0.30, 0.60, 0.15, 0.06)
+_SRGB_WHITE = (0.3127, 0.3290)  # D65
 
 
 def xy_to_xyz(x: float, y: float) -> np.ndarray:
@@ -36,6 +38,11 @@ def rgb_to_xyz_d50(primaries: tuple[float, ...], white: tuple[float, float]) -> 
     cone_ratio = (_BRADFORD @ D50) / (_BRADFORD @ white_xyz)
     adapt = np.linalg.inv(_BRADFORD) @ np.diag(cone_ratio) @ _BRADFORD
     return adapt @ columns @ np.diag(scale)
+
+
+def srgb_matrix() -> np.ndarray:
+    """sRGB's colorants adapted to D50, for rgb_profile."""
+    return rgb_to_xyz_d50(_SRGB_PRIMARIES, _SRGB_WHITE)
 
 
 def rgb_profile(description: str, matrix: np.ndarray, curve: bytes) -> bytes:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import struct
 
-from backend.imaging.icc_build import rgb_profile, rgb_to_xyz_d50
+from backend.imaging.icc_build import rgb_profile, srgb_matrix
 
 _HEADER_SIZE = 128
 _TAG_ENTRY = struct.Struct(">4sII")  # signature, offset, size
 _CURVE_TYPES = (b"curv", b"para")  # what a kTRC may hold; both are valid channel curves too
-_SRGB_PRIMARIES = (0.64, 0.33, 0.30, 0.60, 0.15, 0.06)
-_SRGB_WHITE = (0.3127, 0.3290)
 
 
 def rgb_profile_from_gray(profile: bytes) -> bytes | None:
@@ -24,7 +22,7 @@ def rgb_profile_from_gray(profile: bytes) -> bytes | None:
     curve = _tag(profile, b"kTRC")
     if curve is None or curve[:4] not in _CURVE_TYPES:
         return None
-    return rgb_profile("Grey profile as RGB", rgb_to_xyz_d50(_SRGB_PRIMARIES, _SRGB_WHITE), curve)
+    return rgb_profile("Grey profile as RGB", srgb_matrix(), curve)
 
 
 def _tag(profile: bytes, signature: bytes) -> bytes | None:

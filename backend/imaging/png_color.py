@@ -25,13 +25,12 @@ from backend.imaging.icc_build import (
     gray_profile,
     rgb_profile,
     rgb_to_xyz_d50,
+    srgb_matrix,
     table_curve,
 )
 
 _UNIT = 100_000  # gAMA and cHRM store values x 100000
 _PREFIX = "PNG colour chunks: "
-_SRGB_WHITE = (0.3127, 0.3290)  # D65
-_SRGB_PRIMARIES = (0.64, 0.33, 0.30, 0.60, 0.15, 0.06)
 # Real colorants are within about 0..1 (XYZ, D50); near-collinear primaries give huge ones that an ICC
 # s15Fixed16 field (below 32768) cannot hold, and that describe no display anyway.
 _MAX_COLORANT = 16.0
@@ -66,7 +65,7 @@ class PngColor:
         curve = curve or _srgb_curve()
         if gray:
             return gray_profile(self._description(), curve)
-        return rgb_profile(self._description(), _srgb_matrix() if matrix is None else matrix, curve)
+        return rgb_profile(self._description(), srgb_matrix() if matrix is None else matrix, curve)
 
     def _curve(self) -> bytes | None:
         if not self.gamma:
@@ -115,10 +114,6 @@ def _units(value: object, count: int) -> tuple[int, ...] | None:
         return None
     integers = tuple(round(v * _UNIT) for v in values)
     return integers if all(0 <= v < 2**32 for v in integers) else None
-
-
-def _srgb_matrix() -> np.ndarray:
-    return rgb_to_xyz_d50(_SRGB_PRIMARIES, _SRGB_WHITE)
 
 
 def _srgb_curve() -> bytes:
