@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.settings import Settings
-
-REPO = Path(__file__).resolve().parents[1]
+from backend.settings import REPO_DIR, Settings
 
 
 @pytest.mark.parametrize("name", ["MODELS_DIR", "JOBS_DIR"])
@@ -31,7 +29,7 @@ def test_download_models_names_a_bad_setting_in_one_line_and_exits_2() -> None:
     environment = {**os.environ, "DEVICE": "gpu"}
     run = subprocess.run(
         [sys.executable, "backend/download_models.py", "--list"],
-        cwd=REPO,
+        cwd=REPO_DIR,
         env=environment,
         capture_output=True,
         text=True,
