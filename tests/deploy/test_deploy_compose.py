@@ -20,9 +20,12 @@ def _project_copy(tmp_path: Path, compose_file: str) -> Path:
     return tmp_path
 
 
-def _config(tmp_path: Path, compose_file: str) -> dict:
+def _config(tmp_path: Path, compose_file: str, env_lines: str = "") -> dict:
+    """The resolved config, with `env_lines` added to the copied .env."""
     compose = find_tool("docker-compose")
     project = _project_copy(tmp_path, compose_file)
+    with (project / ".env").open("a", encoding="utf-8") as env:
+        env.write(env_lines)
     quiet = subprocess.run(
         [compose, "-f", compose_file, "config", "-q"], cwd=project, capture_output=True, text=True, timeout=60
     )
@@ -54,16 +57,22 @@ def test_compose_v2_config_when_available(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
 
 
-def _ports(service: dict) -> set[tuple[str, str]]:
-    """(published, target) pairs, from the short ("8000:8000") or the long syntax."""
-    pairs = set()
+def _port_mappings(service: dict) -> set[tuple[str, str, str]]:
+    """(host address, published, target), from the short ("127.0.0.1:8000:8000") or the long syntax;
+    the address '' means every interface."""
+    mappings = set()
     for port in service.get("ports", []):
         if isinstance(port, dict):
-            pairs.add((str(port.get("published")), str(port.get("target"))))
+            mappings.add((str(port.get("host_ip", "")), str(port.get("published")), str(port.get("target"))))
         else:
             parts = str(port).split(":")
-            pairs.add((parts[-2], parts[-1]))
-    return pairs
+            mappings.add((parts[0] if len(parts) == 3 else "", parts[-2], parts[-1]))
+    return mappings
+
+
+def _ports(service: dict) -> set[tuple[str, str]]:
+    """(published, target) pairs."""
+    return {(published, target) for _, published, target in _port_mappings(service)}
 
 
 def _volume_targets(service: dict) -> set[str]:
@@ -125,29 +134,12 @@ def test_multi_gpu_compose_layout(tmp_path: Path) -> None:
     assert services["frontend"]["environment"]["BACKEND_URL"] == "http://nginx:8000"
 
 
-def _published_addresses(service: dict) -> set[str]:
-    """The host address of each published port ('' = every interface)."""
-    addresses = set()
-    for port in service.get("ports", []):
-        if isinstance(port, dict):
-            addresses.add(str(port.get("host_ip", "")))
-        else:
-            parts = str(port).split(":")
-            addresses.add(parts[0] if len(parts) == 3 else "")
-    return addresses
-
-
 @pytest.mark.parametrize("compose_file", COMPOSE_FILES)
 def test_ports_can_be_published_on_loopback_only(tmp_path: Path, compose_file: str) -> None:
     """README's security note: Docker's published ports pass by host firewalls such as ufw, so
     `BACKEND_PORT=127.0.0.1:8000` (and FRONTEND_PORT) in .env keeps them to the machine itself."""
-    compose = find_tool("docker-compose")
-    project = _project_copy(tmp_path, compose_file)
-    with (project / ".env").open("a", encoding="utf-8") as env:
-        env.write("BACKEND_PORT=127.0.0.1:8000\nFRONTEND_PORT=127.0.0.1:3332\n")
-    done = subprocess.run([compose, "-f", compose_file, "config"], cwd=project, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    published = [s for s in yaml.safe_load(done.stdout)["services"].values() if s.get("ports")]
+    config = _config(tmp_path, compose_file, "BACKEND_PORT=127.0.0.1:8000\nFRONTEND_PORT=127.0.0.1:3332\n")
+    published = [s for s in config["services"].values() if s.get("ports")]
     assert published
     for service in published:
-        assert _published_addresses(service) == {"127.0.0.1"}, service["ports"]
+        assert {address for address, _, _ in _port_mappings(service)} == {"127.0.0.1"}, service["ports"]
