@@ -1,4 +1,5 @@
-"""What the CLI tests share: the model they run, a tiny real image, and the CLI called in-process."""
+"""What the CLI tests share: the model they run, a tiny real image, the CLI called in-process, and the
+names a run left in a folder."""
 
 from __future__ import annotations
 
@@ -20,3 +21,7 @@ def save_tiny(path: Path) -> Path:
 
 def run_cli(*args: str) -> int:
     return cli.main([*args, "--model", MODEL, "--no-progress"])
+
+
+def files_in(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()}

@@ -21,7 +21,7 @@ from skimage import data as skdata
 
 from backend.cli import EXIT_BROKEN_PIPE
 from backend.settings import REPO_DIR
-from tests.cli.test_cli_odd_usage import MODEL, files_in, save_tiny
+from tests.cli.cli_helpers import MODEL, files_in, save_tiny
 
 COUNT = 30  # enough that the run cannot finish between its first line and the pipe closing
 

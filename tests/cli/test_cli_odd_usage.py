@@ -19,11 +19,7 @@ from skimage import data as skdata
 
 from backend import cli
 from backend.settings import REPO_DIR
-from tests.cli.cli_helpers import MODEL, run_cli, save_tiny
-
-
-def files_in(folder: Path) -> set[str]:
-    return {p.name for p in folder.iterdir()}
+from tests.cli.cli_helpers import MODEL, files_in, run_cli, save_tiny
 
 
 def test_a_messy_folder_upscales_its_images_and_nothing_else(

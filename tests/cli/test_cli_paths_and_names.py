@@ -8,11 +8,7 @@ import pytest
 from PIL import Image
 
 from backend import cli
-from tests.cli.cli_helpers import MODEL, run_cli, save_tiny
-
-
-def names_in(folder: Path) -> set[str]:
-    return {p.name for p in folder.iterdir()}
+from tests.cli.cli_helpers import MODEL, files_in, run_cli, save_tiny
 
 
 @pytest.mark.parametrize("argv", [["-o", ""], ["--output="]], ids=["-o ''", "--output="])
@@ -30,7 +26,7 @@ def test_an_empty_output_is_a_usage_error_not_the_current_folder(
     err = capsys.readouterr().err
     assert "--output is empty" in err
     assert "Traceback" not in err
-    assert names_in(tmp_path) == {"a.png"}
+    assert files_in(tmp_path) == {"a.png"}
 
 
 def test_scales_that_differ_get_different_names(cli_env: Path, tmp_path: Path) -> None:
@@ -40,7 +36,7 @@ def test_scales_that_differ_get_different_names(cli_env: Path, tmp_path: Path) -
     assert run_cli(str(source), "-s", "1.0000001") == 0
     assert run_cli(str(source), "-s", "2.5") == 0
     assert run_cli(str(source), "-s", "4.0") == 0
-    assert names_in(tmp_path) == {"a.png", "a_x1.png", "a_x1_0000001.png", "a_x2_5.png", "a_x4.png"}
+    assert files_in(tmp_path) == {"a.png", "a_x1.png", "a_x1_0000001.png", "a_x2_5.png", "a_x4.png"}
     with Image.open(tmp_path / "a_x2_5.png") as image:
         assert image.size == (40, 40)
 
@@ -56,7 +52,7 @@ def test_an_output_folder_that_is_a_symlink_loop_says_so(
     err = capsys.readouterr().err
     assert f"{tmp_path / 'loop'} is a symlink loop" in err
     assert "part of the path is a file" not in err and "Traceback" not in err
-    assert names_in(tmp_path) == {"a.png", "loop"}
+    assert files_in(tmp_path) == {"a.png", "loop"}
 
 
 def test_an_empty_input_is_a_usage_error_not_the_current_folder(
@@ -70,7 +66,7 @@ def test_an_empty_input_is_a_usage_error_not_the_current_folder(
     err = capsys.readouterr().err
     assert "an INPUT is empty" in err
     assert "Traceback" not in err
-    assert names_in(tmp_path) == {"a.png", "b.png"}
+    assert files_in(tmp_path) == {"a.png", "b.png"}
 
 
 @pytest.mark.parametrize("output", ["~/out/", "~/b.png"])
@@ -85,7 +81,7 @@ def test_a_tilde_in_output_means_home_as_it_does_in_inputs(
     monkeypatch.chdir(work)
     save_tiny(work / "a.png")
     assert run_cli("a.png", f"--output={output}") == 0
-    assert names_in(work) == {"a.png"}
+    assert files_in(work) == {"a.png"}
     expected = home / ("out/a_x4.png" if output.endswith("/") else "b.png")
     with Image.open(expected) as image:
         assert image.size == (64, 64)
@@ -102,7 +98,7 @@ def test_an_output_folder_that_is_a_dangling_symlink_says_so(
     err = capsys.readouterr().err
     assert f"{tmp_path / 'gone'} is a symlink to moved-away, which does not exist" in err
     assert "part of the path is a file" not in err and "Traceback" not in err
-    assert names_in(tmp_path) == {"a.png", "gone"}
+    assert files_in(tmp_path) == {"a.png", "gone"}
 
 
 @pytest.mark.parametrize(
@@ -154,7 +150,7 @@ def test_numbers_are_written_as_people_write_them(
         run_cli(str(source), *argv)
     assert exc.value.code == 2
     assert said in capsys.readouterr().err
-    assert names_in(tmp_path) == {"a.png"}
+    assert files_in(tmp_path) == {"a.png"}
 
 
 @pytest.mark.parametrize(("argv", "name"), [(["-s", " 2.5 "], "a_x2_5.png"), (["-s", "+3", "-t", "+32"], "a_x3.png")])
@@ -173,7 +169,7 @@ def test_a_file_named_with_a_trailing_slash_is_not_a_folder(
     assert run_cli("a.png/") == 1
     err = capsys.readouterr().err
     assert "a.png/: a file, not a folder" in err and "Traceback" not in err
-    assert names_in(tmp_path) == {"a.png"}
+    assert files_in(tmp_path) == {"a.png"}
 
 
 def test_options_may_come_between_inputs(cli_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -183,7 +179,7 @@ def test_options_may_come_between_inputs(cli_env: Path, tmp_path: Path, monkeypa
     save_tiny(tmp_path / "b.png")
     save_tiny(tmp_path / "-c.png")
     assert cli.main(["a.png", "-s", "2", "b.png", "--no-progress", "-m", MODEL, "--", "-c.png"]) == 0
-    assert names_in(tmp_path) == {"a.png", "b.png", "-c.png", "a_x2.png", "b_x2.png", "-c_x2.png"}
+    assert files_in(tmp_path) == {"a.png", "b.png", "-c.png", "a_x2.png", "b_x2.png", "-c_x2.png"}
 
 
 @pytest.mark.parametrize("argv", [["--help"], []], ids=["--help", "no input"])
@@ -205,7 +201,7 @@ def test_an_empty_model_is_a_usage_error_not_the_default_model(
     source = save_tiny(tmp_path / "a.png")
     assert cli.main([str(source), "-m", "", "--no-progress"]) == 2
     assert "--model is empty" in capsys.readouterr().err
-    assert names_in(tmp_path) == {"a.png"}
+    assert files_in(tmp_path) == {"a.png"}
 
 
 def test_help_says_where_results_go_and_what_the_exit_status_means(capsys: pytest.CaptureFixture[str]) -> None:
