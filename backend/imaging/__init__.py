@@ -11,7 +11,8 @@ png16 (16-bit colour PNG), tiff16 (16-bit colour and gray+alpha TIFF), tiff_samp
 planes and sample pairs read as gray pages), bmp32 (32-bit BMP alpha), png_metadata (PNG metadata
 Pillow refuses), png_color (gAMA/cHRM/sRGB carried to the result), icc_build (the ICC profiles it
 writes), icc_gray (a grey profile as RGB, for WebP), jpeg_end (a JPEG without its end marker),
-orientation (EXIF), icc, pixels (numpy helpers), decode, encode.
+variants (whole files we refuse: unreadable variants, raw previews), orientation (EXIF), icc,
+pixels (numpy helpers), decode, encode.
 """
 
 from backend.imaging.decode import DecodedImage, decode_image

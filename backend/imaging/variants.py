@@ -1,8 +1,9 @@
-"""Tell a well-formed file in a variant Pillow cannot read from a truncated or corrupt one.
+"""Whole files we do not upscale as they come: variants Pillow cannot read, and camera raw previews.
 
-Pillow answers both with the same UnidentifiedImageError. A user who uploads a float RGB TIFF
-should hear "not supported", not "your file is broken", so we read just enough structure to see
-whether the file is whole.
+Pillow answers a variant it cannot read and a truncated or corrupt file with the same
+UnidentifiedImageError. A user who uploads a float RGB TIFF should hear "not supported", not "your
+file is broken", so we read just enough structure to see whether the file is whole. A camera raw
+file Pillow does read, but only its small preview page (preview_page).
 """
 
 from __future__ import annotations
