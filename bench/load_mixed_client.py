@@ -172,6 +172,22 @@ class MixedClient:
             self.stats.problem(f"{where}: {response.status_code} {response.text[:200]!r}")
         return response
 
+    async def _post_image(
+        self, route: str, where: str, name: str, body: bytes, params: dict, ok: int = 200
+    ) -> httpx.Response | None:
+        """POST `body` as the form's one file: the answer when it is `ok` (a job queued: counted in
+        jobs_seen), else None (no answer, or an error answer already checked; overload is allowed)."""
+        response = await self._request(
+            "POST", route, route, where, params=params, files={"file": (name, body, "image/png")}
+        )
+        if response is None:
+            return None
+        if response.status_code != ok:
+            self._check_error(where, response, OVERLOAD_OK)
+            return None
+        self.stats.jobs_seen += 1
+        return response
+
     async def _raw(self, payload: bytes, read: int | None, route: str) -> None:
         """Open a socket, send `payload`, read `read` bytes (None: nothing) and close: counted as 'gone'."""
         method = payload.split(b" ", 1)[0].decode()

@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from bench.load_mixed_client import OVERLOAD_OK, MixedClient
+from bench.load_mixed_client import MixedClient
 from bench.load_mixed_inputs import raw_request
 
 _JOB = "/api/jobs/{job_id}"
@@ -21,16 +21,8 @@ class JobScenarios(MixedClient):
     async def _create_job(self, where: str) -> tuple[str, int] | None:
         """A job for a random image: (its id, the image's index), or None if it was not queued."""
         index, body = self._pick_image()
-        response = await self._request(
-            "POST", "/api/jobs", "/api/jobs", where, params=self.params, files={"file": ("j.png", body, "image/png")}
-        )
-        if response is None:
-            return None
-        if response.status_code != 202:
-            self._check_error(where, response, OVERLOAD_OK)
-            return None
-        self.stats.jobs_seen += 1
-        return response.json()["id"], index
+        response = await self._post_image("/api/jobs", where, "j.png", body, self.params, ok=202)
+        return None if response is None else (response.json()["id"], index)
 
     async def _wait_for_job(self, where: str, job_id: str, poll_s: float) -> httpx.Response | None:
         """Poll the job until it is no longer queued or running: its last status answer (None: no

@@ -31,20 +31,9 @@ class UpscaleScenarios(MixedClient):
 
     async def sync_upscale(self) -> None:
         index, body = self._pick_image()
-        response = await self._request(
-            "POST",
-            "/api/upscale",
-            "/api/upscale",
-            "upscale",
-            params=self.params,
-            files={"file": ("a.png", body, "image/png")},
-        )
+        response = await self._post_image("/api/upscale", "upscale", "a.png", body, self.params)
         if response is None:
             return
-        if response.status_code != 200:
-            self._check_error("upscale", response, OVERLOAD_OK)
-            return
-        self.stats.jobs_seen += 1
         self._check_same("upscale", index, response.content)
         if not self.params:  # the default model: x4 (another model's scale is not known here)
             self._check_output_size("upscale", response, self.size * 4)
@@ -53,38 +42,16 @@ class UpscaleScenarios(MixedClient):
         """An upscale that takes a while (many small tiles), so work waits in the queue."""
         if self.slow_params is None:
             return await self.sync_upscale()
-        response = await self._request(
-            "POST",
-            "/api/upscale",
-            "/api/upscale",
-            "slow-upscale",
-            params=self.slow_params,
-            files={"file": ("slow.png", self.slow_image, "image/png")},
-        )
+        response = await self._post_image("/api/upscale", "slow-upscale", "slow.png", self.slow_image, self.slow_params)
         if response is None:
             return
-        if response.status_code != 200:
-            self._check_error("slow-upscale", response, OVERLOAD_OK)
-            return
-        self.stats.jobs_seen += 1
         self._check_output_size("slow-upscale", response, round(_SLOW_SIDE * float(self.slow_params.get("scale", 4))))
 
     async def upscale_info(self) -> None:
         index, body = self._pick_image()
-        response = await self._request(
-            "POST",
-            "/api/upscale-info",
-            "/api/upscale-info",
-            "upscale-info",
-            params=self.params,
-            files={"file": ("a.png", body, "image/png")},
-        )
+        response = await self._post_image("/api/upscale-info", "upscale-info", "a.png", body, self.params)
         if response is None:
             return
-        if response.status_code != 200:
-            self._check_error("upscale-info", response, OVERLOAD_OK)
-            return
-        self.stats.jobs_seen += 1
         data = response.json()
         self._check_same("upscale-info", index, base64.b64decode(data["image"].partition(",")[2]))
         if data["info"]["original_size"] != [self.size, self.size]:
