@@ -420,6 +420,28 @@ async function main() {
       })
     }
 
+    // ------------------------------------------------------------ job forgotten by a restarted backend
+    await test('server mode: a job the backend no longer knows (restarted) says so, and the next job runs', async () => {
+      writeConfig({ apiUrl: api, mode: 'server' })
+      const { context, page } = await newPage(browser)
+      await page.goto(web)
+      await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
+      // The job is accepted, then the backend answers as a restarted one does: it has no such job.
+      const forgotten = (route) => route.fulfill({ status: 404, contentType: 'application/json', body: JSON.stringify({ detail: `'${route.request().url().split('/jobs/')[1].split('/')[0]}' is not a job id`, code: 'job_not_found' }) })
+      await page.route(/\/api\/jobs\/[^/]+(\/events)?$/, forgotten)
+      await chooseFile(page, join(tmp, 'small.png'))
+      await page.getByTestId('start').click()
+      await page.getByTestId('error').waitFor({ timeout: 30000 })
+      const text = await page.getByTestId('error').innerText()
+      assert(/no longer has this job/.test(text) && !/is not a job id/.test(text), `the message should say the server lost the job: ${text}`)
+      await page.unroute(/\/api\/jobs\/[^/]+(\/events)?$/)
+      await page.getByTestId('start').click()
+      await page.getByTestId('error').waitFor({ state: 'detached', timeout: 5000 })
+      const [w, h] = await resultSizeOrError(page, 120000)
+      assert(w === 160 && h === 128, `the next job's result is ${w}x${h}, expected 160x128`)
+      await context.close()
+    })
+
     // ------------------------------------------------------------ model choice across outages
     await test('server-only model: the browser fallback switches to a browser model and says so (mid-job)', async () => {
       writeConfig({ apiUrl: api, mode: 'server', browserTile: 32, browserOverlap: 8 })

@@ -14,6 +14,10 @@ describe('errorState', () => {
   it("keeps the backend's detail and code as they came", () => {
     expect(errorState(new ApiError('image too large', 413, 'image_too_large'))).toEqual({ message: 'image too large', code: 'image_too_large' })
   })
+  it('says what happened when the server no longer knows a running job (restarted, or its result expired)', () => {
+    // The backend's own words ("'3f2a' is not a job id") read as if the page had made a mistake.
+    expect(errorState(new ApiError("'3f2a' is not a job id", 404, 'job_not_found'))).toEqual({ key: 'errJobLost', code: 'job_not_found' })
+  })
   it('translates a proxy page by its key', () => {
     const err = new ApiError('the server answered 418', 418)
     err.key = 'errHttpStatus'

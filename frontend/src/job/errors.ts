@@ -14,6 +14,9 @@ export interface ErrorState {
 
 export function errorState(err: unknown): ErrorState {
   if (err instanceof ModelMissing) return { key: 'modelNotInstalled', params: { name: err.model } }
+  // The job was accepted, then forgotten (the backend restarted, or the result expired): the
+  // backend's "'3f2a' is not a job id" would read as the page's mistake.
+  if (err instanceof ApiError && err.code === 'job_not_found') return { key: 'errJobLost', code: err.code }
   if (err instanceof ApiError)
     return err.key ? { key: err.key, params: err.params, code: err.code } : { message: err.message, code: err.code }
   return { message: err instanceof Error ? err.message : String(err) }
