@@ -62,10 +62,11 @@ def expand_inputs(patterns: Sequence[str]) -> Inputs:
                 if not found:
                     result.problems.append((pattern, "folder holds no images"))
                 add_scanned(found)
-            elif path.is_file() and pattern.endswith(("/", os.sep)):  # Path() drops the slash that asked for a folder
-                result.problems.append((pattern, "a file, not a folder"))
             elif path.is_file():
-                add(path)
+                if pattern.endswith(("/", os.sep)):  # Path() drops the slash that asked for a folder
+                    result.problems.append((pattern, "a file, not a folder"))
+                else:
+                    add(path)
             elif _GLOB_CHARS & set(pattern):
                 found = sorted(Path(p) for p in glob.glob(os.path.expanduser(pattern), recursive=True))
                 found = [p for p in found if p.is_file()]
