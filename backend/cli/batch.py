@@ -14,7 +14,7 @@ from backend.cli.args import UsageError
 from backend.cli.exit_codes import EXIT_FAILED, EXIT_OK
 from backend.cli.inputs import expand_inputs
 from backend.cli.messages import os_reason, say
-from backend.cli.options import check_options, settings_from_args
+from backend.cli.options import check_model, check_options, settings_from_args
 from backend.cli.outputs import Job, plan_jobs, resolve_output
 from backend.cli.signals import stopped
 from backend.cli.upscale_file import upscale_file
@@ -35,12 +35,13 @@ class Report:
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     check_options(args, settings)
+    # Name validation is cheap; fail before touching any file when the model cannot exist.
+    entry = check_model(args, settings)
+    model_name = entry.name
     if "-" in args.inputs or args.output == "-":
         raise UsageError("stdin and stdout ('-') are not supported: name files (./- for a file called '-')")
     if "" in args.inputs:  # almost always an unset variable (`upscale "$DIR"`); Path("") is the current folder
         raise UsageError("an INPUT is empty (an unset variable?): name a file, a folder or a glob")
-    if args.model == "":  # `-m "$MODEL"` with MODEL unset: not a wish for the default model
-        raise UsageError("--model is empty (an unset variable?): name a model, or leave out -m for the default")
     show_progress = not args.no_progress
     report = Report()
 
@@ -55,23 +56,7 @@ def run(args: argparse.Namespace) -> int:
     output = resolve_output(args.output, len(files), args.format)
     fmt = output.fmt
 
-    # Name validation is cheap; fail before touching any file when the model cannot exist.
-    from backend.models.registry import OFFICIAL_MODELS, find_model, list_models
-
-    model_name = args.model or settings.default_model
-    try:
-        entry = find_model(settings.models_dir, model_name)
-    except UpscaleError as exc:
-        message = exc.message
-        if message.startswith("unknown model"):
-            names = ", ".join(e.name for e in list_models(settings.models_dir))
-            message += f"; available here: {names or 'none'}"
-        say(f"error: {message}")
-        return EXIT_FAILED
-    spec = OFFICIAL_MODELS.get(model_name)
-    if args.denoise_strength is not None and (entry.spec is None or entry.spec.denoise_partner is None):
-        with_denoise = ", ".join(s.name for s in OFFICIAL_MODELS.values() if s.denoise_partner)
-        raise UsageError(f"--denoise-strength works only with {with_denoise}, not {model_name}")
+    spec = entry.spec
 
     manager: ModelManager | None = None
     upscaler: RealESRGANUpscaler | None = None

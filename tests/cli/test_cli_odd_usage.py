@@ -173,10 +173,28 @@ def test_an_unknown_model_lists_the_available_ones(
     cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = save_tiny(tmp_path / "a.png")
-    assert cli.main([str(source), "-m", "realesr-animevideo3", "--no-progress"]) == 1
+    assert cli.main([str(source), "-m", "realesr-animevideo3", "--no-progress"]) == cli.EXIT_USAGE
     err = capsys.readouterr().err
+    assert err.startswith("usage: upscale")  # a usage error, like every other bad option
     assert "unknown model 'realesr-animevideo3'" in err
     assert MODEL in err  # the one the user probably meant
+    assert files_in(tmp_path) == {"a.png"}
+
+
+@pytest.mark.parametrize(
+    ("model", "reason"),
+    [("NoSuchModel", "unknown model 'NoSuchModel'"), ("../etc/passwd", "invalid model name '../etc/passwd'")],
+)
+def test_a_bad_model_name_is_a_usage_error_before_any_input_is_read(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], model: str, reason: str
+) -> None:
+    """Checked first, as the API checks the model before the upload: a missing input is not reported."""
+    source = save_tiny(tmp_path / "a.png")
+    argv = [str(source), str(tmp_path / "missing.png"), "-o", str(tmp_path / "out") + "/", "-m", model]
+    assert cli.main([*argv, "--no-progress"]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert reason in err
+    assert "missing.png" not in err and "failed" not in err
     assert files_in(tmp_path) == {"a.png"}
 
 

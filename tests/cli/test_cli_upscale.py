@@ -144,7 +144,7 @@ def test_scale_limit_follows_the_max_scale_setting(
 
 
 def test_unknown_model_fails_fast(cli_env: Path, photo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main([str(photo), "--model", "no-such-model", "--no-progress"]) == 1
+    assert cli.main([str(photo), "--model", "no-such-model", "--no-progress"]) == cli.EXIT_USAGE
     assert "unknown model" in capsys.readouterr().err
     assert not photo.with_name("face_x4.png").exists()
 
