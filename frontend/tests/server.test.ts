@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DEFAULT_CONFIG } from '../src/config'
 import { ApiError, BackendUnreachable, errorFromResponse } from '../src/api/errors'
-import { createJob, getJob, getResult, parseProgress, type JobProgress } from '../src/api/jobs'
+import { CANCEL_GRACE_MS, createJob, getJob, getResult, parseProgress, type JobProgress } from '../src/api/jobs'
 import { getHealth, isReady } from '../src/api/system'
 import { watchJob } from '../src/api/watchJob'
 
@@ -124,7 +124,42 @@ describe('createJob', () => {
       return jsonRes({ id: 'j9' }, 202)
     })
     await expect(createJob(cfg, new Blob(['x']), 'a.png', opts, abort.signal)).rejects.toMatchObject({ name: 'AbortError' })
-    expect(calls).toContainEqual({ url: 'http://b/api/jobs/j9', method: 'DELETE' })
+    await vi.waitFor(() => expect(calls).toContainEqual({ url: 'http://b/api/jobs/j9', method: 'DELETE' }))
+  })
+  it('deletes the job whose id arrives after the cancel (upload done, answer still on its way)', async () => {
+    // The upload was complete: the backend creates the job whatever the page does, so the
+    // request must live on after the cancel to learn the id it has to delete.
+    let answer: (res: Response) => void = () => {}
+    const calls = mockFetch((_url, init) =>
+      init.method === 'POST' ? new Promise<Response>((resolve) => (answer = resolve)) : new Response(null, { status: 204 }),
+    )
+    const abort = new AbortController()
+    const pending = createJob(cfg, new Blob(['x']), 'a.png', opts, abort.signal)
+    abort.abort()
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' }) // the page is free at once
+    answer(jsonRes({ id: 'j7' }, 202))
+    await vi.waitFor(() => expect(calls).toContainEqual({ url: 'http://b/api/jobs/j7', method: 'DELETE' }))
+  })
+  it('aborts a request still unanswered a while after the cancel (the upload itself was cut)', async () => {
+    vi.useFakeTimers()
+    let aborted = false
+    const calls = mockFetch(
+      (_url, init) =>
+        new Promise((_resolve, reject) =>
+          init.signal?.addEventListener('abort', () => {
+            aborted = true
+            reject(new DOMException('aborted', 'AbortError'))
+          }),
+        ),
+    )
+    const abort = new AbortController()
+    const pending = createJob(cfg, new Blob(['x']), 'a.png', opts, abort.signal)
+    abort.abort()
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' })
+    expect(aborted).toBe(false)
+    await vi.advanceTimersByTimeAsync(CANCEL_GRACE_MS)
+    expect(aborted).toBe(true)
+    expect(calls.filter((c) => c.method === 'DELETE')).toEqual([])
   })
 })
 

@@ -34,8 +34,16 @@ export interface JobOptions {
 }
 
 /**
- * Upload the image and create a job. The signal aborts the upload; if the backend created the
- * job just as the signal fired, the job is deleted so it does not run for nobody.
+ * How long a create request lives on after Cancel. Once the upload is complete the backend creates
+ * the job whatever the page does, and fetch cannot tell us whether it is; so the request is kept
+ * this long to learn the id it must delete, then aborted as an upload still under way.
+ */
+export const CANCEL_GRACE_MS = 10000
+
+/**
+ * Upload the image and create a job. A cancel (the signal) rejects at once; the request is then
+ * given CANCEL_GRACE_MS, and a job id that still arrives is deleted, so the job neither runs for
+ * nobody nor holds a queue slot until it expires.
  */
 export async function createJob(
   config: AppConfig,
@@ -44,21 +52,41 @@ export async function createJob(
   opts: JobOptions,
   signal?: AbortSignal,
 ): Promise<string> {
+  if (signal?.aborted) throw abortError()
   const form = new FormData()
   form.append('file', file, fileName)
   form.append('model', opts.model)
   form.append('scale', String(opts.scale))
   form.append('format', opts.format)
-  const body = await json<{ id?: string; job_id?: string }>(
-    await request(config, '/api/jobs', { method: 'POST', body: form, signal }),
-  )
-  const id = body.id ?? body.job_id
-  if (!id) throw new ApiError('the backend did not return a job id', 500)
-  if (signal?.aborted) {
-    void cancelJob(config, id)
-    throw abortError()
+  if (!signal) return postJob(config, form)
+  return new Promise<string>((resolve, reject) => {
+    let cancelled = false
+    // Listening before the request starts: the cancel may come while it is being sent.
+    signal.addEventListener('abort', () => ((cancelled = true), reject(abortError())), { once: true })
+    postJob(config, form, signal).then(
+      (id) => (cancelled ? void cancelJob(config, id) : resolve(id)),
+      (err) => reject(err),
+    )
+  })
+}
+
+/** POST /api/jobs; a cancel aborts it only after CANCEL_GRACE_MS. Resolves with the job id. */
+async function postJob(config: AppConfig, form: FormData, cancel?: AbortSignal): Promise<string> {
+  const upload = new AbortController()
+  let graceTimer: ReturnType<typeof setTimeout> | undefined
+  const onCancel = () => (graceTimer = setTimeout(() => upload.abort(), CANCEL_GRACE_MS))
+  cancel?.addEventListener('abort', onCancel, { once: true })
+  try {
+    const body = await json<{ id?: string; job_id?: string }>(
+      await request(config, '/api/jobs', { method: 'POST', body: form, signal: upload.signal }),
+    )
+    const id = body.id ?? body.job_id
+    if (!id) throw new ApiError('the backend did not return a job id', 500)
+    return id
+  } finally {
+    cancel?.removeEventListener('abort', onCancel)
+    clearTimeout(graceTimer)
   }
-  return id
 }
 
 /** Normalise a job snapshot or SSE payload. */
