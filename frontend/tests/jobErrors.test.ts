@@ -11,8 +11,8 @@ describe('errorState', () => {
       params: { name: 'realesr-animevideov3' },
     })
   })
-  it("keeps the backend's detail and code as they came", () => {
-    expect(errorState(new ApiError('image too large', 413, 'image_too_large'))).toEqual({ message: 'image too large', code: 'image_too_large' })
+  it("keeps the backend's detail and code as they came for a code the page does not translate", () => {
+    expect(errorState(new ApiError('scale: must be 1 to 8', 422, 'unsupported_option'))).toEqual({ message: 'scale: must be 1 to 8', code: 'unsupported_option' })
   })
   it('says what happened when the server no longer knows a running job (restarted, or its result expired)', () => {
     // The backend's own words ("'3f2a' is not a job id") read as if the page had made a mistake.

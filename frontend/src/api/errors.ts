@@ -10,6 +10,8 @@ export class ApiError extends Error {
   /** Set when the body was unusable (a proxy's HTML page): the page shows this key, translated. */
   key?: MessageKey
   params?: Record<string, string | number>
+  /** Seconds from a Retry-After header (a full queue says when to come back). */
+  retryAfter?: number
   constructor(message: string, status: number, code: string | null = null) {
     super(message)
     this.name = 'ApiError'
@@ -38,6 +40,12 @@ export function statusMessage(status: number): { key: MessageKey; params?: Recor
   return { key: 'errHttpStatus', params: { status }, text: `the server answered ${status}` }
 }
 
+/** Retry-After in seconds (the backend sends seconds, not a date); undefined when absent or unreadable. */
+function retryAfterSeconds(header: string | null): number | undefined {
+  const seconds = header === null ? NaN : Number(header)
+  return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : undefined
+}
+
 function looksLikeHtml(res: Response, text: string): boolean {
   return (res.headers.get('Content-Type') ?? '').includes('html') || text.startsWith('<')
 }
@@ -60,7 +68,9 @@ export async function errorFromResponse(res: Response): Promise<ApiError> {
     if (typeof body?.code === 'string') code = body.code
     if (message !== null) {
       if (typeof body?.request_id === 'string') message += ` (request ${body.request_id})`
-      return new ApiError(message, res.status, code)
+      const err = new ApiError(message, res.status, code)
+      err.retryAfter = retryAfterSeconds(res.headers.get('Retry-After'))
+      return err
     }
   } catch {
     try {

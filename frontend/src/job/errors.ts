@@ -2,8 +2,9 @@
 import { ModelMissing } from '../browser/modelFetch'
 import type { MessageKey } from '../i18n'
 import { abortError, ApiError } from '../api/errors'
+import { translatedError } from './backendErrors'
 
-/** Messages are kept as keys and translated when shown; backend details stay as they came. */
+/** Messages are kept as keys and translated when shown; details of unknown backend codes stay as they came. */
 export interface ErrorState {
   title?: MessageKey
   key?: MessageKey
@@ -14,11 +15,11 @@ export interface ErrorState {
 
 export function errorState(err: unknown): ErrorState {
   if (err instanceof ModelMissing) return { key: 'modelNotInstalled', params: { name: err.model } }
-  // The job was accepted, then forgotten (the backend restarted, or the result expired): the
-  // backend's "'3f2a' is not a job id" would read as the page's mistake.
-  if (err instanceof ApiError && err.code === 'job_not_found') return { key: 'errJobLost', code: err.code }
-  if (err instanceof ApiError)
-    return err.key ? { key: err.key, params: err.params, code: err.code } : { message: err.message, code: err.code }
+  if (err instanceof ApiError) {
+    if (err.key) return { key: err.key, params: err.params, code: err.code }
+    const known = translatedError(err)
+    return known ? { ...known, code: err.code } : { message: err.message, code: err.code }
+  }
   return { message: err instanceof Error ? err.message : String(err) }
 }
 
