@@ -28,7 +28,7 @@ from backend.imaging.tiff16 import (
     read_wide_tiff,
     wide_tiff,
 )
-from backend.imaging.variants import preview_page
+from backend.imaging.variants import preview_page, unsupported_compression
 
 # What Pillow raises when the pixel data ends early or is corrupt.
 # OverflowError and struct.error: Pillow's decoders on absurd sizes (a TileWidth of 2**31 raised the
@@ -152,6 +152,9 @@ def _decode_first_frame(image: Image.Image, data: bytes, gray_alpha: GrayAlphaTi
     except Image.DecompressionBombError as exc:
         raise DecompressionBomb(f"Image dimensions are too large to decode safely: {exc}") from exc
     except _PIXEL_DATA_ERRORS as exc:
+        unsupported = unsupported_compression(image)  # libtiff fails alike on a codec it lacks
+        if unsupported is not None:
+            raise InvalidImage(unsupported) from exc
         raise TruncatedImage(f"The image data is truncated or corrupt: {exc}") from exc
     if wide_png:
         return wide_png_pixels(channels, image.info.get("transparency"), image.info.get("icc_profile") or None)

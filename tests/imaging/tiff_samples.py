@@ -130,3 +130,31 @@ def _pack(byteorder: str, kind: int, values: list[int]) -> bytes:
 
 def _too_long(kind: int, values: list[int]) -> bool:
     return len(values) * (2 if kind == _SHORT else 4) > 4
+
+
+def rgb8_tiff_strip(width: int, height: int, compression: int, strip: bytes) -> bytes:
+    """A little-endian 8-bit RGB TIFF of one strip that `compression` already encoded: for compressions
+    neither this module nor tifffile (without imagecodecs) can write, such as WebP (50001)."""
+    entries = [
+        (256, _LONG, [width]),
+        (257, _LONG, [height]),
+        (258, _SHORT, [8, 8, 8]),
+        (259, _SHORT, [compression]),
+        (262, _SHORT, [2]),
+        (273, _LONG, [0]),  # the strip's offset, filled in below
+        (277, _SHORT, [3]),
+        (278, _LONG, [height]),
+        (279, _LONG, [len(strip)]),
+    ]
+    bits_offset = 8 + 2 + 12 * len(entries) + 4
+    strip_offset = bits_offset + 6
+    ifd = b""
+    for tag, kind, values in entries:
+        if tag == 258:
+            field = struct.pack("<I", bits_offset)
+        else:
+            field = _pack("<", kind, [strip_offset] if tag == 273 else values).ljust(4, b"\0")
+        ifd += struct.pack("<HHI", tag, kind, len(values)) + field
+    header = b"II" + struct.pack("<HI", 42, 8)
+    directory = struct.pack("<H", len(entries)) + ifd + struct.pack("<I", 0)
+    return header + directory + _pack("<", _SHORT, [8, 8, 8]) + strip
