@@ -238,6 +238,24 @@ async function main() {
       await context.close()
     })
 
+    // ------------------------------------------------------------ backend refusal in Chinese
+    await test('server mode, zh-CN: a backend refusal (too many pixels) reads in Chinese, in MP', async () => {
+      writeConfig({ apiUrl: api, mode: 'server' })
+      const { context, page } = await newPage(browser, 'zh-CN')
+      await page.goto(web)
+      await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
+      await chooseFile(page, join(tmp, 'big.png'))
+      await page.getByTestId('start').click()
+      await page.getByTestId('warn-continue').click({ timeout: 10000 })
+      await page.getByTestId('error').waitFor({ timeout: 30000 })
+      const text = await page.getByTestId('error').innerText()
+      // The backend said "image is 160x120 = 19200 pixels; the limit is 10000" (MAX_INPUT_PIXELS).
+      assert(text.includes('图片为 160×120（0.019 百万像素），超过服务器 0.01 百万像素的限制。'), `error should be in Chinese: ${text}`)
+      assert(!/pixels|the limit is/.test(text), `the backend's English should not show: ${text}`)
+      await page.screenshot({ path: join(ART, '05c-server-error-zh.png') })
+      await context.close()
+    })
+
     // ------------------------------------------------------------ cancel
     await test('server mode: cancel button stops the job', async () => {
       writeConfig({ apiUrl: api, mode: 'server' })
@@ -302,6 +320,26 @@ async function main() {
       release()
       await page.unroute(/\/api\/jobs$/)
       assert(!(await events(page)).some((e) => e.kind === 'job'), 'no job should be followed after cancelling the upload')
+
+      // Cancel after the upload, before the answer: the backend has made the job, so the page
+      // must delete it once the id arrives, not leave it to run and hold a queue slot. The answer
+      // is held at the response stage through CDP (page.route's route.fetch() sends a FormData
+      // file empty, so it cannot pass the upload on).
+      const cdp = await context.newCDPSession(page)
+      await cdp.send('Fetch.enable', { patterns: [{ urlPattern: '*/api/jobs', requestStage: 'Response' }] })
+      const answerHeld = new Promise((r) => cdp.once('Fetch.requestPaused', r))
+      const cancelsBefore = (await events(page)).filter((e) => e.kind === 'cancel').length
+      await page.getByTestId('start').click()
+      const { requestId, responseStatusCode } = await answerHeld
+      const { body, base64Encoded } = await cdp.send('Fetch.getResponseBody', { requestId })
+      const orphanId = JSON.parse(base64Encoded ? Buffer.from(body, 'base64').toString() : body).id
+      assert(responseStatusCode === 202 && orphanId, `the backend should have created the job: ${responseStatusCode} ${body}`)
+      await page.getByTestId('cancel').click()
+      await page.waitForFunction((n) => window.__upscaleEvents.filter((e) => e.kind === 'cancel').length > n, cancelsBefore, { timeout: 5000 })
+      await cdp.send('Fetch.continueRequest', { requestId }).catch(() => undefined) // gone if the page aborted it
+      await cdp.send('Fetch.disable')
+      await waitFor('the job created as the page cancelled deleted on the server', async () => (await fetch(`${api}/api/jobs/${orphanId}`)).status === 404, 15000)
+      assert(!(await events(page)).some((e) => e.kind === 'job'), 'the cancelled job should not be followed')
 
       // Two clicks in one go: one job. A file dropped meanwhile gets a notice, not silence.
       await page.route(/\/api\/jobs$/, async (route) => {
