@@ -4,15 +4,16 @@ Inputs may be files, folders (their visible images, not recursive) and glob patt
 globs leave out earlier results (`*_x4.png`). Each output goes next to its input as `name_x4.png`
 unless `--output` names a file (one input) or a folder (`out/`). No output replaces an input of the
 run, except its own input with `--overwrite`. Results are written to a temp file and renamed, so
-Ctrl-C (exit 130), SIGTERM (exit 143) or a full disk never leaves a half image. When the reader of
-its messages goes away (`upscale dir/ 2>&1 | head -1`) it stops quietly with exit 141, as `find | head`
-does. Options the API would refuse are usage errors (exit 2). One failed file does not stop the
-batch; failures are listed at the end and make the exit code non-zero.
+Ctrl-C (exit 130), SIGTERM (exit 143) or a full disk never leaves a half image. Each result's path
+goes to stdout as it is written (`upscale dir/ | xargs ...`); messages go to stderr. When the reader
+of either goes away (`upscale dir/ | head -1`) it stops quietly with exit 141, as `find | head` does.
+Options the API would refuse are usage errors (exit 2). One failed file does not stop the batch;
+failures are listed at the end and make the exit code non-zero.
 
 Modules: args (the parser and UsageError), inputs (files, folders and globs to read), outputs (where
 each result goes), upscale_file (one image), atomic_write (temp file and rename), options (Settings
 from the arguments, within the API's limits), batch (the run over all inputs), signals (SIGTERM,
-Ctrl-C, a reader gone), messages (stderr lines, OS errors in words), exit_codes, command (main).
+Ctrl-C, a reader gone), messages (stderr lines, result paths, OS errors in words), exit_codes, command (main).
 """
 
 from backend.cli.args import FORMATS, UsageError, build_parser, parse_command_line

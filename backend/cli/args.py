@@ -104,8 +104,9 @@ class _Parser(argparse.ArgumentParser):
 _EPILOG = (
     "Each result goes next to its input, or into the --output folder, as NAME_x4.png (the scale: NAME_x2_5.png "
     "for -s 2.5); an existing one is skipped unless --overwrite. Folders and globs leave out files named like "
-    "results. Messages go to stderr. Exit status: 0 all done, 1 a file failed, 2 a usage error, 130 Ctrl-C, "
-    "143 SIGTERM, 141 the reader of the messages went away."
+    "results. Each result written is named on stdout, one path a line, as it is written (`upscale dir/ | xargs "
+    "...`); messages and progress go to stderr. Exit status: 0 all done, 1 a file failed, 2 a usage error, "
+    "130 Ctrl-C, 143 SIGTERM, 141 the reader of the paths or messages went away."
 )
 
 

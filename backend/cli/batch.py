@@ -13,7 +13,7 @@ from tqdm import tqdm
 from backend.cli.args import UsageError
 from backend.cli.exit_codes import EXIT_FAILED, EXIT_OK
 from backend.cli.inputs import expand_inputs
-from backend.cli.messages import os_reason, say
+from backend.cli.messages import os_reason, print_result, say
 from backend.cli.options import check_model, check_options, settings_from_args
 from backend.cli.outputs import Job, plan_jobs, resolve_output
 from backend.cli.signals import stopped
@@ -113,11 +113,12 @@ def run(args: argparse.Namespace) -> int:
                 produced[target_key] = job.source
                 report.done.append(job.target)
                 say(f"ok: {job.source} -> {job.target}")
+                print_result(job.target)
             except UpscaleError as exc:
                 report.failed.append((str(job.source), exc.message))
                 say(f"failed: {job.source}: {exc.message}")
             except BrokenPipeError:
-                # Our messages' reader went away, which is no fault of this image: stop (main handles it).
+                # Our messages' or results' reader went away, which is no fault of this image: stop (main handles it).
                 raise
             except OSError as exc:
                 # Raised outside reading and writing (checking the target): say which file.

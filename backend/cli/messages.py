@@ -1,4 +1,5 @@
-"""What the command tells the user: lines on stderr that keep clear of progress bars, OS errors in words."""
+"""What the command tells the user: lines on stderr that keep clear of progress bars, OS errors in words,
+and each written result's path on stdout, for a script to read."""
 
 from __future__ import annotations
 
@@ -16,6 +17,15 @@ _BAD_LINK_SYMPTOMS = {errno.ELOOP, errno.ENOENT, errno.EEXIST, errno.ENOTDIR}
 
 def say(message: str) -> None:
     tqdm.write(message, file=sys.stderr)
+
+
+def print_result(path: Path) -> None:
+    """The path of a result just written, on stdout (`upscale dir/ | xargs ...`). Flushed at once: a
+    pipe's reader gets it now, and a reader gone raises BrokenPipeError here, not at exit."""
+    if sys.stdout is None:  # `>&-`: nobody to tell
+        return
+    tqdm.write(str(path), file=sys.stdout)
+    sys.stdout.flush()
 
 
 def _link_target(link: Path) -> str:

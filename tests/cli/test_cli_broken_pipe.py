@@ -1,9 +1,10 @@
 """`upscale` whose messages go into a pipe that closes early, as in `upscale dir/ 2>&1 | head -1`.
 
-The messages (`ok:`, progress bars) go to stderr, or to stdout when stderr is closed (`2>&-`). When
-their reader leaves, the CLI should stop as `find | head` does: exit 141 (128 + SIGPIPE), no
-traceback, no temp file, every result it did write complete. It used to count the image whose
-`ok:` line failed as a failure, then die of the BrokenPipeError raised by the `failed:` line.
+The messages (`ok:`, progress bars) go to stderr, or to stdout when stderr is closed (`2>&-`); the
+result paths go to stdout. When the reader of either leaves, the CLI should stop as `find | head`
+does: exit 141 (128 + SIGPIPE), no traceback, no temp file, every result it did write complete. It
+used to count the image whose `ok:` line failed as a failure, then die of the BrokenPipeError raised
+by the `failed:` line.
 """
 
 from __future__ import annotations
@@ -80,20 +81,52 @@ def test_a_closed_pipe_stops_the_batch_with_141_and_only_whole_results(
             assert image.size == (64, 64)
 
 
-def test_stdout_alone_in_a_closed_pipe_does_not_stop_the_batch(tmp_path: Path, shared_models_dir: Path) -> None:
-    """`upscale dir/ | head -1`: the messages go to stderr, so nothing meets the closed pipe."""
-    for name in ("a.png", "b.png"):
-        save_tiny(tmp_path / name)
-    cmd = [sys.executable, "-m", "backend", str(tmp_path), "--model", MODEL, "--no-progress"]
+def test_stdout_read_by_a_pipe_gets_each_result_as_it_is_written(tmp_path: Path, shared_models_dir: Path) -> None:
+    """`upscale dir/ | xargs ...`: each path arrives when its image is written, not when the run ends."""
+    save_tiny(tmp_path / "a.png")
+    Image.fromarray(skdata.astronaut()).save(tmp_path / "b.png")  # 512x512: seconds of work after a
+    cmd = [sys.executable, "-m", "backend", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--model", MODEL]
+    proc = subprocess.Popen(
+        [*cmd, "--no-progress"],
+        cwd=REPO_DIR,
+        env=_env(shared_models_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == f"{tmp_path / 'a_x4.png'}\n"
+    assert not (tmp_path / "b_x4.png").exists()  # the line came before the run's end
+    rest, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert rest == f"{tmp_path / 'b_x4.png'}\n"
+    assert "2 upscaled, 0 skipped, 0 failed" in err and "Traceback" not in err
+
+
+def test_stdout_closed_early_stops_the_batch_as_find_does(tmp_path: Path, shared_models_dir: Path) -> None:
+    """`upscale dir/ | head -1`: the reader of the result paths left, so stop with 141 (as `find | head`),
+    leaving only whole results, and say nothing on stderr after the results written."""
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(COUNT):
+        save_tiny(folder / f"m{i:02}.png")
+    cmd = [sys.executable, "-m", "backend", str(folder), "--model", MODEL, "--no-progress"]
     proc = subprocess.Popen(
         cmd, cwd=REPO_DIR, env=_env(shared_models_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
+    assert proc.stdout.readline() == f"{folder / 'm00_x4.png'}\n"
     proc.stdout.close()
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    assert "2 upscaled, 0 skipped, 0 failed" in err and "Traceback" not in err
-    assert files_in(tmp_path) == {"a.png", "b.png", "a_x4.png", "b_x4.png"}
+    assert proc.returncode == EXIT_BROKEN_PIPE, err
+    assert "Traceback" not in err and "Exception ignored" not in err
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")], "a temp file was left behind"
+    results = sorted(p for p in folder.iterdir() if p.name.endswith("_x4.png"))
+    assert 1 <= len(results) < COUNT
+    for path in results:
+        with Image.open(path) as image:
+            image.load()
+            assert image.size == (64, 64)
 
 
 @pytest.mark.parametrize("option", ["--help", "--version"])

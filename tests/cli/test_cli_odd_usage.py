@@ -274,3 +274,19 @@ def test_a_stop_mid_batch_exits_and_leaves_only_whole_results(
         with Image.open(path) as image:
             image.load()  # complete, not truncated
             assert image.size == (64, 64)
+
+
+def test_stdout_lists_each_written_result_and_nothing_else(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`upscale dir/ | xargs ...`: one path per written result; skips, failures and messages stay on stderr."""
+    for name in ("a.png", "b.png", "c.png"):
+        save_tiny(tmp_path / name)
+    (tmp_path / "b_x4.png").write_bytes(b"an earlier result")  # skipped
+    (tmp_path / "d.png").write_bytes(b"not an image")  # failed
+    assert (
+        run_cli(str(tmp_path / "a.png"), str(tmp_path / "b.png"), str(tmp_path / "c.png"), str(tmp_path / "d.png")) == 1
+    )
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [str(tmp_path / "a_x4.png"), str(tmp_path / "c_x4.png")]
+    assert "ok: " in captured.err and "skip: " in captured.err and "failed: " in captured.err

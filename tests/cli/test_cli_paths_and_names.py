@@ -210,6 +210,7 @@ def test_help_says_where_results_go_and_what_the_exit_status_means(capsys: pytes
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
     assert "next to its input, or into the --output folder, as NAME_x4.png" in text
     assert "NAME_x2_5.png for -s 2.5" in text
+    assert "Each result written is named on stdout, one path a line" in text
     codes = {
         cli.EXIT_OK: "0 all done",
         cli.EXIT_FAILED: "1 a file failed",
