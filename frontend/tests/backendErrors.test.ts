@@ -57,6 +57,21 @@ describe('backend errors shown in the page language', () => {
     const state = errorState(await backendError(status, 'some English the backend wrote', code))
     expect([shown(state, 'en'), shown(state, 'zh'), state.code]).toEqual([en, zh, code])
   })
+  it.each(['invalid_image', 'unsupported_media_type', 'model_not_found'])(
+    "keeps the backend's reason under the translation of %s",
+    async (code) => {
+      const detail = 'The file is a SVG image, which is not supported; use PNG, JPEG, WebP, BMP, TIFF or GIF.'
+      const state = errorState(await backendError(415, detail, code))
+      expect(state.key).toBeDefined()
+      expect(state.detail).toBe(detail)
+    },
+  )
+  it('adds no second line where the translation already says it all', async () => {
+    const state = errorState(await backendError(413, 'upload is 31457280 bytes; the limit is 25 MB', 'upload_too_large'))
+    expect(state.detail).toBeUndefined()
+    const lost = errorState(await backendError(404, "'3f2a' is not a job id", 'job_not_found'))
+    expect(lost.detail).toBeUndefined()
+  })
   it('says when to retry a full queue, from Retry-After', async () => {
     for (const code of ['queue_full', 'job_storage_full']) {
       const state = errorState(await backendError(503, 'the queue is full (8 jobs waiting); retry later', code, '12'))

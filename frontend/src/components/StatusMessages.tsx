@@ -33,6 +33,11 @@ export function StatusMessages({ messages: { notice, info, modelSwitch, error },
             {error.key ? t(error.key, error.params) : error.message}
             {error.code ? <code className="code">{error.code}</code> : null}
           </p>
+          {error.detail ? (
+            <p className="error-detail" data-testid="error-detail" lang="en">
+              {error.detail}
+            </p>
+          ) : null}
         </div>
       )}
     </>

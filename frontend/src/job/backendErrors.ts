@@ -8,6 +8,8 @@ import type { MessageKey } from '../i18n'
 export interface TranslatedError {
   key: MessageKey
   params?: Record<string, string | number>
+  /** The backend's own words, shown under the translation where they say why (which formats to use instead). */
+  detail?: string
 }
 
 const MIB = 1024 * 1024
@@ -41,6 +43,10 @@ function busy(retryAfter: number | undefined): TranslatedError {
   return retryAfter ? { key: 'errServerBusy', params: { s: retryAfter } } : { key: 'errServerBusyNow' }
 }
 
+// Codes whose detail says why and what to do instead (a camera raw file, a TIFF compression, the models
+// there are): the translation alone would drop that.
+const EXPLAINED = new Set(['invalid_image', 'unsupported_media_type', 'model_not_found'])
+
 const FIXED: Record<string, MessageKey> = {
   invalid_image: 'errNotImage',
   unsupported_media_type: 'errNotImage',
@@ -68,6 +74,7 @@ export function translatedError(err: ApiError): TranslatedError | null {
     case 'job_storage_full':
       return busy(err.retryAfter)
     default:
-      return err.code && err.code in FIXED ? { key: FIXED[err.code] } : null
+      if (!err.code || !(err.code in FIXED)) return null
+      return EXPLAINED.has(err.code) ? { key: FIXED[err.code], detail: err.message } : { key: FIXED[err.code] }
   }
 }

@@ -10,6 +10,8 @@ export interface ErrorState {
   key?: MessageKey
   params?: Record<string, string | number>
   message?: string
+  /** The backend's reason, shown under a translated message (see backendErrors). */
+  detail?: string
   code?: string | null
 }
 
