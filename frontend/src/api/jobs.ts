@@ -2,7 +2,7 @@
 import type { AppConfig } from '../config'
 import type { OutputFormat } from '../filename'
 import { abortError, ApiError, BackendUnreachable, failure } from './errors'
-import { json, num, request } from './http'
+import { json, num, request, upload } from './http'
 import type { DeviceInfo } from './system'
 
 export interface JobProgress {
@@ -34,16 +34,18 @@ export interface JobOptions {
 }
 
 /**
- * How long a create request lives on after Cancel. Once the upload is complete the backend creates
- * the job whatever the page does, and fetch cannot tell us whether it is; so the request is kept
- * this long to learn the id it must delete, then aborted as an upload still under way.
+ * How long a create request lives on after a Cancel that came once the upload was complete: the
+ * backend creates the job whatever the page does then, so the answer is awaited this long to learn
+ * the id it must delete.
  */
 export const CANCEL_GRACE_MS = 10000
 
 /**
- * Upload the image and create a job. A cancel (the signal) rejects at once; the request is then
- * given CANCEL_GRACE_MS, and a job id that still arrives is deleted, so the job neither runs for
- * nobody nor holds a queue slot until it expires.
+ * Upload the image and create a job; `onUploadProgress(loaded, total)` follows the upload. A cancel
+ * (the signal) rejects at once. While the upload is still being sent it is aborted (the backend
+ * never gets the whole file, so no job exists); once it is all sent, the answer is awaited for up
+ * to CANCEL_GRACE_MS and the job id that arrives is deleted, so the job neither runs for nobody nor
+ * holds a queue slot until it expires.
  */
 export async function createJob(
   config: AppConfig,
@@ -51,6 +53,7 @@ export async function createJob(
   fileName: string,
   opts: JobOptions,
   signal?: AbortSignal,
+  onUploadProgress?: (loaded: number, total: number) => void,
 ): Promise<string> {
   if (signal?.aborted) throw abortError()
   const form = new FormData()
@@ -58,35 +61,36 @@ export async function createJob(
   form.append('model', opts.model)
   form.append('scale', String(opts.scale))
   form.append('format', opts.format)
-  if (!signal) return postJob(config, form)
+  const sending = upload(config, '/api/jobs', 'POST', form, onUploadProgress)
+  if (!signal) return jobIdFrom(sending.response)
   return new Promise<string>((resolve, reject) => {
     let cancelled = false
-    // Listening before the request starts: the cancel may come while it is being sent.
-    signal.addEventListener('abort', () => ((cancelled = true), reject(abortError())), { once: true })
-    postJob(config, form, signal).then(
-      (id) => (cancelled ? void cancelJob(config, id) : resolve(id)),
-      (err) => reject(err),
-    )
+    let graceTimer: ReturnType<typeof setTimeout> | undefined
+    const onCancel = () => {
+      cancelled = true
+      reject(abortError())
+      if (!sending.sent()) sending.abort()
+      else graceTimer = setTimeout(() => sending.abort(), CANCEL_GRACE_MS)
+    }
+    signal.addEventListener('abort', onCancel, { once: true })
+    jobIdFrom(sending.response)
+      .then(
+        (id) => (cancelled ? void cancelJob(config, id) : resolve(id)),
+        (err) => reject(err),
+      )
+      .finally(() => {
+        signal.removeEventListener('abort', onCancel)
+        clearTimeout(graceTimer)
+      })
   })
 }
 
-/** POST /api/jobs; a cancel aborts it only after CANCEL_GRACE_MS. Resolves with the job id. */
-async function postJob(config: AppConfig, form: FormData, cancel?: AbortSignal): Promise<string> {
-  const upload = new AbortController()
-  let graceTimer: ReturnType<typeof setTimeout> | undefined
-  const onCancel = () => (graceTimer = setTimeout(() => upload.abort(), CANCEL_GRACE_MS))
-  cancel?.addEventListener('abort', onCancel, { once: true })
-  try {
-    const body = await json<{ id?: string; job_id?: string }>(
-      await request(config, '/api/jobs', { method: 'POST', body: form, signal: upload.signal }),
-    )
-    const id = body.id ?? body.job_id
-    if (!id) throw new ApiError('the backend did not return a job id', 500)
-    return id
-  } finally {
-    cancel?.removeEventListener('abort', onCancel)
-    clearTimeout(graceTimer)
-  }
+/** The job id from the answer to POST /api/jobs. */
+async function jobIdFrom(response: Promise<Response>): Promise<string> {
+  const body = await json<{ id?: string; job_id?: string }>(await response)
+  const id = body.id ?? body.job_id
+  if (!id) throw new ApiError('the backend did not return a job id', 500)
+  return id
 }
 
 /** Normalise a job snapshot or SSE payload. */
