@@ -303,7 +303,11 @@ async function main() {
       await page.locator('[data-testid=engine-badge][data-engine=server]').waitFor({ timeout: 30000 })
       await chooseFile(page, join(tmp, 'small.png'))
 
-      // A slow upload: the POST is held; Cancel must end it at once.
+      // A slow upload: the POST is held; Cancel must end it at once, and the request with it.
+      const aborted = []
+      page.on('requestfailed', (req) => isJobCreate(req) && aborted.push(req.failure()?.errorText))
+      const answered = []
+      page.on('requestfinished', (req) => isJobCreate(req) && answered.push(req.url()))
       let release
       const held = new Promise((r) => (release = r))
       await page.route(/\/api\/jobs$/, async (route) => {
@@ -317,9 +321,30 @@ async function main() {
       await page.getByTestId('info').waitFor({ timeout: 3000 })
       assert(/cancel/i.test(await page.getByTestId('info').innerText()), 'cancel during upload should say cancelled')
       log(`  cancelled during upload in ${Date.now() - t0} ms`)
+      await waitFor('the held upload aborted by the page, not kept alive', async () => aborted.length === 1, 3000)
       release()
       await page.unroute(/\/api\/jobs$/)
       assert(!(await events(page)).some((e) => e.kind === 'job'), 'no job should be followed after cancelling the upload')
+
+      // A slow link: the upload's progress shows in the stage label. Chromium's emulation holds
+      // the whole request rather than sending it slowly (the body is read at once, so this shows
+      // 100% for seconds): a Cancel then waits for the answer and deletes the job it names.
+      const net = await context.newCDPSession(page)
+      await net.send('Network.enable')
+      await net.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 4 * 1024 })
+      const storedJobs = async () => Number(/^upscale_jobs_stored (\S+)/m.exec(await (await fetch(`${api}/metrics`)).text())?.[1])
+      const storedBefore = await storedJobs()
+      await chooseFile(page, join(tmp, 'photo.png')) // ~14 kB: seconds at this speed
+      await page.getByTestId('start').click()
+      const card = page.getByTestId('progress')
+      await waitFor('upload progress in the stage label (Uploading N%)', async () => /Uploading \d+%/.test(await card.innerText({ timeout: 500 }).catch(() => '')), 5000)
+      await page.getByTestId('cancel').click()
+      await waitFor('the create request ended', async () => answered.length + aborted.length === 2, 15000)
+      await net.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 })
+      await waitFor('the job of an upload cancelled once sent deleted on the server', async () => (await storedJobs()) <= storedBefore, 15000)
+      assert(!(await events(page)).some((e) => e.kind === 'job'), 'the cancelled job should not be followed')
+      await net.detach()
+      await chooseFile(page, join(tmp, 'small.png'))
 
       // Cancel after the upload, before the answer: the backend has made the job, so the page
       // must delete it once the id arrives, not leave it to run and hold a queue slot. The answer

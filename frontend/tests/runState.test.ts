@@ -8,6 +8,7 @@ import {
   stageForJobState,
   tileProgress,
   uploaded,
+  uploadProgress,
 } from '../src/job/runState'
 import type { JobProgress } from '../src/api/jobs'
 
@@ -21,6 +22,15 @@ describe('run state transitions', () => {
   it('queues a job once uploaded, keeping the rest', () => {
     const r = { ...initialRun('server', 'uploading', 1000), backendLabel: 'cuda' }
     expect(uploaded(r)).toEqual({ ...r, stage: 'queued' })
+  })
+
+  it('upload progress in whole percent while uploading; ignored once the job is queued', () => {
+    const r = initialRun('server', 'uploading', 0)
+    expect(uploadProgress(1, 3)(r)).toEqual({ ...r, upload: 33 })
+    expect(uploadProgress(3, 3)(r).upload).toBe(100)
+    expect(uploadProgress(0, 0)(r).upload).toBeNull()
+    const queued = uploaded(uploadProgress(3, 3)(r))
+    expect(uploadProgress(1, 3)(queued)).toBe(queued)
   })
 
   it('labels execution backends as shown to the user', () => {

@@ -32,6 +32,7 @@ export function ProgressCard({ run, engine, t }: ProgressCardProps) {
       <div className="progress-head">
         <span id={stageId}>
           {t(STAGE_LABEL[run.stage])}
+          {run.stage === 'uploading' && run.upload != null ? ` ${run.upload}%` : ''}
           {run.stage === 'loading-model' && run.download != null ? ` ${run.download}%` : ''}
           {run.stage === 'queued' && run.queuePosition ? ` · ${t('queuePosition', { n: run.queuePosition })}` : ''}
         </span>

@@ -27,6 +27,11 @@ export function executionBackendLabel(backend: ExecutionBackend): string {
 /** The job was created on the server and now waits for its turn. */
 export const uploaded: RunUpdate = (r) => ({ ...r, stage: 'queued' })
 
+/** Upload progress in whole percent (null when the size is unknown); too late once the job is queued. */
+export function uploadProgress(loaded: number, total: number): RunUpdate {
+  return (r) => (r.stage === 'uploading' ? { ...r, upload: total ? Math.round((100 * loaded) / total) : null } : r)
+}
+
 /** The browser worker moved to another stage; an empty label keeps the one already known. */
 export function browserStage(stage: RunStage, backendLabel: string): RunUpdate {
   return (r) => ({ ...r, stage, backendLabel: backendLabel || r.backendLabel })

@@ -4,7 +4,7 @@ import { abortError, ApiError } from '../api/errors'
 import { cancelJob, createJob, getResult, TERMINAL_CANCEL, TERMINAL_OK, type JobOptions } from '../api/jobs'
 import { watchJob } from '../api/watchJob'
 import { record } from '../testEvents'
-import { initialRun, serverProgress, uploaded, type RunReporter } from './runState'
+import { initialRun, serverProgress, uploaded, uploadProgress, type RunReporter } from './runState'
 import type { JobOutput, SourceImage } from './types'
 
 export interface ServerJobParams {
@@ -30,7 +30,9 @@ export async function runServerJob(params: ServerJobParams): Promise<JobOutput> 
   const { config, source, options, signal, reporter } = params
   const startedAt = Date.now()
   reporter.begin(initialRun('server', 'uploading', startedAt))
-  const id = await createJob(config, source.file, source.name, options, signal)
+  const id = await createJob(config, source.file, source.name, options, signal, (loaded, total) =>
+    reporter.update(uploadProgress(loaded, total)),
+  )
   params.trackJob(id)
   record({ kind: 'job', detail: id })
   reporter.update(uploaded)

@@ -28,6 +28,8 @@ export interface RunState {
   /** Seconds left, when known. */
   eta?: number | null
   queuePosition?: number | null
+  /** Server: how much of the image has been sent, in percent; null when the size is unknown. */
+  upload?: number | null
   /** Model download percentage in the browser; null when the size is unknown. */
   download?: number | null
   /**
