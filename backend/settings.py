@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     job_concurrency: int = Field(0, ge=0)  # jobs run at once per replica; 0 = auto (4 on a GPU, 1 on the CPU)
     batch_across_jobs: Switch = "auto"  # concurrent jobs' same-shape tiles share forward passes (auto: GPUs only)
     batch_wait_ms: float = Field(2.0, ge=0, le=1000)  # how long a pass waits for other running jobs' tiles
+    # A pass that finds the device idle waits until no request has arrived for this long (at most
+    # BATCH_WAIT_MS, or this): a burst of small requests then shares its first pass.
+    batch_first_wait_ms: float = Field(0.5, ge=0, le=1000)
     job_ttl_seconds: int = Field(3600, ge=1)
     jobs_max_disk_mb: float = Field(4096, ge=0)  # results kept for /api/jobs; when full, new jobs get 503; 0 = no cap
     jobs_dir: Path = BACKEND_DIR / "weights" / "jobs"

@@ -11,10 +11,16 @@ itself, at once.
 The leader waits up to `wait_s` for callers that are inside `upscale` but have not
 submitted yet (they are stitching their previous batch) and whose last batch had the
 leader's key (or who have none yet), so that concurrent requests line up instead of taking
-turns, while a job with other tile shapes never makes it wait. With `first_wait_s` (0 by
-default), a leader with nobody to wait for still waits that long for a caller to arrive: the
-first request of a burst would otherwise run alone while the rest are still entering `upscale`.
-bench/gpu.py measures it; a lone request pays the whole wait.
+turns, while a job with other tile shapes never makes it wait.
+
+With `first_wait_s` (0 by default), a leader submitting its caller's first batch, that found
+no pass running, also gathers a burst: it waits until nobody has arrived (entered `upscale` or
+submitted) for `first_wait_s`, at most `max(wait_s, first_wait_s)` in all. Without it, the
+first request of a burst runs alone while the rest are still entering `upscale`, and on a GPU
+a pass of one small image costs nearly as much as a pass of eight. A lone request pays one
+`first_wait_s`; bench/gpu.py measures the trade. A request that waited for a running pass
+does not gather: others have queued behind that pass meanwhile. Nor does a pass of more than
+`GATHER_MAX_PIXELS`: alone it already keeps a GPU busy, so company would save it nothing.
 
 If a combined pass fails (out of memory, a device error), each batch in it is rerun alone,
 so every caller gets its own result or its own exception and recovers as it would have alone.
@@ -30,6 +36,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+# On an H100, eight 128² windows take 0.23 µs per pixel and one 512² window 0.22: a lone pass of
+# more than 128² runs about as efficiently as a shared one (bench/FINDINGS.md, GPU levers).
+GATHER_MAX_PIXELS = 128 * 128
 RunPass = Callable[[Hashable, torch.Tensor], torch.Tensor]  # (key, N-first batch) -> N-first outputs
 
 
@@ -45,6 +54,7 @@ class _Request:
     batch: torch.Tensor
     budget: int  # most input pixels a combined pass led by this request may hold; 0 = run alone
     caller: _Caller | None = None
+    first: bool = False  # the caller's first batch (or one without a caller), and no pass was running
     result: torch.Tensor | None = None
     error: BaseException | None = None
     done: bool = False
@@ -74,6 +84,7 @@ class TileBatcher:
         self._busy = False  # a leader is collecting or running a pass
         self._callers: set[_Caller] = set()  # callers inside `active()`: they may submit again soon
         self._local = threading.local()  # this thread's _Caller
+        self._last_arrival = 0.0  # monotonic time a caller last entered `active` or submitted
         self.stats = BatcherStats()
 
     @contextmanager
@@ -82,7 +93,8 @@ class TileBatcher:
         caller = _Caller()
         with self._cond:
             self._callers.add(caller)
-            self._cond.notify_all()  # a leader in its first wait may now wait for this caller
+            self._last_arrival = time.monotonic()
+            self._cond.notify_all()  # a gathering leader may now wait for this caller
         self._local.caller = caller
         try:
             yield
@@ -95,12 +107,15 @@ class TileBatcher:
     def submit(self, key: Hashable, batch: torch.Tensor, budget: int) -> torch.Tensor:
         """Run `batch` (N, C, h, w) through the pass for `key`, maybe with other callers' batches."""
         caller: _Caller | None = getattr(self._local, "caller", None)
-        request = _Request(key, batch, budget, caller)
+        request = _Request(key, batch, budget, caller, first=caller is None or caller.last_key is None)
         with self._cond:
             if caller is not None:
                 caller.last_key, caller.queued = key, True
+            self._last_arrival = time.monotonic()
             self._queue.append(request)
             self._cond.notify_all()
+            # A request that waited for a running pass has had company queue behind it: no gathering.
+            request.first = request.first and not self._busy
             while not request.done and self._busy:
                 self._cond.wait()
             if request.done:
@@ -129,15 +144,15 @@ class TileBatcher:
     def _collect(self, leader: _Request) -> list[_Request]:
         """Take the leader's request and queued ones with its key, within its budget (lock held)."""
         if leader.budget > leader.pixels:
-            now = time.monotonic()
-            deadline, first_deadline = now + self._wait_s, now + self.first_wait_s
-            # Wait while an active caller that may bring this key has not queued yet (or, in the
-            # first wait, while the leader is still alone), and there is room.
-            while (queued := self._pixels_like(leader)) < leader.budget:
+            gathering = leader.first and self.first_wait_s > 0 and leader.pixels <= GATHER_MAX_PIXELS
+            deadline = time.monotonic() + (max(self._wait_s, self.first_wait_s) if gathering else self._wait_s)
+            # Wait while there is room and an active caller that may bring this key has not
+            # queued yet, or (gathering a burst) somebody arrived within the last first_wait_s.
+            while self._pixels_like(leader) < leader.budget:
                 if self._may_join(leader.key):
                     until = deadline
-                elif queued == leader.pixels:  # nobody else yet
-                    until = first_deadline
+                elif gathering:
+                    until = min(deadline, self._last_arrival + self.first_wait_s)
                 else:
                     break
                 if (left := until - time.monotonic()) <= 0:

@@ -95,7 +95,9 @@ class RealESRGANUpscaler:
         self._placed: dict[tuple[str, torch.dtype], torch.nn.Module] = {}
         self._compiled = False  # some placed copy is set up for torch.compile (TORCH_COMPILE)
         self._graphed: dict[torch.nn.Module, GraphedForward] = {}  # CUDA_GRAPHS, per placed copy
-        self._batcher = TileBatcher(self._run_pass, wait_s=settings.batch_wait_ms / 1000)
+        self._batcher = TileBatcher(
+            self._run_pass, wait_s=settings.batch_wait_ms / 1000, first_wait_s=settings.batch_first_wait_ms / 1000
+        )
         descriptor.model.eval()
 
     # ---- public ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -304,6 +305,67 @@ def test_a_first_wait_lets_a_burst_share_its_first_pass(first_wait_s: float) -> 
     assert torch.equal(out, torch.full((1, 3, 4, 4), 6.0))
     assert torch.equal(late, torch.full((1, 3, 4, 4), 2.0))
     assert passes == ([1, 1] if first_wait_s == 0 else [2])
+
+
+def test_a_first_wait_gathers_a_burst_whose_arrivals_keep_coming() -> None:
+    """Arrivals 0.1 s apart, a first wait of 0.3 s: the leader keeps waiting while they come, and
+    all four share one pass (the old rule stopped at the second arrival: passes [2, 1, 1])."""
+    batcher, passes = _fake_batcher(wait_s=2.0)
+    batcher.first_wait_s = 0.3
+
+    def arrival(delay: float) -> torch.Tensor:
+        time.sleep(delay)
+        with batcher.active():
+            return batcher.submit("A", torch.ones(1, 3, 4, 4), budget=10**6)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(arrival, [0.0, 0.1, 0.2, 0.3]))
+    assert passes == [4]
+    assert all(torch.equal(out, torch.full((1, 3, 4, 4), 2.0)) for out in results)
+
+
+def test_a_first_wait_stops_at_its_cap_and_is_not_paid_after_a_running_pass() -> None:
+    """Arrivals that never stop: the gathering leader goes at max(wait_s, first_wait_s). The
+    requests that queued behind that pass lead the next one at once, without gathering."""
+    batcher, passes = _fake_batcher(wait_s=0.0)
+    batcher.first_wait_s = 0.25
+    starts: list[float] = []
+    original = batcher._run_pass
+
+    def timed(key, batch: torch.Tensor) -> torch.Tensor:
+        starts.append(time.monotonic())
+        time.sleep(0.2)  # a pass long enough for the late arrivals to queue behind it
+        return original(key, batch)
+
+    batcher._run_pass = timed
+
+    def arrival(delay: float) -> torch.Tensor:
+        time.sleep(delay)
+        with batcher.active():
+            return batcher.submit("A", torch.ones(1, 3, 4, 4), budget=10**6)
+
+    begin = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(arrival, [0.0, 0.1, 0.2, 0.3, 0.35]))
+    assert starts[0] - begin == pytest.approx(0.25, abs=0.08)  # the cap, though arrivals went on
+    assert passes == [3, 2]
+    assert starts[1] - starts[0] == pytest.approx(0.2, abs=0.08)  # no 0.25 s gathering again
+
+
+def test_a_pass_that_fills_a_gpu_alone_does_not_gather() -> None:
+    """A lone 512² request (past GATHER_MAX_PIXELS) runs at once, whatever BATCH_FIRST_WAIT_MS."""
+    batcher, passes = _fake_batcher(wait_s=0.0)
+    batcher.first_wait_s = 1.0
+    with batcher.active():
+        begin = time.monotonic()
+        batcher.submit("A", torch.ones(1, 3, 512, 512), budget=10**7)
+        big = time.monotonic() - begin
+    with batcher.active():
+        begin = time.monotonic()
+        batcher.submit("B", torch.ones(1, 3, 64, 64), budget=10**7)
+        small = time.monotonic() - begin
+    assert big < 0.5 < small  # the small one gathered for its full second
+    assert passes == [1, 1]
 
 
 def test_a_job_with_other_tile_shapes_never_makes_a_leader_wait() -> None:
