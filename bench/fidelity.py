@@ -1,6 +1,10 @@
-"""Pixel audit: the engine against the official RealESRGANer on the same weights, fp32, CPU.
+"""Pixel audit: the engine against the official RealESRGANer on the same weights, fp32.
 
-    .venv/bin/python -m bench.fidelity [--quick] [--only SUBSTRING] [--json bench/results/fidelity.json]
+    .venv/bin/python -m bench.fidelity [--quick] [--only SUBSTRING[,SUBSTRING]] [--device cpu|cuda]
+                                       [--json bench/results/fidelity.json]
+
+On CUDA both sides run fp32 with TF32 off (bench/gpu.sh --fidelity), so the audit checks the
+engine's CUDA path (padding, windows, stitching on the device) against the same reference.
 
 Each case runs the official `RealESRGANer.enhance` (realesrgan 0.3.0 in bench/.official, see
 requirements-official.txt; the inference script's defaults: tile_pad=10, pre_pad=0, alpha
@@ -91,7 +95,8 @@ def weights_file(model: str) -> Path:
 
 
 class Official:
-    def __init__(self) -> None:
+    def __init__(self, device: str = "cpu") -> None:
+        self._device = device
         self._cache: dict = {}
 
     def get(self, model: str, tile: int):
@@ -101,7 +106,7 @@ class Official:
             net, scale = official_net(model)
             self._cache[key] = RealESRGANer(
                 scale=scale, model_path=str(weights_file(model)), model=net, tile=tile, tile_pad=10, pre_pad=0,
-                half=False, device=torch.device("cpu"),
+                half=False, device=torch.device(self._device),
             )  # fmt: skip
         return self._cache[key]
 
@@ -117,10 +122,11 @@ class Official:
 
 
 class Ours:
-    def __init__(self, models_dir: Path) -> None:
+    def __init__(self, models_dir: Path, device: str = "cpu") -> None:
         from backend.settings import Settings
 
-        self.settings = Settings(_env_file=None, models_dir=models_dir, device="cpu")
+        self.settings = Settings(_env_file=None, models_dir=models_dir, device=device, precision="fp32")
+        self._device = device
         self._cache: dict = {}
 
     def get(self, model: str):
@@ -133,7 +139,9 @@ class Ours:
 
                 sd = torch.load(weights_file(model), weights_only=True)["params_ema"]
                 descriptor = spandrel.ModelLoader().load_from_state_dict(sd)
-                self._cache[model] = RealESRGANUpscaler(model, descriptor, self.settings, devices.describe("cpu"))
+                self._cache[model] = RealESRGANUpscaler(
+                    model, descriptor, self.settings, devices.describe(self._device)
+                )
             else:
                 from backend.models.manager import ModelManager
 
@@ -234,14 +242,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default="")
     parser.add_argument("--json", default="")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (both sides, fp32)")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    official = Official()
+    # fp32 means fp32: TF32 convolutions would differ from the CPU reference by far more than rounding.
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    official = Official(args.device)
+    only = [part for part in args.only.split(",") if part]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        ours = Ours(Path(tmp))
+        ours = Ours(Path(tmp), args.device)
         for case in cases(args.quick):
-            if args.only and args.only not in case.label:
+            if only and not any(part in case.label for part in only):
                 continue
             row: dict = {"case": case.label}
             start = time.perf_counter()

@@ -194,7 +194,11 @@ CONCURRENCY_VARIANTS = {
     "sharing_on": {},  # the defaults: shared passes and CUDA graphs
     "sharing_on_split": {"graph_pad_pixels": 0},  # graphed passes split into powers of two, never padded
     "sharing_on_flush_each": {"finished_passes": False},  # each request quantises and copies its own output
-    "sharing_on_first_wait": {"first_wait_s": 0.0005},  # a lone leader waits 0.5 ms for a burst's next arrival
+    # A leader that found the GPU idle gathers a burst until nobody has arrived for BATCH_FIRST_WAIT_MS
+    # (0.5 by default); "sharing_on_no_gather" is the engine before it (the burst's first request alone).
+    "sharing_on_no_gather": {"batch_first_wait_ms": 0.0},
+    "sharing_on_gather_250us": {"batch_first_wait_ms": 0.25},
+    "sharing_on_gather_1ms": {"batch_first_wait_ms": 1.0},
     "sharing_on_no_graphs": {"cuda_graphs": "off"},
     "sharing_off": {"batch_across_jobs": "off"},
 }
@@ -225,10 +229,8 @@ def check_concurrency(
         settings = dict(CONCURRENCY_VARIANTS[variant])
         pad_pixels = settings.pop("graph_pad_pixels", None)
         finished_passes = settings.pop("finished_passes", True)
-        first_wait_s = settings.pop("first_wait_s", 0.0)
-        upscaler = _manager(device, **settings, **overrides).get(X4)
+        upscaler = _manager(device, **settings, **overrides).get(X4)  # sequential rounds pay any first wait too
         upscaler.finished_passes = finished_passes
-        upscaler._batcher.first_wait_s = first_wait_s  # sequential rounds pay it too
         upscaler.upscale(images[0])  # places the model (and makes its GraphedForward)
         if pad_pixels is not None:
             for graphed in upscaler._graphed.values():
@@ -267,7 +269,11 @@ def check_concurrency(
             _sync(device)
             steady = time.perf_counter() - start
             row[f"steady_{count}_clients"] = {"wall_s": steady, "throughput_ratio": sum(sequentials) / steady}
-            if profile and variant == "sharing_on":
+            if (
+                profile
+                and variant.startswith("sharing_on")
+                and variant not in ("sharing_on_split", "sharing_on_no_graphs")
+            ):
                 row["forward_split"] = _forward_split(upscaler, wide, images, device)
             for label, times in concurrents.items():
                 ratios = [one / many for one, many in zip(sequentials, times, strict=True)]
@@ -647,6 +653,7 @@ def main(argv: list[str] | None = None) -> dict:
         "speed": lambda: check_speed(args.device, sizes["speed"], repeats, True),
         "concurrency": lambda: check_concurrency(args.device, sizes["concurrency"], 8, profile=True),
         # Smaller requests (icons, sprites, thumbnails): a lone one leaves the GPU idler.
+        "concurrency_32": lambda: check_concurrency(args.device, 4 if small else 32, 8, profile=True),
         "concurrency_64": lambda: check_concurrency(args.device, 8 if small else 64, 8, profile=True),
         "concurrency_96": lambda: check_concurrency(args.device, 12 if small else 96, 8, profile=True),
         "variants": lambda: check_variants(args.device, (sizes["concurrency"], sizes["speed"]), repeats),

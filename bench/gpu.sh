@@ -5,6 +5,7 @@
 #   bash bench/gpu.sh             # ON THE GPU MACHINE, from the repo root, with bench/.gpu carried along
 #   bash bench/gpu.sh --dry-run   # anywhere: the same script on the CPU at tiny sizes
 #   bash bench/gpu.sh --load ARGS # ON THE GPU MACHINE: python -m bench.load ARGS (the service over HTTP)
+#   bash bench/gpu.sh --fidelity  # ON THE GPU MACHINE: the pixel audit against RealESRGANer, fp32 on CUDA
 #
 # The GPU image already has torch, numpy, pillow, scikit-image, opencv, safetensors, PyYAML;
 # it lacks spandrel, pydantic(-settings), the bundled weights and the official realesrgan/basicsr.
@@ -53,6 +54,10 @@ export PYTHONUNBUFFERED=1
 if [[ "${1:-}" == "--load" ]]; then
     shift
     exec "$PY" -m bench.load "$@"
+fi
+if [[ "${1:-}" == "--fidelity" ]]; then
+    shift  # the quick cases of the models bench/.gpu carries, and the synthetic x2/x1 nets
+    exec "$PY" -W ignore -m bench.fidelity --quick --device cuda --only "x4plus ,animevideov3,rrdb_x" "$@"
 fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
 "$PY" -W ignore -m bench.gpu "$@"

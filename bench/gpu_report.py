@@ -49,14 +49,16 @@ CONCURRENCY_LABELS = {
     "sharing_on": "on",
     "sharing_on_split": "on, graphs never padded",
     "sharing_on_flush_each": "on, each request copies its own output",
-    "sharing_on_first_wait": "on, a lone leader waits 0.5 ms",
+    "sharing_on_no_gather": "on, BATCH_FIRST_WAIT_MS=0 (the first of a burst alone)",
+    "sharing_on_gather_250us": "on, BATCH_FIRST_WAIT_MS=0.25",
+    "sharing_on_gather_1ms": "on, BATCH_FIRST_WAIT_MS=1",
     "sharing_on_no_graphs": "on, CUDA_GRAPHS=off",
     "sharing_off": "off",
 }
 
 
 def _size_order(key: str) -> int:
-    """concurrency_64, concurrency_96, concurrency (128²): smallest requests first."""
+    """concurrency_32, _64, _96, concurrency (128²): smallest requests first."""
     return int(key.rpartition("_")[2]) if key[-1].isdigit() else 128
 
 

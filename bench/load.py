@@ -71,7 +71,16 @@ __all__ = [
     "settle",
 ]
 
-_SETTINGS_SHOWN = ("JOB_CONCURRENCY", "BATCH_ACROSS_JOBS", "BATCH_WAIT_MS", "TILE", "TILE_BATCH", "DEVICE", "PRECISION")
+_SETTINGS_SHOWN = (
+    "JOB_CONCURRENCY",
+    "BATCH_ACROSS_JOBS",
+    "BATCH_WAIT_MS",
+    "BATCH_FIRST_WAIT_MS",
+    "TILE",
+    "TILE_BATCH",
+    "DEVICE",
+    "PRECISION",
+)
 
 
 def main(argv: list[str] | None = None) -> dict:
