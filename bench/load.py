@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> dict:
                 args.model = ""
         server = start_server(args.port, args.queue_size, extra, parser=args.parser)
         args.pid = args.pid or server.pid
+    args.server_process = server
     try:
         report = asyncio.run(mixed(args) if args.mixed else run(args))
     finally:

@@ -19,7 +19,7 @@ async def mixed(args) -> dict:
     if not is_loopback(base) and not args.allow_remote:
         raise SystemExit(f"refusing to load-test {base}: not a loopback address (use --allow-remote for your own host)")
     headers = {"X-API-Key": args.api_key} if args.api_key else {}
-    await wait_ready(base, args.ready_timeout)
+    await wait_ready(base, args.ready_timeout, getattr(args, "server_process", None))
     dirs = [Path(p) for p in args.watch_dir]
     report: dict = {"url": base, "model": args.model or "(default)", "rounds": []}
     async with MixedDriver(

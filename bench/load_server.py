@@ -58,10 +58,16 @@ def make_tiny_model(path: Path, seed: int = 0) -> None:
     save_file(state, str(path))
 
 
-async def wait_ready(base: str, seconds: float) -> None:
+async def wait_ready(base: str, seconds: float, server: subprocess.Popen | None = None) -> None:
+    """Until /api/health/ready answers 200. A server we started that has exited fails at once, with
+    the end of its log: waiting out the timeout on a dead port cost a GPU run its minutes."""
     deadline = time.monotonic() + seconds
     async with httpx.AsyncClient(timeout=5) as client:
         while time.monotonic() < deadline:
+            if server is not None and server.poll() is not None:
+                log = (RESULTS / "load_server.log").read_text(errors="replace").strip().splitlines()
+                tail = "\n".join(log[-8:])
+                raise SystemExit(f"the server exited with status {server.returncode} before it was ready:\n{tail}")
             try:
                 if (await client.get(f"{base}/api/health/ready")).status_code == 200:
                     return

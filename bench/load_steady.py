@@ -83,7 +83,7 @@ async def run(args) -> dict:
     body = _png(args.size)
     params = {"model": args.model}
     url = f"{base}/api/upscale"
-    await wait_ready(base, args.ready_timeout)
+    await wait_ready(base, args.ready_timeout, getattr(args, "server_process", None))
     limits = httpx.Limits(max_connections=max(args.burst, 64))
     report: dict = {"url": url, "model": args.model, "size": args.size, "time": time.strftime("%Y-%m-%d %H:%M")}
     async with httpx.AsyncClient(timeout=args.timeout, headers=headers, limits=limits) as client:
