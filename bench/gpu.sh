@@ -56,6 +56,8 @@ if [[ -d "$GPU_DIR/whl" && ! -d /tmp/site ]]; then
     "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site "$GPU_DIR"/whl/*.whl
 fi
 [[ -d "$GPU_DIR/whl" ]] && export PYTHONPATH="/tmp/site:$PWD/$GPU_DIR/site:$PWD:${PYTHONPATH:-}"
+# pip warns "Package(s) not found: ..." on stderr if the image no longer has one: carry it as a wheel.
+"$PY" -m pip show -q "${GPU_IMAGE_HAS[@]}" > /dev/null || true
 export PYTHONUNBUFFERED=1
 if [[ "${1:-}" == "--load" ]]; then
     shift
