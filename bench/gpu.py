@@ -264,11 +264,23 @@ def check_concurrency(
                 for _ in range(rounds):
                     upscale(image)
 
+            # One untimed steady phase first: it makes the pass sizes that only steady traffic
+            # makes (h100-9's steady ratios ranged 0.8x-6.5x, likely from CUDA graphs captured in
+            # the timed phase). The timed phase then says how many it still had to capture.
+            list(wide.map(client, images))
+            _sync(device)
+            graphs_before = _graph_count(upscaler, captured=True)
+            passes_before = len(upscaler.batch_stats.tiles_per_pass)
             start = time.perf_counter()
             list(wide.map(client, images))
             _sync(device)
             steady = time.perf_counter() - start
-            row[f"steady_{count}_clients"] = {"wall_s": steady, "throughput_ratio": sum(sequentials) / steady}
+            row[f"steady_{count}_clients"] = {
+                "wall_s": steady,
+                "throughput_ratio": sum(sequentials) / steady,
+                "graphs_captured": _graph_count(upscaler, captured=True) - graphs_before,
+                "tiles_per_pass": upscaler.batch_stats.tiles_per_pass[passes_before:][:200],
+            }
             if (
                 profile
                 and variant.startswith("sharing_on")
@@ -286,12 +298,17 @@ def check_concurrency(
             row["shared_passes_per_round"] = (upscaler.batch_stats.combined_passes - before[1]) / rounds
         row["sequential_s"] = statistics.median(sequentials)
         row["dynamo_during_measurement"] = {k: v - dynamo_before[k] for k, v in _dynamo_counts().items()}
-        row["cuda_graphs"] = sum(g.graph_count for g in upscaler._graphed.values())
+        row["cuda_graphs"] = _graph_count(upscaler)
         result[variant] = row
         print(f"  concurrency {variant}: {json.dumps(row)[:500]}", flush=True)
     result["throughput_ratio"] = result["sharing_on"][f"{count}_threads"]["throughput_ratio"]
     result["steady_throughput_ratio"] = result["sharing_on"][f"steady_{count}_clients"]["throughput_ratio"]
     return result
+
+
+def _graph_count(upscaler, captured: bool = False) -> int:  # noqa: ANN001
+    """CUDA graphs held now, or (`captured`) captured so far, evicted ones too."""
+    return sum(g.captures if captured else g.graph_count for g in upscaler._graphed.values())
 
 
 def _forward_split(upscaler, pool: ThreadPoolExecutor, images: list, device: str) -> dict:

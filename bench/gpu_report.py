@@ -81,6 +81,8 @@ def _concurrency_rows(run: dict) -> list[str]:
             eight, four = row["8_threads"], row["4_threads"]
             steady = row.get("steady_8_clients")  # runs before 2026-11-26 16:30 did not measure it
             steady_ratio = f"{steady['throughput_ratio']:.2f}×" if steady else "–"
+            if steady and steady.get("graphs_captured"):  # after 2026-11-27: captures in the timed phase
+                steady_ratio += f" ({steady['graphs_captured']} graphs captured)"
             ratios = f"{eight['throughput_ratio']:.2f}× | {four['throughput_ratio']:.2f}× | {steady_ratio}"
             rows.append(f"{start} {eight['concurrent_s']:.3f} | {ratios} |")
     return rows

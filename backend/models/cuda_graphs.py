@@ -130,6 +130,7 @@ class GraphedForward:
         self._eager_only: set[tuple] = set()  # shapes whose capture failed
         self._device_types = device_types
         self._lock = threading.Lock()
+        self.captures = 0  # graphs captured so far (graph_count: those still held)
 
     @property
     def graph_count(self) -> int:
@@ -173,6 +174,7 @@ class GraphedForward:
             self._eager_only.add(key)
             return self._forward(batch)
         self._graphs[key] = replay
+        self.captures += 1
         if len(self._graphs) > self._max_graphs:
             self._graphs.popitem(last=False)
         return replay(batch)

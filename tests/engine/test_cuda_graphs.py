@@ -136,6 +136,7 @@ def test_the_least_recently_used_graph_is_dropped() -> None:
     graphed(torch.rand(1, 3, 8, 8))  # kept: 8 was used after 9
     graphed(torch.rand(1, 3, 9, 9))  # dropped: captured again
     assert capture.shapes == [(1, 3, 8, 8), (1, 3, 9, 9), (1, 3, 10, 10), (1, 3, 9, 9)]
+    assert graphed.captures == 4 and graphed.graph_count == 2  # captures count the dropped ones too
 
 
 def test_a_failed_capture_leaves_the_shape_eager(caplog: pytest.LogCaptureFixture) -> None:
