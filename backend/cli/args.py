@@ -146,7 +146,11 @@ def build_parser() -> _Parser:
         type=_number,
         help="realesr-general-x4v3 only: 0 = keep noise, 1 = strong denoise",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    bars = parser.add_mutually_exclusive_group()
+    bars.add_argument("--progress", action="store_true", help="progress bars even when stderr is not a terminal")
+    bars.add_argument(
+        "--no-progress", action="store_true", help="no progress bars (default when stderr is not a terminal)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log engine details")
     return parser
 

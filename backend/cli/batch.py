@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("stdin and stdout ('-') are not supported: name files (./- for a file called '-')")
     if "" in args.inputs:  # almost always an unset variable (`upscale "$DIR"`); Path("") is the current folder
         raise UsageError("an INPUT is empty (an unset variable?): name a file, a folder or a glob")
-    show_progress = not args.no_progress
+    show_progress = _progress_wanted(args)
     report = Report()
 
     inputs = expand_inputs(args.inputs)
@@ -140,3 +141,12 @@ def run(args: argparse.Namespace) -> int:
             say(f"  {source}: {reason}")
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _progress_wanted(args: argparse.Namespace) -> bool:
+    """Bars on a terminal only, unless asked: in a log file or a pipe they are lines of carriage
+    returns. They go where the messages go: stderr, or stdout when stderr is closed."""
+    if args.no_progress or args.progress:
+        return args.progress
+    stream = sys.stderr or sys.stdout
+    return stream is not None and stream.isatty()

@@ -56,8 +56,7 @@ def test_a_closed_pipe_stops_the_batch_with_141_and_only_whole_results(
     for i in range(COUNT):
         save_tiny(folder / f"m{i:02}.png")
     cmd = [sys.executable, "-m", "backend", str(folder), "--model", MODEL]
-    if not progress:
-        cmd.append("--no-progress")
+    cmd.append("--progress" if progress else "--no-progress")  # a pipe gets no bars unless asked
     proc = subprocess.Popen(
         cmd, cwd=REPO_DIR, env=_env(shared_models_dir), stdout=subprocess.PIPE, stderr=stderr, preexec_fn=preexec
     )
